@@ -1,0 +1,110 @@
+/**
+ * The network's primitive operations in interchangeable formulations: native tfjs kernels for
+ * inference, and a formulation built from slices, reshapes and matrix products whose gradients run on
+ * every backend (tfjs-backend-wasm has no Conv2DBackpropFilter nor depthwise backprop kernels, and tfjs
+ * has no gradient for DepthToSpace).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** The primitives the SimpleIR forward pass is written in. All convolutions are stride 1, 'same' padding, NHWC. */
+export interface NetOps {
+  /** Name of the formulation, for reports. */
+  readonly name: string;
+  /** k x k convolution; `w` is [k, k, cin, cout], `b` is [cout]. */
+  conv(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D): tf.Tensor4D;
+  /** k x k depthwise convolution; `w` is [k, k, c, 1], `b` is [c]. */
+  dwconv(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D): tf.Tensor4D;
+  /** Space-to-depth by `s` (same channel order as tf.spaceToDepth, NHWC). */
+  spaceToDepth(x: tf.Tensor4D, s: number): tf.Tensor4D;
+  /** Depth-to-space by `s` (same channel order as tf.depthToSpace, NHWC). */
+  depthToSpace(x: tf.Tensor4D, s: number): tf.Tensor4D;
+}
+
+/** Space-to-depth as reshape + transpose: differentiable everywhere. */
+function spaceToDepthByReshape(x: tf.Tensor4D, s: number): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  if (s === 1) return x;
+  const t = tf.reshape(x, [b * (h / s), s, w / s, s, c]);
+  const p = tf.transpose(t, [0, 2, 1, 3, 4]); // [b*h/s, w/s, sy, sx, c]
+  return tf.reshape(p, [b, h / s, w / s, s * s * c]);
+}
+
+/** Depth-to-space as reshape + transpose: differentiable everywhere. */
+function depthToSpaceByReshape(x: tf.Tensor4D, s: number): tf.Tensor4D {
+  const [b, h, w, cs] = x.shape;
+  if (s === 1) return x;
+  const c = cs / (s * s);
+  const t = tf.reshape(x, [b * h, w, s, s, c]); // [b*h, w, sy, sx, c]
+  const p = tf.transpose(t, [0, 2, 1, 3, 4]); // [b*h, sy, w, sx, c]
+  return tf.reshape(p, [b, h * s, w * s, c]);
+}
+
+/** The k*k shifted views of a zero-padded input, in (ky, kx) order. */
+function shiftedViews(x: tf.Tensor4D, k: number): tf.Tensor4D[] {
+  const [b, h, w, c] = x.shape;
+  const r = (k - 1) / 2;
+  const padded = tf.pad(x, [[0, 0], [r, r], [r, r], [0, 0]]);
+  const views: tf.Tensor4D[] = [];
+  for (let ky = 0; ky < k; ky++) {
+    for (let kx = 0; kx < k; kx++) views.push(tf.slice(padded, [0, ky, kx, 0], [b, h, w, c]));
+  }
+  return views;
+}
+
+/** Convolution as (im2col by shifted slices) x matMul. */
+function convByMatMul(x: tf.Tensor4D, w: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D {
+  const [b, h, wd, cin] = x.shape;
+  const [k, , , cout] = w.shape;
+  const cols = k === 1 ? x : tf.concat(shiftedViews(x, k), 3);
+  const flat = tf.reshape(cols, [b * h * wd, k * k * cin]);
+  const out = tf.add(tf.matMul(flat, tf.reshape(w, [k * k * cin, cout])), bias);
+  return tf.reshape(out, [b, h, wd, cout]);
+}
+
+/** Depthwise convolution as a sum of shifted views times per-channel taps. */
+function dwconvBySlices(x: tf.Tensor4D, w: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D {
+  const [k, , c] = w.shape;
+  const taps = tf.reshape(w, [k * k, c]);
+  const views = shiftedViews(x, k);
+  let acc: tf.Tensor4D = tf.mul(views[0]!, tf.reshape(tf.slice(taps, [0, 0], [1, c]), [c]));
+  for (let i = 1; i < views.length; i++) {
+    acc = tf.add(acc, tf.mul(views[i]!, tf.reshape(tf.slice(taps, [i, 0], [1, c]), [c])));
+  }
+  return tf.add(acc, bias);
+}
+
+/** Native kernels: the inference formulation (fast on every backend, not differentiable on wasm). */
+export const nativeOps: NetOps = {
+  name: 'native',
+  conv: (x, w, b) => tf.fused.conv2d({ x, filter: w, bias: b, strides: 1, pad: 'same' }),
+  dwconv: (x, w, b) => tf.fused.depthwiseConv2d({ x, filter: w, bias: b, strides: 1, pad: 'same' }),
+  // tfjs has no SpaceToDepth kernel: reshape + transpose is the native form.
+  spaceToDepth: spaceToDepthByReshape,
+  depthToSpace: (x, s) => (s === 1 ? x : tf.depthToSpace(x, s, 'NHWC')),
+};
+
+/**
+ * Native convolutions with reshape-based space/depth moves: differentiable on backends that have the
+ * convolution backprop kernels (cpu, webgl, webgpu).
+ */
+export const nativeTrainOps: NetOps = {
+  name: 'native-train',
+  conv: (x, w, b) => tf.add(tf.conv2d(x, w, 1, 'same'), b),
+  dwconv: (x, w, b) => tf.add(tf.depthwiseConv2d(x, w, 1, 'same'), b),
+  spaceToDepth: spaceToDepthByReshape,
+  depthToSpace: depthToSpaceByReshape,
+};
+
+/** Slices + matMul: differentiable on every backend, wasm included. */
+export const matmulOps: NetOps = {
+  name: 'matmul',
+  conv: convByMatMul,
+  dwconv: dwconvBySlices,
+  spaceToDepth: spaceToDepthByReshape,
+  depthToSpace: depthToSpaceByReshape,
+};
+
+/** The training formulation whose gradients run on `backend`. */
+export function trainingOpsFor(backend: string): NetOps {
+  return backend === 'wasm' ? matmulOps : nativeTrainOps;
+}

@@ -1,0 +1,279 @@
+/**
+ * SimpleIR, the all-in-one restoration network: create or load it, restore images and frames, save
+ * its weights. Loading accepts a preset name, a URL, a file path (Node), a packed buffer, or the two
+ * parts of a weight file.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { flopsPerPixel, isPresetName, paramCount, paramSpecs, PRESETS, validateConfig, type PresetName, type SimpleIRConfig } from '../config.js';
+import { SimpleIRError } from '../errors.js';
+import { validateImage, type RGBImage } from '../image.js';
+import { Random } from '../random.js';
+import { fullResolutionTiled, resolveTiling, type TileOptions } from '../tiling.js';
+import { decodeWeights, encodeWeights, packWeights, type DecodedWeights, type WeightDType, type WeightFiles } from '../weights.js';
+import { body, forward, type ParamMap } from './forward.js';
+import { nativeOps, type NetOps } from './ops.js';
+import { readWeightSource, type WeightSource, type WeightSourceOptions } from './source.js';
+
+/** How a fresh network's weights are drawn. `identity`: the output equals the input; `random`: every tensor random (tests). */
+export type InitMode = 'identity' | 'random';
+
+/** Options of {@link SimpleIR.create}. */
+export interface CreateOptions {
+  /** Default `identity`. */
+  readonly init?: InitMode;
+  /** Seed of the random initialisation (default 1). */
+  readonly seed?: number;
+}
+
+/** Options of {@link SimpleIR.restore}. */
+export interface RestoreOptions extends TileOptions {
+  /** Stops the work before it starts when aborted. */
+  readonly signal?: AbortSignal;
+}
+
+/** Draws initial values for every parameter of `config`. */
+export function initialWeights(config: SimpleIRConfig, options: CreateOptions = {}): Map<string, Float32Array> {
+  const rng = new Random(options.seed ?? 1);
+  const random = options.init === 'random';
+  const out = new Map<string, Float32Array>();
+  for (const spec of paramSpecs(config)) {
+    const size = spec.shape.reduce((a, b) => a * b, 1);
+    const v = new Float32Array(size);
+    const bound = Math.sqrt(3 / spec.fanIn);
+    for (let i = 0; i < size; i++) {
+      if (spec.init === 'fan' || (random && spec.init === 'zero' && spec.shape.length === 4)) {
+        v[i] = rng.uniform(-bound, bound);
+      } else if (spec.init === 'one') {
+        v[i] = random ? 1 + 0.2 * rng.normal() : 1;
+      } else {
+        v[i] = random ? 0.2 * rng.normal() : 0;
+      }
+    }
+    out.set(spec.name, v);
+  }
+  return out;
+}
+
+function toTensors(config: SimpleIRConfig, values: ReadonlyMap<string, Float32Array>): Map<string, tf.Tensor> {
+  const params = new Map<string, tf.Tensor>();
+  for (const spec of paramSpecs(config)) {
+    params.set(spec.name, tf.tensor(values.get(spec.name)!, [...spec.shape], 'float32'));
+  }
+  return params;
+}
+
+/** Reflect-pads a [1, H, W, 3] tensor to multiples of `s`. */
+function padToMultiple(x: tf.Tensor4D, s: number): tf.Tensor4D {
+  const [, h, w] = x.shape;
+  const ph = (s - (h % s)) % s;
+  const pw = (s - (w % s)) % s;
+  if (ph === 0 && pw === 0) return x;
+  return tf.mirrorPad(x, [[0, 0], [0, ph], [0, pw], [0, 0]], 'reflect');
+}
+
+/**
+ * A SimpleIR network ready to restore images. Create one with {@link SimpleIR.load} or
+ * {@link SimpleIR.create}; call {@link SimpleIR.dispose} when done.
+ */
+export class SimpleIR {
+  /** The network's shape. */
+  readonly config: SimpleIRConfig;
+  /** Facts stored with the weights (training command, data, date), if any. */
+  readonly metadata: Readonly<Record<string, unknown>>;
+  private weights: Map<string, tf.Tensor>;
+  private disposed = false;
+
+  private constructor(config: SimpleIRConfig, weights: Map<string, tf.Tensor>, metadata: Record<string, unknown>) {
+    this.config = config;
+    this.weights = weights;
+    this.metadata = metadata;
+  }
+
+  /**
+   * A new network for a config or preset, identity-initialised unless `init: 'random'`.
+   * @throws SimpleIRError `INVALID_CONFIG`
+   */
+  static create(config: SimpleIRConfig | PresetName, options: CreateOptions = {}): SimpleIR {
+    const c = typeof config === 'string' ? presetConfig(config) : validateConfig(config);
+    return new SimpleIR(c, toTensors(c, initialWeights(c, options)), {});
+  }
+
+  /**
+   * Loads trained weights: `'tiny'` or `'base'` (shipped with the package), a URL or file path of a
+   * manifest (`.json`) or packed file (`.sirw`), a packed `ArrayBuffer`/`Uint8Array`, or `{ manifest, data }`.
+   * @throws SimpleIRError `WEIGHTS_NOT_FOUND`, `WEIGHTS_INVALID`, `WEIGHTS_MISMATCH` or `NON_FINITE`.
+   */
+  static async load(source: WeightSource, options: WeightSourceOptions = {}): Promise<SimpleIR> {
+    const files = await readWeightSource(source, options);
+    return SimpleIR.fromDecoded(decodeWeights(files.manifest, files.data));
+  }
+
+  /** A network from already decoded weights. */
+  static fromDecoded(decoded: DecodedWeights): SimpleIR {
+    return new SimpleIR(decoded.config, toTensors(decoded.config, decoded.tensors), { ...decoded.metadata });
+  }
+
+  /** Number of trainable parameters. */
+  get paramCount(): number {
+    return paramCount(this.config);
+  }
+
+  /** FLOPs per output pixel of one forward pass (see {@link flopsPerPixel}). */
+  get flopsPerPixel(): number {
+    return flopsPerPixel(this.config);
+  }
+
+  /** The current weight tensors by name. Owned by the model: do not dispose them. */
+  get params(): ParamMap {
+    this.assertLive();
+    return this.weights;
+  }
+
+  /**
+   * Restores an image. Bytes in (`{data, width, height, channels}`, RGB or RGBA; alpha is kept), bytes
+   * out. A `tf.Tensor3D` [H, W, 3] in: float32 read as [0, 1] and int32 as [0, 255]; a new tensor of the
+   * same dtype out, owned by the caller.
+   * @throws SimpleIRError `INVALID_IMAGE`, `INVALID_ARGUMENT`, `DISPOSED`, `ABORTED`
+   */
+  async restore(image: RGBImage, options?: RestoreOptions): Promise<RGBImage>;
+  async restore(image: tf.Tensor3D, options?: RestoreOptions): Promise<tf.Tensor3D>;
+  async restore(image: RGBImage | tf.Tensor3D, options: RestoreOptions = {}): Promise<RGBImage | tf.Tensor3D> {
+    this.assertLive();
+    if (options.signal?.aborted) throw new SimpleIRError('ABORTED', 'restore() was aborted before it started.');
+    if (image instanceof tf.Tensor) return this.restoreTensor(image, options);
+    const img = validateImage(image);
+    this.checkSize(img.height, img.width);
+    const out = tf.tidy(() => {
+      const all = tf.tensor3d(Int32Array.from(img.data), [img.height, img.width, img.channels], 'int32');
+      const rgb = img.channels === 4 ? tf.slice(all, [0, 0, 0], [img.height, img.width, 3]) : all;
+      const x = tf.div(tf.cast(rgb, 'float32'), 255).expandDims(0) as tf.Tensor4D;
+      const y = this.predict(x, options).squeeze([0]);
+      let bytes = tf.cast(tf.round(tf.mul(y, 255)), 'int32') as tf.Tensor3D;
+      if (img.channels === 4) bytes = tf.concat([bytes, tf.slice(all, [0, 0, 3], [img.height, img.width, 1])], 2);
+      return bytes;
+    });
+    const data = await out.data();
+    out.dispose();
+    return { data: Uint8ClampedArray.from(data), width: img.width, height: img.height, channels: img.channels };
+  }
+
+  private restoreTensor(image: tf.Tensor3D, options: RestoreOptions): tf.Tensor3D {
+    if (image.rank !== 3 || image.shape[2] !== 3) {
+      throw new SimpleIRError('INVALID_IMAGE', `Expected a tensor of shape [height, width, 3]; got [${image.shape}].`);
+    }
+    this.checkSize(image.shape[0], image.shape[1]);
+    const isInt = image.dtype === 'int32';
+    return tf.tidy(() => {
+      const x = (isInt ? tf.div(tf.cast(image, 'float32'), 255) : image).expandDims(0) as tf.Tensor4D;
+      const y = this.predict(x, options).squeeze([0]) as tf.Tensor3D;
+      return isInt ? (tf.cast(tf.round(tf.mul(y, 255)), 'int32') as tf.Tensor3D) : y;
+    });
+  }
+
+  private checkSize(height: number, width: number): void {
+    const s = this.config.scale;
+    if (height < s || width < s) {
+      throw new SimpleIRError('INVALID_IMAGE', `Image ${width}x${height} is too small: this model needs at least ${s}x${s} pixels.`);
+    }
+  }
+
+  /**
+   * The network on a float batch [B, H, W, 3] in [0, 1] (any size of at least `scale` pixels; padded by
+   * reflection and cropped back). Synchronous; returns a new tensor owned by the caller. Frames above
+   * 1920x1088 run the full-resolution stage in tiles unless `tileSize: 0`.
+   */
+  predict(x: tf.Tensor4D, options: TileOptions = {}, ops: NetOps = nativeOps): tf.Tensor4D {
+    this.assertLive();
+    const [b, h, w] = x.shape;
+    const s = this.config.scale;
+    const { tileSize, overlap } = resolveTiling(this.config, h, w, options);
+    return tf.tidy(() => {
+      const xp = padToMultiple(x, s);
+      const [, hp, wp] = xp.shape;
+      let y: tf.Tensor4D;
+      if (tileSize === 0) {
+        y = forward(this.config, ops, this.weights, xp, true, true);
+      } else {
+        const outs: tf.Tensor4D[] = [];
+        for (let i = 0; i < b; i++) {
+          const xi = b === 1 ? xp : tf.slice(xp, [i, 0, 0, 0], [1, hp, wp, 3]);
+          const f = body(this.config, ops, this.weights, xi, true);
+          outs.push(fullResolutionTiled(this.config, ops, this.weights, xi, f, tileSize, overlap));
+        }
+        y = b === 1 ? outs[0]! : tf.concat(outs, 0);
+      }
+      return hp === h && wp === w ? y : tf.slice(y, [0, 0, 0, 0], [b, h, w, 3]);
+    });
+  }
+
+  /** The current weights as float32 arrays by name (a copy). */
+  getWeights(): Map<string, Float32Array> {
+    this.assertLive();
+    const out = new Map<string, Float32Array>();
+    for (const [name, t] of this.weights) out.set(name, t.dataSync() as Float32Array);
+    return out;
+  }
+
+  /**
+   * Replaces every weight at once (atomically with respect to {@link predict}, which reads the map once
+   * per call). Accepts float32 arrays or tensors (copied) by name; names and sizes must match the config.
+   * @throws SimpleIRError `WEIGHTS_MISMATCH`
+   */
+  setWeights(values: ReadonlyMap<string, Float32Array | tf.Tensor>): void {
+    this.assertLive();
+    const next = new Map<string, tf.Tensor>();
+    try {
+      for (const spec of paramSpecs(this.config)) {
+        const v = values.get(spec.name);
+        const size = spec.shape.reduce((a, c) => a * c, 1);
+        const got = v instanceof tf.Tensor ? v.size : v?.length;
+        if (got !== size) {
+          throw new SimpleIRError('WEIGHTS_MISMATCH', `setWeights: ${spec.name} missing or of the wrong size (needs ${size} values).`, { tensor: spec.name });
+        }
+        next.set(spec.name, v! instanceof tf.Tensor ? tf.clone(tf.reshape(v, [...spec.shape])) : tf.tensor(v!, [...spec.shape], 'float32'));
+      }
+    } catch (e) {
+      next.forEach((t) => t.dispose());
+      throw e;
+    }
+    const old = this.weights;
+    this.weights = next;
+    old.forEach((t) => t.dispose());
+  }
+
+  /** The weights as a weight file (manifest + binary), in fp32 or fp16 storage. */
+  toWeightFiles(options: { dtype?: WeightDType; weightsFile?: string; metadata?: Record<string, unknown> } = {}): WeightFiles {
+    return encodeWeights(this.config, this.getWeights(), { ...options, metadata: options.metadata ?? { ...this.metadata } });
+  }
+
+  /** The weights as one packed buffer, loadable with {@link SimpleIR.load}. */
+  toPackedWeights(options: { dtype?: WeightDType; metadata?: Record<string, unknown> } = {}): Uint8Array {
+    return packWeights(this.toWeightFiles(options));
+  }
+
+  /** Releases every tensor; later calls throw `DISPOSED`. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.weights.forEach((t) => t.dispose());
+    this.weights.clear();
+  }
+
+  /** True after {@link dispose}. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new SimpleIRError('DISPOSED', 'This SimpleIR model was disposed; load or create a new one.');
+  }
+}
+
+/** The config of a preset. */
+export function presetConfig(name: PresetName): SimpleIRConfig {
+  if (!isPresetName(name)) {
+    throw new SimpleIRError('INVALID_CONFIG', `Unknown preset ${JSON.stringify(name)}; presets are ${Object.keys(PRESETS).join(', ')}.`);
+  }
+  return PRESETS[name];
+}
+

@@ -1,0 +1,151 @@
+/**
+ * Reads the bytes of a weight file from wherever it is: a shipped preset, a URL, a file path (Node),
+ * a packed buffer, or the two parts given directly. Node's file system is reached through a dynamic
+ * import so that browser bundles never include it.
+ */
+import { isPresetName, type PresetName } from '../config.js';
+import { SimpleIRError } from '../errors.js';
+import { isPackedWeights, parseManifest, unpackWeights, type WeightFiles, type WeightManifest } from '../weights.js';
+
+/** Anything {@link SimpleIR.load} accepts. */
+export type WeightSource = PresetName | string | URL | ArrayBuffer | Uint8Array | { manifest: WeightManifest | string; data: ArrayBuffer | Uint8Array };
+
+/** Where to find weights. */
+export interface WeightSourceOptions {
+  /**
+   * Base URL (browser) or folder (Node) holding the presets' `tiny.json`/`tiny.bin` and `base.*`.
+   * Default: the package's own `weights/` folder.
+   */
+  readonly weightsBaseUrl?: string | URL;
+  /** `fetch` to use (default: the global one). */
+  readonly fetch?: typeof fetch;
+}
+
+/** True in Node (not in a browser or a worker). */
+export function isNodeRuntime(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return Boolean(p?.versions?.node) && typeof (globalThis as { window?: unknown }).window === 'undefined';
+}
+
+type FsPromises = typeof import('node:fs/promises');
+type PathModule = typeof import('node:path');
+type UrlModule = typeof import('node:url');
+
+/** Node's modules, imported so bundlers leave them alone. */
+async function nodeModules(): Promise<{ fs: FsPromises; path: PathModule; url: UrlModule }> {
+  const names = ['node:fs/promises', 'node:path', 'node:url'];
+  const [fs, path, url] = await Promise.all(names.map((n) => import(/* @vite-ignore */ /* webpackIgnore: true */ n)));
+  return { fs: fs as FsPromises, path: path as PathModule, url: url as UrlModule };
+}
+
+function notFound(what: string, cause?: unknown): SimpleIRError {
+  return new SimpleIRError('WEIGHTS_NOT_FOUND', `Weights not found: ${what}. Pass a preset name ('tiny' or 'base'), a URL or path to a .json manifest or .sirw file, or a buffer.`, { what }, { cause });
+}
+
+/** Finds the package's `weights/` folder in Node by walking up from this module. */
+async function packageWeightsDir(): Promise<string> {
+  const { fs, path, url } = await nodeModules();
+  const here = typeof __filename === 'string' ? __filename : url.fileURLToPath(import.meta.url);
+  let dir = path.dirname(here);
+  for (let i = 0; i < 8; i++) {
+    try {
+      const pkg = JSON.parse(await fs.readFile(path.join(dir, 'package.json'), 'utf8')) as { name?: string };
+      if (pkg.name === 'simpleir-stream') return path.join(dir, 'weights');
+    } catch {
+      // not here; go up
+    }
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  throw notFound('the simpleir-stream package folder (with its weights/) could not be located from this module');
+}
+
+declare const __filename: string | undefined;
+
+async function readFileBytes(file: string): Promise<Uint8Array> {
+  const { fs } = await nodeModules();
+  try {
+    return new Uint8Array(await fs.readFile(file));
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') throw notFound(`no file at ${file}`, e);
+    throw new SimpleIRError('IO_ERROR', `Cannot read ${file}: ${(e as Error).message}`, { file }, { cause: e });
+  }
+}
+
+async function fetchBytes(u: URL, options: WeightSourceOptions): Promise<Uint8Array> {
+  if (u.protocol === 'file:' && isNodeRuntime()) {
+    const { url } = await nodeModules();
+    return readFileBytes(url.fileURLToPath(u));
+  }
+  const f = options.fetch ?? globalThis.fetch;
+  let res: Response;
+  try {
+    res = await f(u.href);
+  } catch (e) {
+    throw notFound(`fetching ${u.href} failed (${(e as Error).message})`, e);
+  }
+  if (!res.ok) throw notFound(`${u.href} answered HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+function decodeText(bytes: Uint8Array): string {
+  return new TextDecoder().decode(bytes);
+}
+
+async function fromLocation(location: URL | string, options: WeightSourceOptions): Promise<WeightFiles> {
+  const isUrl = location instanceof URL;
+  const asString = isUrl ? location.href : location;
+  const readAt = async (target: string): Promise<Uint8Array> => {
+    if (isUrl) return fetchBytes(new URL(target, location), options);
+    const { path } = await nodeModules();
+    return readFileBytes(path.resolve(path.dirname(asString), target));
+  };
+  const first = isUrl ? await fetchBytes(location, options) : await readFileBytes(asString);
+  if (isPackedWeights(first)) return unpackWeights(first);
+  const manifest = parseManifest(decodeText(first));
+  const data = await readAt(manifest.weightsFile);
+  return { manifest, data };
+}
+
+function looksLikeUrl(s: string): boolean {
+  return /^(https?|blob|data|file):/i.test(s);
+}
+
+/** Reads the manifest and binary of a weight source. */
+export async function readWeightSource(source: WeightSource, options: WeightSourceOptions = {}): Promise<WeightFiles> {
+  if (source instanceof ArrayBuffer || source instanceof Uint8Array) {
+    return unpackWeights(source);
+  }
+  if (source instanceof URL) return fromLocation(source, options);
+  if (typeof source === 'object' && source !== null && 'manifest' in source && 'data' in source) {
+    const manifest = typeof source.manifest === 'string' ? parseManifest(source.manifest) : source.manifest;
+    const data = source.data instanceof Uint8Array ? source.data : new Uint8Array(source.data);
+    return { manifest, data };
+  }
+  if (typeof source !== 'string' || source.length === 0) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `SimpleIR.load expects a preset name, URL, path, buffer or {manifest, data}; got ${source === null ? 'null' : typeof source}.`);
+  }
+  if (isPresetName(source)) {
+    if (options.weightsBaseUrl !== undefined) {
+      const base = options.weightsBaseUrl;
+      if (base instanceof URL || looksLikeUrl(base) || !isNodeRuntime()) {
+        const baseUrl = base instanceof URL ? base : new URL(base, (globalThis as { location?: { href: string } }).location?.href);
+        return fromLocation(new URL(`${source}.json`, baseUrl.href.endsWith('/') ? baseUrl : new URL(`${baseUrl.href}/`)), options);
+      }
+      const { path } = await nodeModules();
+      return fromLocation(path.join(base, `${source}.json`), options);
+    }
+    if (isNodeRuntime()) {
+      const { path } = await nodeModules();
+      return fromLocation(path.join(await packageWeightsDir(), `${source}.json`), options);
+    }
+    return fromLocation(new URL(`../weights/${source}.json`, import.meta.url), options);
+  }
+  if (looksLikeUrl(source) || !isNodeRuntime()) {
+    const base = (globalThis as { location?: { href: string } }).location?.href;
+    return fromLocation(base ? new URL(source, base) : new URL(source), options);
+  }
+  return fromLocation(source, options);
+}

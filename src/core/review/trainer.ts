@@ -367,7 +367,8 @@ export class ReviewTrainer {
     for (const [name, v] of this.variables) weights.set(name, v.dataSync() as Float32Array);
     const opt = await this.optimizer.getWeights();
     const optimizer = opt.map((w) => ({ name: w.name, values: w.tensor.dataSync() as Float32Array, shape: [...w.tensor.shape] }));
-    tf.dispose(opt.map((w) => w.tensor));
+    // getWeights returns the optimiser's own moment variables plus a fresh iteration-count scalar.
+    tf.dispose(opt.filter((w) => !(w.tensor instanceof tf.Variable)).map((w) => w.tensor));
     return {
       state: {
         version: 1,

@@ -1,0 +1,152 @@
+/** The `simpleir` command line: info, restore, degrade, train. */
+import { Command, CommanderError } from 'commander';
+import * as tf from '@tensorflow/tfjs';
+import { extname } from 'node:path';
+import { flopsPerPixel, isPresetName, paramCount, PRESETS } from '../core/config.js';
+import { DEGRADATION_KINDS, createDegradation, type DegradationKind } from '../core/degrade/index.js';
+import { SimpleIRError } from '../core/errors.js';
+import { IMAGE_EXTENSIONS, readImage, writeImage } from '../adapters/node/image-file.js';
+import { SimpleIR } from '../core/model/simpleir.js';
+import { loadModel, numberOption, reportError, useBackend } from './common.js';
+import { trainCommand } from './train.js';
+
+function checkImageExt(path: string, what: string): void {
+  const ext = extname(path).toLowerCase();
+  if (!IMAGE_EXTENSIONS.includes(ext)) {
+    throw new SimpleIRError('UNSUPPORTED_FORMAT', `${what} ${path}: unsupported extension "${ext || '(none)'}"; use ${IMAGE_EXTENSIONS.join(', ')}.`);
+  }
+}
+
+/** Builds the command-line program. */
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('simpleir')
+    .description('Restore images and video (rain, snow, low light, blur) with SimpleIR, and train it with Review Learning.')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (str, write) => write(`simpleir: ${str.replace(/^error: /, 'error: ')}`) });
+
+  program
+    .command('info')
+    .description('print a model\'s config, parameter count and FLOPs per pixel as JSON')
+    .option('-m, --model <model>', 'tiny, base, or a weight file (.json manifest or .sirw)', 'base')
+    .action(async (opts: { model: string }) => {
+      let info: Record<string, unknown>;
+      if (isPresetName(opts.model)) {
+        const config = PRESETS[opts.model];
+        let weights: Record<string, unknown> = { shipped: false };
+        try {
+          await useBackend('cpu');
+          const m = await SimpleIR.load(opts.model);
+          weights = { shipped: true, metadata: m.metadata };
+          m.dispose();
+        } catch (e) {
+          if (!(e instanceof SimpleIRError && e.code === 'WEIGHTS_NOT_FOUND')) throw e;
+        }
+        info = { model: opts.model, config, paramCount: paramCount(config), flopsPerPixel: flopsPerPixel(config), gflopsPer1080p: +(flopsPerPixel(config) * 1920 * 1080 / 1e9).toFixed(2), weights };
+      } else {
+        await useBackend('cpu');
+        const m = await SimpleIR.load(opts.model);
+        info = { model: opts.model, config: m.config, paramCount: m.paramCount, flopsPerPixel: m.flopsPerPixel, gflopsPer1080p: +(m.flopsPerPixel * 1920 * 1080 / 1e9).toFixed(2), weights: { shipped: false, metadata: m.metadata } };
+        m.dispose();
+      }
+      process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+    });
+
+  program
+    .command('restore')
+    .description('restore an image (PNG, JPEG, WebP)')
+    .argument('<input>', 'input file')
+    .requiredOption('-o, --output <file>', 'output file (.png, .jpg, .webp)')
+    .option('-m, --model <model>', 'tiny, base, or a weight file', 'base')
+    .option('-b, --backend <backend>', 'wasm, cpu or webgpu', 'wasm')
+    .option('-t, --tile <n>', 'full-resolution tile size in pixels (0: never tile; default: auto above 1080p)')
+    .action(async (input: string, opts: { output: string; model: string; backend: string; tile?: string }) => {
+      checkImageExt(opts.output, 'output');
+      const img = await readImage(input);
+      await useBackend(opts.backend);
+      const model = await loadModel(opts.model);
+      const t0 = Date.now();
+      const tileSize = opts.tile === undefined ? 'auto' : numberOption('tile', opts.tile, 0, (n) => Number.isInteger(n) && n >= 0);
+      const out = await model.restore(img, { tileSize });
+      await writeImage(opts.output, out);
+      process.stderr.write(`restored ${input} (${img.width}x${img.height}) with ${opts.model} on ${tf.getBackend()} in ${((Date.now() - t0) / 1000).toFixed(2)} s -> ${opts.output}\n`);
+      model.dispose();
+    });
+
+  program
+    .command('degrade')
+    .description('apply a synthetic degradation to an image (to make test material)')
+    .argument('<input>', 'clean input file')
+    .requiredOption('-o, --output <file>', 'output file')
+    .requiredOption('-k, --kind <kind>', DEGRADATION_KINDS.join('|'))
+    .option('-s, --seed <n>', 'random seed', '1')
+    .option('--strength <s>', 'severity in [0, 1]', '0.5')
+    .option('--time <seconds>', 'time in the animation (rain and snow move)', '0')
+    .action(async (input: string, opts: { output: string; kind: string; seed: string; strength: string; time: string }) => {
+      if (!(DEGRADATION_KINDS as readonly string[]).includes(opts.kind)) {
+        throw new SimpleIRError('INVALID_ARGUMENT', `--kind must be one of ${DEGRADATION_KINDS.join(', ')}; got ${opts.kind}.`);
+      }
+      checkImageExt(opts.output, 'output');
+      const seed = numberOption('seed', opts.seed, 1, Number.isInteger);
+      const strength = numberOption('strength', opts.strength, 0.5, (n) => n >= 0 && n <= 1);
+      const time = numberOption('time', opts.time, 0, (n) => n >= 0);
+      const img = await readImage(input);
+      await useBackend('wasm');
+      const d = createDegradation(opts.kind as DegradationKind, { seed, strength });
+      const bytes = tf.tidy(() => {
+        const x = tf.div(tf.cast(tf.tensor3d(Int32Array.from(img.data), [img.height, img.width, 3], 'int32'), 'float32'), 255) as tf.Tensor3D;
+        const y = d.apply(x) as tf.Tensor3D;
+        return tf.cast(tf.round(tf.mul(y, 255)), 'int32');
+      });
+      const data = Uint8Array.from(await bytes.data());
+      bytes.dispose();
+      d.dispose();
+      await writeImage(opts.output, { data, width: img.width, height: img.height, channels: 3 });
+      process.stderr.write(`${opts.kind} (seed ${seed}, strength ${strength}) -> ${opts.output}\n`);
+    });
+
+  program
+    .command('train')
+    .description('train SimpleIR with Review Learning (or a baseline) on clean photos degraded on the fly')
+    .requiredOption('-o, --out <dir>', 'output folder: checkpoints, report, final weights (resumes when a checkpoint is there)')
+    .option('-p, --preset <preset>', 'tiny or base', 'tiny')
+    .option('--tasks <list>', 'comma-separated degradation tasks', 'lowlight,rain,snow,blur')
+    .option('--order <order>', 'entropy (easiest first by entropy difference) or given', 'entropy')
+    .option('--strategy <name>', 'review, sequential, mixed or random-review', 'review')
+    .option('--steps <n>', 'optimiser steps over all stages', '2000')
+    .option('--batch <n>', 'crops per batch', '8')
+    .option('--crop <n>', 'crop side in pixels', '128')
+    .option('--lr <x>', 'peak learning rate of each stage', '2e-3')
+    .option('--rho0 <x>', 'review share of the second stage', '0.5')
+    .option('--review-quantity <n>', 'difficult samples kept per task (Q)', '64')
+    .option('--pool <n>', 'samples per task pool', '1024')
+    .option('--stage-weights <list>', 'relative steps per task, e.g. blur=2')
+    .option('--seed <n>', 'random seed', '1')
+    .option('--clean <dir>', 'folder of clean training photos (default: the fetched photo set)')
+    .option('--val <dir>', 'folder of validation photos (default: the photo set\'s val split)')
+    .option('--val-size <WxH>', 'validation frame size, or none', '1920x1080')
+    .option('--checkpoint-every <n>', 'steps between checkpoints', '50')
+    .option('--max-steps <n>', 'stop after this many steps in this run (resume later)')
+    .option('--fresh', 'ignore an existing checkpoint and start over')
+    .option('--ship <name>', 'file name of the final weights (default model)')
+    .option('-b, --backend <backend>', 'wasm or cpu', 'wasm')
+    .action(async (opts) => trainCommand(opts));
+
+  return program;
+}
+
+/** Runs the program on `argv`; errors become one clear line and a non-zero exit code. */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode;
+      return;
+    }
+    reportError(e);
+  }
+}

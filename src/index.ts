@@ -1,0 +1,17 @@
+/**
+ * simpleir-stream: real-time all-in-one video restoration (rain, snow, low light, blur) with the
+ * SimpleIR network in TensorFlow.js, trained with Review Learning. This entry works in browsers and
+ * Node; Node-only adapters (files, y4m, training data) are in `simpleir-stream/node`.
+ */
+export { SimpleIRError, isSimpleIRError, type SimpleIRErrorCode } from './core/errors.js';
+export { PRESETS, paramCount, flopsPerPixel, validateConfig, type SimpleIRConfig, type PresetName } from './core/config.js';
+export { SimpleIR, type CreateOptions, type RestoreOptions, type InitMode } from './core/model/simpleir.js';
+export type { WeightSource, WeightSourceOptions } from './core/model/source.js';
+export { encodeWeights, decodeWeights, packWeights, unpackWeights, type WeightManifest, type WeightFiles, type WeightDType } from './core/weights.js';
+export { selectBackend, currentBackend, BACKEND_ORDER, type BackendName, type BackendInfo, type BackendOptions } from './core/backend.js';
+export type { TileOptions } from './core/tiling.js';
+export { validateImage, type RGBImage } from './core/image.js';
+export { createDegradation, DEGRADATION_KINDS, rain, snow, lowlight, blur, haze, noise, type Degradation, type DegradationKind, type DegradationOptions } from './core/degrade/index.js';
+export { psnr, ssim } from './core/metrics.js';
+export { ReviewTrainer, type TrainerOptions, type PairSource, type SampleRef, type TaskScore, type Checkpoint } from './core/review/trainer.js';
+export { HardSampleMemory, LossHistory } from './core/review/index.js';

@@ -1,0 +1,50 @@
+/** SimpleIR in headless Chromium: the webgpu backend gives the cpu backend's output (64x64, random weights), and so does wasm. */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { bundleForBrowser, createBrowserFixture, runInPage, type BrowserFixture } from './harness';
+import type { ModelResult } from './pages/model-entry';
+
+let fx: BrowserFixture | undefined;
+let result: ModelResult;
+
+before(async () => {
+  const bundle = await bundleForBrowser('test/browser/pages/model-entry.ts');
+  fx = await createBrowserFixture();
+  const page = await fx.open('/blank.html', { script: bundle.url });
+  result = await runInPage(page, () => window.runModel(), undefined);
+});
+
+after(async () => {
+  await fx?.close();
+});
+
+function maxDiff(a: number[], b: number[]): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+test('automatic backend selection picks webgpu in Chromium (fallback adapter accepted)', () => {
+  assert.equal(result.autoBackend, 'webgpu');
+  assert.equal(result.backends.webgpu?.name, 'webgpu');
+});
+
+test('webgpu output equals cpu output on a 64x64 input within 1e-4', () => {
+  const cpu = result.outputs.cpu!;
+  const gpu = result.outputs.webgpu!;
+  assert.equal(cpu.length, 64 * 64 * 3);
+  const d = maxDiff(gpu, cpu);
+  console.log(`# max |webgpu - cpu| = ${d.toExponential(2)}`);
+  assert.ok(d <= 1e-4, `webgpu differs from cpu by ${d}`);
+  // Random weights really change the image: the comparison is not between two identities.
+  assert.ok(cpu.some((v) => v > 0 && v < 1), 'output should not be saturated');
+});
+
+test('wasm output equals cpu output within 1e-4', () => {
+  assert.ok(maxDiff(result.outputs.wasm!, result.outputs.cpu!) <= 1e-4);
+});
+
+test('restore on webgpu leaves no tensors behind', () => {
+  assert.equal(result.tensorsAfter, result.tensorsBefore);
+});

@@ -380,7 +380,7 @@ describe('restore()', () => {
       ['two channels', { data: new Uint8Array(10 * 10 * 2), width: 10, height: 10, channels: 2 }],
       ['one channel', { data: new Uint8Array(10 * 10), width: 10, height: 10, channels: 1 }],
       ['zero width', { data: new Uint8Array(0), width: 0, height: 10, channels: 3 }],
-      ['non-integer height', { data: new Uint8Array(30), width: 2, height: 5, channels: 3 }],
+      ['non-integer height', { data: new Uint8Array(132), width: 8, height: 5.5, channels: 3 }],
       ['float data', { data: new Float32Array(10 * 10 * 3), width: 10, height: 10, channels: 3 }],
     ];
     for (const [what, img] of cases) {
@@ -536,6 +536,67 @@ describe('setWeights', () => {
     assert.equal(maxAbsDiff(predictValues(a, x), y0), 0, 'model unchanged after rejected swaps');
     x.dispose();
     a.dispose();
+  });
+});
+
+describe('weight ownership (getWeights copies, setWeights copies, nothing leaks)', () => {
+  for (const backend of ['wasm', 'cpu'] as const) {
+    test(`getWeights() returns copies: mutating them leaves the model unchanged (${backend})`, async () => {
+      await selectBackend(backend);
+      try {
+        const model = SimpleIR.create('tiny', { init: 'random', seed: 1 });
+        const w = model.getWeights();
+        const original = w.get('head.b')![0]!;
+        w.get('head.b')![0] = 123;
+        w.get('tail.w')!.fill(0);
+        assert.equal(model.getWeights().get('head.b')![0], original, 'getWeights() handed out the live weight array');
+        assert.ok(model.getWeights().get('tail.w')!.some((v) => v !== 0));
+        model.dispose();
+      } finally {
+        await selectBackend('wasm');
+      }
+    });
+
+    test(`setWeights() copies Float32Arrays: mutating them afterwards leaves the model unchanged (${backend})`, async () => {
+      await selectBackend(backend);
+      try {
+        const model = SimpleIR.create('tiny');
+        const values = SimpleIR.create('tiny', { init: 'random', seed: 2 });
+        const w = values.getWeights();
+        values.dispose();
+        model.setWeights(w);
+        const expected = w.get('ldam.out.w')![0]!;
+        w.get('ldam.out.w')![0] = 456;
+        assert.equal((model.params.get('ldam.out.w')!.dataSync() as Float32Array)[0], expected, 'the model aliases the caller\'s array');
+        model.dispose();
+      } finally {
+        await selectBackend('wasm');
+      }
+    });
+  }
+
+  test('setWeights() with tensors leaves exactly one tensor per weight (no leaked intermediates)', () => {
+    const model = SimpleIR.create('tiny');
+    const source = SimpleIR.create('tiny', { init: 'random', seed: 3 });
+    const tensors = new Map<string, tf.Tensor>();
+    for (const [name, v] of source.getWeights()) tensors.set(name, tf.tensor1d(v));
+    source.dispose();
+    const before = tf.memory().numTensors;
+    model.setWeights(tensors);
+    assert.equal(tf.memory().numTensors, before, `setWeights(tensors) changed the tensor count by ${tf.memory().numTensors - before}`);
+    tensors.forEach((t) => t.dispose());
+    model.dispose();
+  });
+
+  test('setWeights() rejects tensors the config does not have (weights of a config with more blocks)', () => {
+    const model = SimpleIR.create('tiny', { init: 'random', seed: 1 });
+    const bigger = SimpleIR.create({ ...PRESETS.tiny, blocks: 3 }, { init: 'random', seed: 2 });
+    const w = bigger.getWeights();
+    bigger.dispose();
+    const before = model.getWeights();
+    assert.throws(() => model.setWeights(w), hasCode('WEIGHTS_MISMATCH', /hab2\./));
+    for (const [name, v] of model.getWeights()) assert.deepEqual(v, before.get(name), `${name} unchanged`);
+    model.dispose();
   });
 });
 

@@ -191,6 +191,7 @@ export function decodeWeights(manifestIn: unknown, dataIn: ArrayBuffer | Uint8Ar
   if (sum !== manifest.checksum) throw invalid(`Checksum mismatch: binary is ${sum}, manifest says ${manifest.checksum}.`);
   const specs = paramSpecs(manifest.config);
   const byName = new Map(manifest.tensors.map((t) => [t.name, t]));
+  if (byName.size !== manifest.tensors.length) throw invalid('The manifest lists a tensor name twice.');
   const tensors = new Map<string, Float32Array>();
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   for (const spec of specs) {

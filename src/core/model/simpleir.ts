@@ -57,7 +57,7 @@ export function initialWeights(config: SimpleIRConfig, options: CreateOptions = 
 function toTensors(config: SimpleIRConfig, values: ReadonlyMap<string, Float32Array>): Map<string, tf.Tensor> {
   const params = new Map<string, tf.Tensor>();
   for (const spec of paramSpecs(config)) {
-    params.set(spec.name, tf.tensor(values.get(spec.name)!, [...spec.shape], 'float32'));
+    params.set(spec.name, tf.tensor(Float32Array.from(values.get(spec.name)!), [...spec.shape], 'float32'));
   }
   return params;
 }
@@ -210,7 +210,7 @@ export class SimpleIR {
   getWeights(): Map<string, Float32Array> {
     this.assertLive();
     const out = new Map<string, Float32Array>();
-    for (const [name, t] of this.weights) out.set(name, t.dataSync() as Float32Array);
+    for (const [name, t] of this.weights) out.set(name, Float32Array.from(t.dataSync() as Float32Array));
     return out;
   }
 
@@ -221,16 +221,21 @@ export class SimpleIR {
    */
   setWeights(values: ReadonlyMap<string, Float32Array | tf.Tensor>): void {
     this.assertLive();
+    const specs = paramSpecs(this.config);
+    const unknown = [...values.keys()].filter((k) => !specs.some((sp) => sp.name === k));
+    if (unknown.length > 0) {
+      throw new SimpleIRError('WEIGHTS_MISMATCH', `setWeights: tensors unknown to config ${JSON.stringify(this.config)}: ${unknown.slice(0, 5).join(', ')}.`);
+    }
     const next = new Map<string, tf.Tensor>();
     try {
-      for (const spec of paramSpecs(this.config)) {
+      for (const spec of specs) {
         const v = values.get(spec.name);
         const size = spec.shape.reduce((a, c) => a * c, 1);
         const got = v instanceof tf.Tensor ? v.size : v?.length;
         if (got !== size) {
           throw new SimpleIRError('WEIGHTS_MISMATCH', `setWeights: ${spec.name} missing or of the wrong size (needs ${size} values).`, { tensor: spec.name });
         }
-        next.set(spec.name, v! instanceof tf.Tensor ? tf.clone(tf.reshape(v, [...spec.shape])) : tf.tensor(v!, [...spec.shape], 'float32'));
+        next.set(spec.name, v instanceof tf.Tensor ? tf.tidy(() => tf.cast(tf.reshape(v, [...spec.shape]), 'float32')) : tf.tensor(Float32Array.from(v!), [...spec.shape], 'float32'));
       }
     } catch (e) {
       next.forEach((t) => t.dispose());

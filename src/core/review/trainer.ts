@@ -173,6 +173,9 @@ function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): Re
 
 const sampleKey = (s: SampleRef): string => `${s.task}#${s.index}`;
 
+/** Distinguishes the variables of trainers alive at the same time (tfjs variable names are global). */
+let trainerCount = 0;
+
 /**
  * Trains a SimpleIR network with Review Learning (or a baseline strategy) on pairs from a
  * {@link PairSource}. Create it fresh or from a checkpoint; call {@link run}; read {@link weights}.
@@ -196,10 +199,11 @@ export class ReviewTrainer {
     this.plan = weightedPlan(this.options);
     this.ops = trainingOpsFor(tf.getBackend());
     const weights = resume ? resume.weights : initial;
+    const prefix = `simpleir-train-${++trainerCount}`;
     for (const spec of paramSpecs(this.options.config)) {
       const v = weights.get(spec.name);
       if (!v) throw new SimpleIRError('WEIGHTS_MISMATCH', `Initial weights lack ${spec.name}.`);
-      this.variables.set(spec.name, tf.variable(tf.tensor(v, [...spec.shape]), true, `simpleir/${spec.name}`));
+      this.variables.set(spec.name, tf.variable(tf.tensor(v, [...spec.shape]), true, `${prefix}/${spec.name}`));
     }
     this.optimizer = tf.train.adam(this.options.learningRate, 0.9, 0.999, 1e-8);
     this.history = resume ? LossHistory.fromJSON(resume.state.history) : new LossHistory({ window: this.options.historyWindow });

@@ -1,0 +1,124 @@
+/** Image quality measures (PSNR, SSIM) and image difficulty (luminance entropy); synchronous, returning plain numbers. */
+import * as tf from '@tensorflow/tfjs';
+import { SimpleIRError } from './errors.js';
+import { filterValid, gaussian1d } from './degrade/kernels.js';
+
+/** SSIM stabilisers for a dynamic range of 1: (0.01)^2 and (0.03)^2. */
+const C1 = 0.01 ** 2;
+const C2 = 0.03 ** 2;
+
+/** ITU-R BT.601 luma weights (the Y of YCbCr used by most restoration papers). */
+const LUMA = [0.299, 0.587, 0.114] as const;
+
+function checkPair(a: tf.Tensor, b: tf.Tensor): void {
+  const okRank = (t: tf.Tensor): boolean => (t.rank === 3 || t.rank === 4) && t.shape[t.rank - 1] === 3;
+  if (!okRank(a) || !okRank(b)) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `Expected images [H,W,3] or [B,H,W,3], got [${a.shape.join(',')}] and [${b.shape.join(',')}].`);
+  }
+  if (a.shape.join(',') !== b.shape.join(',')) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `Images differ in shape: [${a.shape.join(',')}] vs [${b.shape.join(',')}].`, {
+      a: a.shape,
+      b: b.shape,
+    });
+  }
+}
+
+function asBatch(x: tf.Tensor): tf.Tensor4D {
+  return (x.rank === 3 ? x.expandDims(0) : x).toFloat() as tf.Tensor4D;
+}
+
+function psnrFromMse(mse: number, maxVal: number): number {
+  return mse <= 0 ? Infinity : 10 * Math.log10((maxVal * maxVal) / mse);
+}
+
+/**
+ * Peak signal-to-noise ratio in dB between two images ([H,W,3] or [B,H,W,3]) over all pixels and channels:
+ * 10 log10(maxVal^2 / MSE). For a batch the MSE is pooled over the batch. Infinity for identical images. Synchronous.
+ */
+export function psnr(a: tf.Tensor, b: tf.Tensor, maxVal = 1): number {
+  checkPair(a, b);
+  const mse = tf.tidy(() => tf.mean(tf.squaredDifference(a.toFloat(), b.toFloat())).dataSync()[0]!);
+  return psnrFromMse(mse, maxVal);
+}
+
+/** PSNR in dB of each batch element (one value for an [H,W,3] image). Synchronous. */
+export function psnrBatch(a: tf.Tensor, b: tf.Tensor, maxVal = 1): number[] {
+  checkPair(a, b);
+  const mses = tf.tidy(() => tf.mean(tf.squaredDifference(asBatch(a), asBatch(b)), [1, 2, 3]).dataSync());
+  return Array.from(mses, (m) => psnrFromMse(m, maxVal));
+}
+
+/** Which channels SSIM compares. */
+export interface SsimOptions {
+  /** 'y' (default): BT.601 luminance only, as most restoration papers report; 'rgb': the mean over R, G and B. */
+  channels?: 'y' | 'rgb';
+}
+
+/** Mean SSIM of each batch element: gaussian window 11x11, sigma 1.5, over the 'valid' window positions. */
+function ssimPerImage(a: tf.Tensor, b: tf.Tensor, options: SsimOptions): Float32Array {
+  checkPair(a, b);
+  const [h, w] = a.shape.slice(-3, -1) as [number, number];
+  if (h < 11 || w < 11) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `SSIM needs images of at least 11x11 pixels, got ${h}x${w}.`);
+  }
+  return tf.tidy(() => {
+    let x = asBatch(a);
+    let y = asBatch(b);
+    if ((options.channels ?? 'y') === 'y') {
+      const luma = tf.tensor1d([...LUMA]);
+      x = tf.sum(tf.mul(x, luma), 3, true) as tf.Tensor4D;
+      y = tf.sum(tf.mul(y, luma), 3, true) as tf.Tensor4D;
+    }
+    const c = x.shape[3];
+    const g = gaussian1d(1.5);
+    const window = (t: tf.Tensor4D): tf.Tensor4D =>
+      filterValid(filterValid(t, { height: 1, width: g.length, data: g }), { height: g.length, width: 1, data: g });
+    const stats = window(tf.concat([x, y, tf.mul(x, x), tf.mul(y, y), tf.mul(x, y)], 3) as tf.Tensor4D);
+    const part = (i: number): tf.Tensor4D => stats.slice([0, 0, 0, i * c], [-1, -1, -1, c]);
+    const [mx, my, xx, yy, xy] = [0, 1, 2, 3, 4].map(part) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+    const mxy = tf.mul(mx, my);
+    const mx2 = tf.mul(mx, mx);
+    const my2 = tf.mul(my, my);
+    const num = tf.mul(tf.add(tf.mul(mxy, 2), C1), tf.add(tf.mul(tf.sub(xy, mxy), 2), C2));
+    const den = tf.mul(tf.add(tf.add(mx2, my2), C1), tf.add(tf.add(tf.sub(xx, mx2), tf.sub(yy, my2)), C2));
+    return tf.mean(tf.div(num, den), [1, 2, 3]).dataSync() as Float32Array;
+  });
+}
+
+/**
+ * Structural similarity (Wang et al. 2004) between two images in [0,1]: gaussian window 11x11 with sigma 1.5,
+ * C1 = 0.01^2, C2 = 0.03^2, averaged over the valid window positions. Computed on BT.601 luminance Y by default
+ * (`{ channels: 'rgb' }` averages over R, G, B instead); the mean over the batch for [B,H,W,3]. Synchronous.
+ */
+export function ssim(a: tf.Tensor, b: tf.Tensor, options: SsimOptions = {}): number {
+  const values = ssimPerImage(a, b, options);
+  return values.reduce((s, v) => s + v, 0) / values.length;
+}
+
+/** SSIM of each batch element (one value for an [H,W,3] image), as {@link ssim} computes it. Synchronous. */
+export function ssimBatch(a: tf.Tensor, b: tf.Tensor, options: SsimOptions = {}): number[] {
+  return Array.from(ssimPerImage(a, b, options));
+}
+
+/**
+ * Shannon entropy in bits (0..8) of the 8-bit BT.601 luminance histogram of an image ([H,W,3] or, pooled over
+ * the batch, [B,H,W,3]) in [0,1]. Flat images score 0, busy well-exposed ones near 8; dark or hazy ones score
+ * low. Synchronous (reads the image back to count the histogram).
+ */
+export function luminanceEntropy(img: tf.Tensor): number {
+  if ((img.rank !== 3 && img.rank !== 4) || img.shape[img.rank - 1] !== 3) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `Expected an image [H,W,3] or [B,H,W,3], got [${img.shape.join(',')}].`);
+  }
+  const levels = tf.tidy(() =>
+    tf.round(tf.mul(tf.clipByValue(tf.sum(tf.mul(img.toFloat(), tf.tensor1d([...LUMA])), -1), 0, 1), 255)).dataSync(),
+  );
+  const counts = new Float64Array(256);
+  for (const v of levels) counts[v]! += 1;
+  let bits = 0;
+  for (const n of counts) {
+    if (n === 0) continue;
+    const p = n / levels.length;
+    bits -= p * Math.log2(p);
+  }
+  return bits;
+}

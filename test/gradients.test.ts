@@ -11,7 +11,7 @@ import { selectBackend } from '../src/core/backend.js';
 import { paramSpecs, PRESETS, type SimpleIRConfig } from '../src/core/config.js';
 import { Random } from '../src/core/random.js';
 import { forward, type ParamMap } from '../src/core/model/forward.js';
-import { matmulOps, nativeOps, nativeTrainOps, trainingOpsFor, type NetOps } from '../src/core/model/ops.js';
+import { customGradOps, matmulOps, nativeOps, nativeTrainOps, trainingOpsFor, type NetOps } from '../src/core/model/ops.js';
 import { initialWeights } from '../src/core/model/simpleir.js';
 
 before(async () => {
@@ -119,7 +119,7 @@ describe('the formulations compute the same primitives', () => {
         const w = tf.tensor4d(randomValues(k * k * cin * cout, cout, -1, 1), [k, k, cin, cout]);
         const b = tf.tensor1d(randomValues(cout, 3, -1, 1));
         const ref = nativeOps.conv(x, w, b).dataSync();
-        for (const ops of [matmulOps, nativeTrainOps]) {
+        for (const ops of [matmulOps, nativeTrainOps, customGradOps]) {
           const d = maxAbsDiff(ops.conv(x, w, b).dataSync(), ref);
           assert.ok(d < 1e-4 * Math.max(1, maxAbs(ref)), `${ops.name} conv k=${k} ${cin}->${cout}: ${d}`);
         }
@@ -129,7 +129,7 @@ describe('the formulations compute the same primitives', () => {
         const w = tf.tensor4d(randomValues(9 * c, c + 1, -1, 1), [3, 3, c, 1]);
         const b = tf.tensor1d(randomValues(c, 5, -1, 1));
         const ref = nativeOps.dwconv(x, w, b).dataSync();
-        for (const ops of [matmulOps, nativeTrainOps]) {
+        for (const ops of [matmulOps, nativeTrainOps, customGradOps]) {
           assert.ok(maxAbsDiff(ops.dwconv(x, w, b).dataSync(), ref) < 1e-5, `${ops.name} dwconv c=${c}`);
         }
       }
@@ -157,8 +157,8 @@ describe('the formulations compute the same primitives', () => {
     });
   });
 
-  test('trainingOpsFor picks matmulOps on wasm and native kernels elsewhere', () => {
-    assert.equal(trainingOpsFor('wasm'), matmulOps);
+  test('trainingOpsFor picks customGradOps on wasm and native kernels elsewhere', () => {
+    assert.equal(trainingOpsFor('wasm'), customGradOps);
     assert.equal(trainingOpsFor('cpu'), nativeTrainOps);
     assert.equal(trainingOpsFor('webgpu'), nativeTrainOps);
     assert.equal(trainingOpsFor('webgl'), nativeTrainOps);
@@ -209,6 +209,7 @@ describe('gradients', () => {
       const pr = problem(config, shape, 7);
       assert.equal(tf.getBackend(), 'wasm');
       const wasmMatmul = l1Gradients(pr, matmulOps);
+      const wasmCustom = l1Gradients(pr, customGradOps);
       await selectBackend('cpu');
       let cpuNative: ReturnType<typeof l1Gradients>;
       let cpuMatmul: ReturnType<typeof l1Gradients>;
@@ -222,6 +223,8 @@ describe('gradients', () => {
       assert.ok(Math.abs(wasmMatmul.loss - cpuNative.loss) <= 1e-5 * Math.max(1, cpuNative.loss), `loss ${wasmMatmul.loss} vs ${cpuNative.loss}`);
       assertGradsClose(cpuNative.grads, wasmMatmul.grads, 'wasm/matmul vs cpu/native-train');
       assertGradsClose(cpuNative.grads, cpuMatmul.grads, 'cpu/matmul vs cpu/native-train');
+      assertGradsClose(cpuNative.grads, wasmCustom.grads, 'wasm/custom-grad vs cpu/native-train');
+      assert.equal(wasmCustom.grads.size, paramSpecs(config).length);
       // Under random init every parameter tensor gets a non-zero gradient.
       for (const [n, g] of wasmMatmul.grads) {
         assert.ok(g.every(Number.isFinite), `${n}: finite gradient`);

@@ -73,6 +73,57 @@ function dwconvBySlices(x: tf.Tensor4D, w: tf.Tensor4D, bias: tf.Tensor1D): tf.T
   return tf.add(acc, bias);
 }
 
+/** All k*k shifted views of `x` as one [N, k*k*c] im2col matrix (forward only: no gradient flows through it). */
+function im2col(x: tf.Tensor4D, k: number): tf.Tensor2D {
+  const [b, h, w, c] = x.shape;
+  const cols = k === 1 ? x : tf.concat(shiftedViews(x, k), 3);
+  return tf.reshape(cols, [b * h * w, k * k * c]);
+}
+
+/**
+ * Convolution with native forward kernels and hand-written gradients that use only kernels the wasm
+ * backend has: dx is a convolution of dy with the kernel rotated by 180 degrees (in/out swapped), dw is
+ * im2col(x)^T x dy, db is the sum of dy.
+ */
+const convWithGrad = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, w, bias, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, tf.GradSaveFunc];
+  save([x, w]);
+  return {
+    value: tf.fused.conv2d({ x, filter: w, bias, strides: 1, pad: 'same' }),
+    gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const [k, , cin, cout] = ws.shape;
+      const flipped = tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+      const dx = tf.conv2d(dy, flipped, 1, 'same');
+      const n = dy.shape[0] * dy.shape[1] * dy.shape[2];
+      const dw = tf.reshape(tf.matMul(im2col(xs, k), tf.reshape(dy, [n, cout]), true, false), [k, k, cin, cout]);
+      const db = tf.sum(dy, [0, 1, 2]);
+      return [dx, dw, db];
+    },
+  };
+}) as unknown as (x: tf.Tensor4D, w: tf.Tensor4D, bias: tf.Tensor1D) => tf.Tensor4D;
+
+/**
+ * Depthwise convolution with native forward kernels and hand-written gradients: dx is a depthwise
+ * convolution of dy with the taps rotated by 180 degrees, dw[tap] is the sum of view(tap) * dy.
+ */
+const dwconvWithGrad = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, w, bias, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, tf.GradSaveFunc];
+  save([x, w]);
+  return {
+    value: tf.fused.depthwiseConv2d({ x, filter: w, bias, strides: 1, pad: 'same' }),
+    gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const [k, , c] = ws.shape;
+      const dx = tf.depthwiseConv2d(dy, tf.reverse(ws, [0, 1]) as tf.Tensor4D, 1, 'same');
+      const taps = shiftedViews(xs, k).map((view) => tf.sum(tf.mul(view, dy), [0, 1, 2]));
+      const dw = tf.reshape(tf.stack(taps), [k, k, c, 1]);
+      const db = tf.sum(dy, [0, 1, 2]);
+      return [dx, dw, db];
+    },
+  };
+}) as unknown as (x: tf.Tensor4D, w: tf.Tensor4D, bias: tf.Tensor1D) => tf.Tensor4D;
+
 /** Native kernels: the inference formulation (fast on every backend, not differentiable on wasm). */
 export const nativeOps: NetOps = {
   name: 'native',
@@ -104,7 +155,19 @@ export const matmulOps: NetOps = {
   depthToSpace: depthToSpaceByReshape,
 };
 
+/**
+ * Native forward kernels with custom gradients built from kernels every backend has (forward
+ * convolutions, matMul, slices): differentiable on wasm, and faster there than {@link matmulOps}.
+ */
+export const customGradOps: NetOps = {
+  name: 'custom-grad',
+  conv: (x, w, b) => convWithGrad(x, w, b),
+  dwconv: (x, w, b) => dwconvWithGrad(x, w, b),
+  spaceToDepth: spaceToDepthByReshape,
+  depthToSpace: depthToSpaceByReshape,
+};
+
 /** The training formulation whose gradients run on `backend`. */
 export function trainingOpsFor(backend: string): NetOps {
-  return backend === 'wasm' ? matmulOps : nativeTrainOps;
+  return backend === 'wasm' ? customGradOps : nativeTrainOps;
 }

@@ -1,6 +1,8 @@
 /** Renders every degradation (or some) on a photo or the synthetic scene into PNGs, to judge realism by eye. */
 // Usage: node --import tsx scripts/degrade-preview.ts [--input photo.jpg] [--size 960x540] [--kinds rain,snow]
-//          [--strengths 0,0.5,1] [--seed 1] [--times 0,0.1] [--crop 256] [--out .scratch/preview] [--backend wasm]
+//          [--strengths 0,0.5,1] [--seeds 1] [--times 0,0.1] [--crop 256] [--out .scratch/preview] [--backend wasm]
+// Writes clean.png, KIND-seedN-sSTRENGTH-tTIME.png (and -crop.png: a centre crop at 100%), and sheet.png: every
+// result side by side (rows: kinds; columns: seeds x strengths x times), halved.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,7 +18,7 @@ const { values } = parseArgs({
     size: { type: 'string', default: '960x540' },
     kinds: { type: 'string', default: DEGRADATION_KINDS.join(',') },
     strengths: { type: 'string', default: '0,0.5,1' },
-    seed: { type: 'string', default: '1' },
+    seeds: { type: 'string', default: '1' },
     times: { type: 'string', default: '0' },
     crop: { type: 'string', default: '0' },
     out: { type: 'string', default: '.scratch/preview' },
@@ -48,22 +50,24 @@ async function main(): Promise<void> {
   const kinds = (values.kinds ?? '').split(',') as DegradationKind[];
   const strengths = (values.strengths ?? '0.5').split(',').map(Number);
   const times = (values.times ?? '0').split(',').map(Number);
-  const seed = Number(values.seed);
+  const seeds = (values.seeds ?? '1').split(',').map(Number);
+  const tiles: tf.Tensor3D[] = [];
   for (const kind of kinds) {
-    for (const strength of strengths) {
+    for (const [seed, strength] of seeds.flatMap((sd) => strengths.map((st) => [sd, st] as const))) {
       const d = createDegradation(kind, { seed, strength });
       for (const time of times) {
         const t0 = performance.now();
         const degraded = d.apply(clean, { time }) as tf.Tensor3D;
         await degraded.data();
         const ms = performance.now() - t0;
-        const name = `${kind}-s${strength}-t${time}`;
+        const name = `${kind}-seed${seed}-s${strength}-t${time}`;
         await savePng(degraded, path.join(out, `${name}.png`));
         if (crop > 0) {
           const piece = degraded.slice([Math.floor((h - crop) / 2), Math.floor((w - crop) / 2), 0], [crop, crop, 3]);
           await savePng(piece, path.join(out, `${name}-crop.png`));
           piece.dispose();
         }
+        tiles.push(tf.tidy(() => tf.image.resizeBilinear(degraded, [Math.round(h / 2), Math.round(w / 2)]) as tf.Tensor3D));
         console.log(`${name}: PSNR ${psnr(clean, degraded).toFixed(2)} dB, SSIM ${ssim(clean, degraded).toFixed(3)}, ${ms.toFixed(0)} ms`);
         degraded.dispose();
       }
@@ -71,7 +75,11 @@ async function main(): Promise<void> {
       d.dispose();
     }
   }
-  clean.dispose();
+  const perRow = seeds.length * strengths.length * times.length;
+  const rows = kinds.map((_, i) => tf.concat(tiles.slice(i * perRow, (i + 1) * perRow), 1));
+  const sheet = tf.concat(rows, 0) as tf.Tensor3D;
+  await savePng(sheet, path.join(out, 'sheet.png'));
+  for (const t of [...tiles, ...rows, sheet, clean]) t.dispose();
 }
 
 await main();

@@ -187,16 +187,19 @@ export function flakeKernel(radius: number, softness: number, motion: number, an
   return k;
 }
 
-/** Output rows per wasm convolution, keeping XNNPACK's indirection buffer small (it fails silently when huge). */
+/**
+ * Output rows per wasm convolution. XNNPACK's indirection buffer grows with output size times kernel height;
+ * when it gets to hundreds of MB the convolution is very slow, returns garbage or aborts (memory access out of
+ * bounds), so big images are filtered in bands of rows.
+ */
 function bandRows(kernelHeight: number, kernelWidth: number, width: number): number {
   const pointersPerRow = kernelHeight * kernelWidth + Math.max(0, width - kernelWidth) * kernelHeight;
   return Math.max(1, Math.floor(4_000_000 / pointersPerRow));
 }
 
 /**
- * Filters every channel of `x` with `kernel` ('valid' convolution: the output loses kernel-1 rows and columns).
- * On the wasm backend the image is cut into bands of rows, because XNNPACK returns garbage when a big
- * convolution exhausts its memory.
+ * Filters every channel of `x` with `kernel` (cross-correlation, 'valid': the output loses kernel-1 rows and
+ * columns). On the wasm backend big images are filtered in bands of rows (see `bandRows`).
  */
 export function filterValid(x: tf.Tensor4D, kernel: Kernel2D): tf.Tensor4D {
   return tf.tidy(() => {
@@ -228,7 +231,18 @@ export function padImage(x: tf.Tensor4D, top: number, bottom: number, left: numb
 }
 
 function padAxis(x: tf.Tensor4D, axis: 1 | 2, before: number, after: number, mode: PadMode): tf.Tensor4D {
-  // Pads in steps no larger than the current size, so that tiny inputs can take big kernels.
+  if (mode === 'wrap') {
+    // Repeat whole periods first, so that pads longer than the image keep the right phase.
+    const n = x.shape[axis];
+    const periodic = tf.concat(Array.from({ length: Math.max(1, Math.ceil(Math.max(before, after) / n)) }, () => x), axis);
+    const m = periodic.shape[axis];
+    const parts: tf.Tensor4D[] = [];
+    if (before > 0) parts.push(sliceAxis(periodic, axis, m - before, before));
+    parts.push(x);
+    if (after > 0) parts.push(sliceAxis(periodic, axis, 0, after));
+    return tf.concat(parts, axis);
+  }
+  // Mirror in steps no larger than the current size, so that tiny inputs can take big kernels.
   let out = x;
   let b = before;
   let a = after;
@@ -236,17 +250,9 @@ function padAxis(x: tf.Tensor4D, axis: 1 | 2, before: number, after: number, mod
     const n = out.shape[axis];
     const pb = Math.min(b, n);
     const pa = Math.min(a, n);
-    if (mode === 'reflect') {
-      const pads: [number, number][] = [[0, 0], [0, 0], [0, 0], [0, 0]];
-      pads[axis] = [pb, pa];
-      out = tf.mirrorPad(out, pads, 'symmetric');
-    } else {
-      const parts: tf.Tensor4D[] = [];
-      if (pb > 0) parts.push(sliceAxis(out, axis, n - pb, pb));
-      parts.push(out);
-      if (pa > 0) parts.push(sliceAxis(out, axis, 0, pa));
-      out = tf.concat(parts, axis);
-    }
+    const pads: [number, number][] = [[0, 0], [0, 0], [0, 0], [0, 0]];
+    pads[axis] = [pb, pa];
+    out = tf.mirrorPad(out, pads, 'symmetric');
     b -= pb;
     a -= pa;
   }

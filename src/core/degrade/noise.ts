@@ -48,9 +48,14 @@ function noisePattern(params: NoiseParams, shape: [number, number, number, numbe
   return tf.tidy(() => {
     const [b, h, w] = shape;
     const rho = params.colorCorrelation;
-    const grey = gaussianNoise([b, h, w, 1], params.fieldSeed);
-    const colour = gaussianNoise([b, h, w, 3], params.fieldSeed + 1);
-    const z = tf.add(tf.mul(grey, rho), tf.mul(colour, Math.sqrt(1 - rho * rho))) as tf.Tensor4D;
+    const grey = (): tf.Tensor4D => gaussianNoise([b, h, w, 1], params.fieldSeed);
+    const colour = (): tf.Tensor4D => gaussianNoise([b, h, w, 3], params.fieldSeed + 1);
+    const z =
+      rho <= 0
+        ? colour()
+        : rho >= 1
+          ? (tf.tile(grey(), [1, 1, 1, 3]) as tf.Tensor4D)
+          : (tf.add(tf.mul(grey(), rho), tf.mul(colour(), Math.sqrt(1 - rho * rho))) as tf.Tensor4D);
     if (params.grain < 0.2) return z;
     const k = gaussianKernel(params.grain);
     let sumSq = 0;

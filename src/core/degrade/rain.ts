@@ -45,8 +45,11 @@ export interface RainParams {
   layers: RainLayer[];
   /** Colour of the streaks, RGB. */
   tint: [number, number, number];
-  /** How streaks combine with the scene: screen (light) or add (saturating). */
-  blend: 'screen' | 'add';
+  /**
+   * How streaks combine with the scene: screen (lighten), add (saturating), or over (opaque drops of `tint`,
+   * which look dark against a bright sky, as refracting drops do).
+   */
+  blend: 'screen' | 'add' | 'over';
   /** Mist: fraction of the scene replaced by `veilColor`. */
   veil: number;
   /** Colour of the mist, RGB. */
@@ -78,14 +81,14 @@ export function sampleRainParams(rng: Random, strength: number, pixelScale: numb
       fieldSeed: tensorSeed(rng),
     });
   }
-  const grey = rng.uniform(0.85, 1);
+  const grey = rng.uniform(0.75, 1);
   const blue = rng.uniform(0, 0.06);
   const mist = rng.uniform(0.6, 0.95);
   return {
     angle: tidyNumber(rng.uniform(-30, 30)),
     layers,
     tint: [grey - blue, grey, grey + blue].map((v) => tidyNumber(clamp(v + rng.uniform(-0.03, 0.03), 0, 1))) as [number, number, number],
-    blend: rng.next() < 0.6 ? 'screen' : 'add',
+    blend: rng.pick(['screen', 'screen', 'screen', 'add', 'add', 'over'] as const),
     veil: tidyNumber(clamp(lerp(0.02, 0.2, strength) * rng.uniform(0.3, 1.3), 0, 0.35)),
     veilColor: [mist - blue, mist, mist + blue].map((v) => tidyNumber(clamp(v, 0, 1))) as [number, number, number],
     sceneBlur: tidyNumber(rng.next() < 0.3 ? rng.uniform(0.4, 1.0) * pixelScale : 0),
@@ -166,11 +169,12 @@ export function rain(options?: DegradationOptions & Partial<RainParams>): Degrad
     params.layers.forEach((layer, i) => {
       clear = tf.mul(clear, tf.sub(1, renderLayer(fields[i]!, layer, geometry[i]!, h, w, time)));
     });
-    const streaks = tf.mul(tf.sub(1, clear), tf.tensor1d(params.tint));
+    const cover = tf.sub(1, clear);
+    const streaks = tf.mul(cover, tf.tensor1d(params.tint));
     let scene = params.sceneBlur > 0 ? gaussianBlur(x, params.sceneBlur) : x;
     if (params.veil > 0) scene = veil(scene, params.veil, params.veilColor);
-    return (params.blend === 'screen'
-      ? tf.sub(1, tf.mul(tf.sub(1, scene), tf.sub(1, streaks)))
-      : tf.add(scene, streaks)) as tf.Tensor4D;
+    if (params.blend === 'screen') return tf.sub(1, tf.mul(tf.sub(1, scene), tf.sub(1, streaks))) as tf.Tensor4D;
+    if (params.blend === 'add') return tf.add(scene, streaks) as tf.Tensor4D;
+    return tf.add(tf.mul(scene, clear), streaks) as tf.Tensor4D;
   });
 }

@@ -126,8 +126,10 @@ function renderLayer(field: tf.Tensor4D, layer: SnowLayer, g: LayerGeometry, hei
     const s = g.scale;
     const sway = layer.swayAmplitude * (Math.sin(2 * Math.PI * layer.swayFrequency * time + layer.swayPhase) - Math.sin(layer.swayPhase));
     const wrap = (v: number, n: number): number => ((v % n) + n) % n;
-    const ox = wrap(-(layer.drift * time + sway) / s, g.cols);
-    const oy = wrap(-(layer.speed * time) / s, g.rows);
+    // Full-resolution flakes move by whole pixels: bilinear sub-pixel shifts would blur them in some frames only.
+    const snap = (v: number): number => (s === 1 ? Math.round(v) : v);
+    const ox = wrap(snap(-(layer.drift * time + sway) / s), g.cols);
+    const oy = wrap(snap(-(layer.speed * time) / s), g.rows);
     const map = { ax: 1 / s, ay: 0, a0: 0.5 / s + 0.5 + ox, bx: 0, by: 1 / s, b0: 0.5 / s + 0.5 + oy };
     return tf.clipByValue(tf.mul(sampleAffine(field, map, height, width), layer.opacity), 0, 1) as tf.Tensor4D;
   });

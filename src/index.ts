@@ -15,3 +15,7 @@ export { createDegradation, DEGRADATION_KINDS, rain, snow, lowlight, blur, haze,
 export { psnr, ssim } from './core/metrics.js';
 export { ReviewTrainer, type TrainerOptions, type PairSource, type SampleRef, type TaskScore, type Checkpoint } from './core/review/trainer.js';
 export { HardSampleMemory, LossHistory } from './core/review/index.js';
+export { restore, createRestorer, type RestoreStreamOptions, type RestoreMode, type Restorer, type FramePredictor } from './streams/restore.js';
+export { nodeFrameConverter, registerFrameConverter, selectFrameConverter, type NodeFrame, type NodeFrameInfo, type FrameConverter, type FrameTensor } from './streams/frames.js';
+export type { RestoreMetrics } from './streams/metrics.js';
+export { pullSource, isPullSource, type PullSource, type PullSubscription, type PullProducer } from './streams/pull.js';

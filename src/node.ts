@@ -4,3 +4,11 @@ export { readY4m, createY4mWriter, yuv420ToRgb, rgbToYuv420 } from './adapters/n
 export { listImages, loadPhotoSet } from './adapters/node/photos.js';
 export { createPhotoPairSource, PhotoPairSource, ValidationSet } from './adapters/node/train-data.js';
 export { saveCheckpoint, loadCheckpoint } from './adapters/node/checkpoint.js';
+export { fromY4m, probeY4m, type FromY4mOptions, type VideoInfo } from './adapters/node/y4m-source.js';
+export { toY4m, type VideoSinkOptions, type VideoSinkSummary } from './adapters/node/y4m-sink.js';
+export { fromFfmpeg } from './adapters/node/ffmpeg-source.js';
+export { toFfmpeg, type ToFfmpegOptions } from './adapters/node/ffmpeg-sink.js';
+export { probeVideoFile, FFMPEG_MISSING } from './adapters/node/ffmpeg-misc.js';
+export { fromImageFiles, type FromImageFilesOptions } from './adapters/node/image-files-source.js';
+export { toImageFiles, type ToImageFilesOptions, type ImageFilesSummary } from './adapters/node/image-files-sink.js';
+export { frameSink, type FrameWriter } from './adapters/node/frame-sink.js';

@@ -1,4 +1,4 @@
-/** The `simpleir` command line: info, restore, degrade, train. */
+/** The `simpleir` command line: info, restore (images and video), degrade, train. */
 import { Command, CommanderError } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { extname } from 'node:path';
@@ -9,6 +9,7 @@ import { IMAGE_EXTENSIONS, readImage, writeImage } from '../adapters/node/image-
 import { SimpleIR } from '../core/model/simpleir.js';
 import { loadModel, numberOption, reportError, useBackend } from './common.js';
 import { trainCommand } from './train.js';
+import { isVideoPath, restoreVideo, VIDEO_EXTENSIONS } from './video.js';
 
 function checkImageExt(path: string, what: string): void {
   const ext = extname(path).toLowerCase();
@@ -55,19 +56,23 @@ export function buildProgram(): Command {
 
   program
     .command('restore')
-    .description('restore an image (PNG, JPEG, WebP)')
+    .description('restore an image (PNG, JPEG, WebP) or a video (.y4m, or .mp4 through ffmpeg)')
     .argument('<input>', 'input file')
-    .requiredOption('-o, --output <file>', 'output file (.png, .jpg, .webp)')
+    .requiredOption('-o, --output <file>', `output file (${[...IMAGE_EXTENSIONS, ...VIDEO_EXTENSIONS].join(', ')})`)
     .option('-m, --model <model>', 'tiny, base, or a weight file', 'base')
     .option('-b, --backend <backend>', 'wasm, cpu or webgpu', 'wasm')
     .option('-t, --tile <n>', 'full-resolution tile size in pixels (0: never tile; default: auto above 1080p)')
     .action(async (input: string, opts: { output: string; model: string; backend: string; tile?: string }) => {
+      const tileSize = opts.tile === undefined ? 'auto' : numberOption('tile', opts.tile, 0, (n) => Number.isInteger(n) && n >= 0);
+      if (isVideoPath(input) || isVideoPath(opts.output)) {
+        await restoreVideo(input, { ...opts, tileSize });
+        return;
+      }
       checkImageExt(opts.output, 'output');
       const img = await readImage(input);
       await useBackend(opts.backend);
       const model = await loadModel(opts.model);
       const t0 = Date.now();
-      const tileSize = opts.tile === undefined ? 'auto' : numberOption('tile', opts.tile, 0, (n) => Number.isInteger(n) && n >= 0);
       const out = await model.restore(img, { tileSize });
       await writeImage(opts.output, out);
       process.stderr.write(`restored ${input} (${img.width}x${img.height}) with ${opts.model} on ${tf.getBackend()} in ${((Date.now() - t0) / 1000).toFixed(2)} s -> ${opts.output}\n`);

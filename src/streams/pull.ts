@@ -45,12 +45,13 @@ export function pullSource<T>(produce: (producer: PullProducer<T>) => (() => voi
   const start = (observer: Partial<Observer<T>>, autoRequest: boolean): PullSubscription => {
     let demand = 0;
     let closed = false;
-    let wake: (() => void) | null = null;
+    // Every pending waitForDemand() call (there may be more than one).
+    let waiters: (() => void)[] = [];
     let teardown: (() => void) | void;
     const wakeUp = (): void => {
-      const w = wake;
-      wake = null;
-      w?.();
+      const w = waiters;
+      waiters = [];
+      w.forEach((resolve) => resolve());
     };
     const close = (): void => {
       if (closed) return;
@@ -91,7 +92,7 @@ export function pullSource<T>(produce: (producer: PullProducer<T>) => (() => voi
       waitForDemand() {
         if (demand > 0 || closed) return Promise.resolve();
         return new Promise<void>((resolve) => {
-          wake = resolve;
+          waiters.push(resolve);
         });
       },
     };

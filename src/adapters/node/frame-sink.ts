@@ -1,0 +1,105 @@
+/**
+ * The loop every Node sink shares: takes frames in order, writes one at a time, pulls from a pull
+ * source as writes finish (so nothing piles up), closes each frame once written, and emits one
+ * summary when its input completes.
+ */
+import { Observable, type OperatorFunction } from 'rxjs';
+import type { NodeFrame } from '../../streams/frames.js';
+import { isPullSource, type PullSubscription } from '../../streams/pull.js';
+
+/** The writing side of a sink, made once per subscription. */
+export interface FrameWriter<S> {
+  /** Writes one frame; resolves when the destination can take the next. */
+  write(frame: NodeFrame): Promise<void>;
+  /** Called after the last frame (possibly none): flushes, closes, and returns the summary. */
+  finish(): Promise<S>;
+  /** Stops at once after an error or an unsubscribe (best effort, never throws). */
+  abort(): void;
+}
+
+/**
+ * An operator that writes every frame with the writer `open` makes at subscription, and emits the
+ * writer's summary once, when the input completes. A pull-source input is asked for one frame at a
+ * time, as writes finish; another input is buffered in order. Errors of the writer end the stream.
+ */
+export function frameSink<S>(open: () => FrameWriter<S>): OperatorFunction<NodeFrame, S> {
+  return (source) =>
+    new Observable<S>((subscriber) => {
+      const writer = open();
+      const queue: NodeFrame[] = [];
+      let writing = false;
+      let upstreamDone = false;
+      let closed = false;
+      let upstream: PullSubscription | undefined;
+      const pulling = isPullSource(source);
+
+      const stop = (): void => {
+        if (closed) return;
+        closed = true;
+        upstream?.unsubscribe();
+        for (const f of queue.splice(0)) closeFrame(f);
+        writer.abort();
+      };
+      const fail = (e: unknown): void => {
+        if (closed) return;
+        stop();
+        subscriber.error(e);
+      };
+      const pump = async (): Promise<void> => {
+        if (writing) return;
+        writing = true;
+        try {
+          while (!closed && queue.length > 0) {
+            const frame = queue.shift()!;
+            try {
+              await writer.write(frame);
+            } finally {
+              closeFrame(frame);
+            }
+            if (pulling) upstream?.request(1);
+          }
+          if (!closed && upstreamDone) {
+            const summary = await writer.finish();
+            if (closed) return;
+            closed = true;
+            subscriber.next(summary);
+            subscriber.complete();
+          }
+        } catch (e) {
+          fail(e);
+        } finally {
+          writing = false;
+        }
+      };
+
+      const observer = {
+        next: (frame: NodeFrame) => {
+          if (closed) return closeFrame(frame);
+          queue.push(frame);
+          void pump();
+        },
+        error: fail,
+        complete: () => {
+          upstreamDone = true;
+          void pump();
+        },
+      };
+      if (pulling) {
+        upstream = source.pull(observer);
+        upstream.request(1);
+      } else {
+        const sub = source.subscribe(observer);
+        upstream = { request: () => {}, unsubscribe: () => sub.unsubscribe() };
+      }
+      if (closed) upstream.unsubscribe();
+      return stop;
+    });
+}
+
+function closeFrame(frame: NodeFrame): void {
+  try {
+    frame.close?.();
+  } catch {
+    // Best effort: a frame that fails to release is already unusable.
+  }
+}

@@ -1,0 +1,84 @@
+/** `simpleir restore` on video: `.y4m` read and written directly, `.mp4` through ffmpeg, every frame through the lossless `restore` operator. */
+import { extname } from 'node:path';
+import { lastValueFrom } from 'rxjs';
+import { SimpleIRError } from '../core/errors.js';
+import { ensureFfmpeg, probeVideoFile } from '../adapters/node/ffmpeg-misc.js';
+import { fromFfmpeg } from '../adapters/node/ffmpeg-source.js';
+import { toFfmpeg } from '../adapters/node/ffmpeg-sink.js';
+import { fromY4m, probeY4m, type VideoInfo } from '../adapters/node/y4m-source.js';
+import { toY4m } from '../adapters/node/y4m-sink.js';
+import { restore } from '../streams/restore.js';
+import { loadModel, Progress, useBackend } from './common.js';
+
+/** Video file extensions the CLI reads and writes (`.mp4` needs ffmpeg on the PATH). */
+export const VIDEO_EXTENSIONS: readonly string[] = ['.y4m', '.mp4'];
+
+/** True when `path` has a video extension. */
+export function isVideoPath(path: string): boolean {
+  return VIDEO_EXTENSIONS.includes(extname(path).toLowerCase());
+}
+
+/** Options of {@link restoreVideo}: the `restore` command's. */
+export interface RestoreVideoOptions {
+  /** Output file (.y4m or .mp4). */
+  readonly output: string;
+  /** tiny, base or a weight file. */
+  readonly model: string;
+  /** tfjs backend name. */
+  readonly backend: string;
+  /** Full-resolution tile size, or `'auto'`. */
+  readonly tileSize: number | 'auto';
+}
+
+/**
+ * Restores every frame of a video file into another, with a progress bar, and prints frames, fps and time.
+ * @throws SimpleIRError `UNSUPPORTED_FORMAT` for other extensions or a missing ffmpeg; the sources' and sinks' errors.
+ */
+export async function restoreVideo(input: string, opts: RestoreVideoOptions): Promise<void> {
+  const inExt = extname(input).toLowerCase();
+  const outExt = extname(opts.output).toLowerCase();
+  const supported = VIDEO_EXTENSIONS.join(', ');
+  if (!VIDEO_EXTENSIONS.includes(outExt)) {
+    throw new SimpleIRError('UNSUPPORTED_FORMAT', `output ${opts.output}: a video is written as ${supported}; got "${outExt || '(none)'}".`);
+  }
+  if (!VIDEO_EXTENSIONS.includes(inExt)) {
+    throw new SimpleIRError('UNSUPPORTED_FORMAT', `input ${input}: a video output needs a video input (${supported}); got "${inExt || '(none)'}".`);
+  }
+  // Read the header first: a missing, corrupt or unsupported file fails before the model loads.
+  const info: VideoInfo = inExt === '.y4m' ? await probeY4m(input) : await probeVideoFile(input);
+  if (outExt === '.mp4') await ensureFfmpeg();
+  const backend = await useBackend(opts.backend);
+  const model = await loadModel(opts.model);
+  const source = inExt === '.y4m' ? fromY4m(input) : fromFfmpeg(input);
+  const sink = outExt === '.y4m' ? toY4m(opts.output, { fps: info.fps }) : toFfmpeg(opts.output, { fps: info.fps });
+  const progress = new Progress(info.frames ?? 0, 'restore');
+  progress.start(0, `${info.width}x${info.height}`);
+  const t0 = performance.now();
+  let shown = -1;
+  let summary;
+  try {
+    summary = await lastValueFrom(
+      source.pipe(
+        restore(model, {
+          mode: 'lossless',
+          tileSize: opts.tileSize,
+          onMetrics: (m) => {
+            if (m.framesOut === shown) return;
+            shown = m.framesOut;
+            progress.update(m.framesOut, `${m.fps.toFixed(1)} fps, ${m.latencyP50.toFixed(0)} ms`);
+          },
+        }),
+        sink,
+      ),
+    );
+  } finally {
+    progress.stop();
+    model.dispose();
+  }
+  if (summary.frames === 0) throw new SimpleIRError('CORRUPT_INPUT', `${input} has no frames.`, { path: input });
+  const seconds = (performance.now() - t0) / 1000;
+  process.stderr.write(
+    `restored ${summary.frames} frames (${summary.width}x${summary.height}) of ${input} with ${opts.model} on ${backend} ` +
+      `in ${seconds.toFixed(2)} s (${(summary.frames / seconds).toFixed(1)} fps) -> ${opts.output}\n`,
+  );
+}

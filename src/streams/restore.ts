@@ -1,0 +1,372 @@
+/**
+ * The `restore` operator: runs SimpleIR on the frames of a stream, either losslessly (every frame, in
+ * order, pulling from the source so it never floods) or live (latest frame wins), and reports metrics.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { Subject, type Observable, type OperatorFunction } from 'rxjs';
+import { SimpleIRError, type SimpleIRErrorCode } from '../core/errors.js';
+import type { TileOptions } from '../core/tiling.js';
+import { selectFrameConverter, type FrameConverter, type FrameTensor } from './frames.js';
+import { MetricsRecorder, type RestoreMetrics } from './metrics.js';
+import { isPullSource, pullSource, type PullProducer, type PullSource, type PullSubscription } from './pull.js';
+
+/** `lossless`: every frame, in order, with backpressure. `live`: while busy, the newest frame replaces the waiting one. */
+export type RestoreMode = 'lossless' | 'live';
+
+/** What the operator needs of a model: a synchronous forward pass (a `SimpleIR` is one). */
+export interface FramePredictor {
+  /** `[1, H, W, 3]` float in [0, 1] to a new tensor of the same shape, owned by the caller. */
+  predict(x: tf.Tensor4D, options?: TileOptions): tf.Tensor4D;
+}
+
+/** Options of {@link restore} and {@link createRestorer}. Tiling options are passed to `predict`. */
+export interface RestoreStreamOptions<F> extends TileOptions {
+  /** Default `lossless`. */
+  readonly mode?: RestoreMode;
+  /**
+   * Frames taken from the source and not yet emitted, at most (default 2). In lossless mode with a
+   * pull source, also the number of frames requested ahead.
+   */
+  readonly maxInFlight?: number;
+  /** The converter of the frames; default: the first registered one that accepts the first frame. */
+  readonly converter?: FrameConverter<F, any>;
+  /** Called with each metrics report: at most once per `metricsIntervalMs`, and once at the end (`done`). */
+  readonly onMetrics?: (metrics: RestoreMetrics) => void;
+  /** Minimum time between metrics reports in ms (default 250). */
+  readonly metricsIntervalMs?: number;
+  /** Live mode: called with each frame that failed and was skipped (a `SimpleIRError` with `details.timestamp`). */
+  readonly onFrameError?: (error: SimpleIRError) => void;
+}
+
+/** An operator together with the metrics of its runs. */
+export interface Restorer<F> {
+  /** The operator, as returned by {@link restore}. */
+  readonly operator: OperatorFunction<F, F>;
+  /**
+   * The metrics reports of every subscription of `operator` (usually one). Hot; it does not complete:
+   * the last report of a run has `done: true` (e.g. `metrics$.pipe(takeWhile((m) => !m.done, true))`).
+   */
+  readonly metrics$: Observable<RestoreMetrics>;
+}
+
+/** Errors that are not about one frame: they end a live stream too. */
+const FATAL_CODES: readonly SimpleIRErrorCode[] = ['DISPOSED', 'DEVICE_LOST'];
+
+/**
+ * Restores every frame of a stream with `model`; frames keep their timestamp and duration. The
+ * operator closes each input frame once converted (and every frame it drops); the subscriber owns
+ * the frames it receives.
+ *
+ * - `lossless` (default): every frame, in order. When the source is a {@link PullSource} (the file
+ *   sources are), the operator asks for `maxInFlight` frames at start and one more per frame it emits,
+ *   so decoding never runs ahead: put `restore` directly after the source to get this. Another source
+ *   is buffered in order without bound (its length is `queued` in the metrics). The first failing
+ *   frame ends the stream with a `SimpleIRError` carrying `details.timestamp`. The result is itself
+ *   a {@link PullSource}: a consumer that pulls (e.g. the y4m sink) holds the whole chain back.
+ * - `live`: at most `maxInFlight` frames in work and one waiting; a newer frame replaces the waiting
+ *   one, which is closed at once and counted as dropped. A failing frame is counted, reported to
+ *   `onFrameError`, and skipped (except `DISPOSED` and `DEVICE_LOST`, which end the stream).
+ *
+ * Unsubscribing releases everything: waiting frames are closed, frames in work are closed when their
+ * step ends (their tensors disposed, their outputs closed), and the source is unsubscribed.
+ */
+export function restore<F>(model: FramePredictor, options: RestoreStreamOptions<F> = {}): OperatorFunction<F, F> {
+  return createRestorer(model, options).operator;
+}
+
+/** Like {@link restore}, and also gives the metrics as an Observable. */
+export function createRestorer<F>(model: FramePredictor, options: RestoreStreamOptions<F> = {}): Restorer<F> {
+  const mode = options.mode ?? 'lossless';
+  if (mode !== 'lossless' && mode !== 'live') {
+    throw new SimpleIRError('INVALID_ARGUMENT', `restore: mode must be 'lossless' or 'live', got ${JSON.stringify(mode)}`);
+  }
+  const maxInFlight = options.maxInFlight ?? 2;
+  if (!Number.isInteger(maxInFlight) || maxInFlight < 1) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `restore: maxInFlight must be an integer >= 1, got ${String(maxInFlight)}`);
+  }
+  const subject = new Subject<RestoreMetrics>();
+  const report = (m: RestoreMetrics): void => {
+    options.onMetrics?.(m);
+    subject.next(m);
+  };
+  const settings: RunSettings<F> = { ...options, mode, maxInFlight, report };
+  const operator = (source: Observable<F>): PullSource<F> =>
+    pullSource<F>((producer) => {
+      const run = new RestoreRun(model, settings, source, producer);
+      run.start();
+      return () => run.shutdown();
+    });
+  return { operator, metrics$: subject.asObservable() };
+}
+
+interface RunSettings<F> extends RestoreStreamOptions<F> {
+  readonly mode: RestoreMode;
+  readonly maxInFlight: number;
+  readonly report: (m: RestoreMetrics) => void;
+}
+
+/** A frame taken from the source. */
+interface Entry<F> {
+  readonly frame: F;
+  /** `performance.now()` at arrival. */
+  readonly arrival: number;
+}
+
+/** A frame in work: its output or error once settled. */
+interface Job<F> extends Entry<F> {
+  settled: boolean;
+  output?: F;
+  error?: SimpleIRError;
+}
+
+/** One subscription of the operator. */
+class RestoreRun<F> {
+  private readonly metrics: MetricsRecorder;
+  private converter: FrameConverter<F, unknown> | undefined;
+  private upstream: PullSubscription | undefined;
+  private pulling = false;
+  private queue: Entry<F>[] = [];
+  private jobs: Job<F>[] = [];
+  private upstreamDone = false;
+  private closed = false;
+  private awaitingDemand = false;
+
+  constructor(
+    private readonly model: FramePredictor,
+    private readonly settings: RunSettings<F>,
+    private readonly source: Observable<F>,
+    private readonly producer: PullProducer<F>,
+  ) {
+    this.metrics = new MetricsRecorder(settings.mode, settings.report, settings.metricsIntervalMs);
+    this.converter = settings.converter;
+  }
+
+  start(): void {
+    const observer = {
+      next: (frame: F) => this.onFrame(frame),
+      error: (e: unknown) => this.fail(e),
+      complete: () => {
+        this.upstreamDone = true;
+        this.settle();
+      },
+    };
+    let upstream: PullSubscription;
+    if (this.settings.mode === 'lossless' && isPullSource(this.source)) {
+      this.pulling = true;
+      upstream = this.source.pull(observer);
+    } else {
+      const sub = this.source.subscribe(observer);
+      upstream = { request: () => {}, unsubscribe: () => sub.unsubscribe() };
+    }
+    this.upstream = upstream;
+    // The source may have finished (or failed) synchronously inside subscribe.
+    if (this.closed) upstream.unsubscribe();
+    else if (this.pulling) upstream.request(this.settings.maxInFlight);
+    this.metrics.changed();
+  }
+
+  /** Releases everything and sends the last metrics report. Idempotent. */
+  shutdown(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.upstream?.unsubscribe();
+    const c = this.metrics.counters;
+    for (const entry of this.queue) {
+      this.release(entry.frame);
+      c.dropped++;
+    }
+    for (const job of this.jobs) {
+      if (job.error) c.errors++;
+      else c.dropped++;
+      // Unsettled jobs close their own output when they settle (they see `closed`).
+      if (job.output !== undefined) this.closeOutput(job.output);
+    }
+    this.queue = [];
+    this.jobs = [];
+    this.count();
+    this.metrics.finish();
+  }
+
+  private onFrame(frame: F): void {
+    if (this.closed) {
+      this.release(frame);
+      return;
+    }
+    this.metrics.counters.framesIn++;
+    if (this.settings.mode === 'live' && this.queue.length > 0) {
+      for (const old of this.queue.splice(0)) {
+        this.release(old.frame);
+        this.metrics.counters.dropped++;
+      }
+    }
+    this.queue.push({ frame, arrival: performance.now() });
+    this.pump();
+  }
+
+  /** Starts waiting frames while there is room. */
+  private pump(): void {
+    while (!this.closed && this.queue.length > 0 && this.jobs.length < this.settings.maxInFlight) {
+      const job: Job<F> = { ...this.queue.shift()!, settled: false };
+      this.jobs.push(job);
+      void this.work(job);
+    }
+    this.count();
+    this.metrics.changed();
+  }
+
+  /** Converts, predicts and converts back one frame; never throws (errors go to `job.error`). */
+  private async work(job: Job<F>): Promise<void> {
+    let x: tf.Tensor4D | undefined;
+    let y: tf.Tensor4D | undefined;
+    let stage = 'conversion';
+    try {
+      let converter: FrameConverter<F, unknown>;
+      let t: FrameTensor<unknown>;
+      try {
+        converter = this.converterFor(job.frame);
+        t = await converter.toTensor(job.frame);
+      } finally {
+        this.release(job.frame);
+      }
+      x = t.x;
+      checkInput(x, converter.name);
+      if (this.closed) return;
+      stage = 'the model';
+      y = this.model.predict(x, { tileSize: this.settings.tileSize, overlap: this.settings.overlap });
+      x.dispose();
+      x = undefined;
+      stage = 'output conversion';
+      const out = await converter.fromTensor(y, t.info);
+      if (this.closed) this.closeOutput(out);
+      else job.output = out;
+    } catch (e) {
+      job.error = frameError(e, this.timestampOf(job.frame), stage);
+    } finally {
+      x?.dispose();
+      y?.dispose();
+      job.settled = true;
+    }
+    if (!this.closed) this.emitReady();
+  }
+
+  /** Emits settled jobs in order while downstream wants them, then refills and checks for the end. */
+  private emitReady(): void {
+    const c = this.metrics.counters;
+    while (!this.closed && this.jobs[0]?.settled) {
+      const job = this.jobs[0];
+      if (job.error) {
+        this.jobs.shift();
+        c.errors++;
+        if (this.settings.mode === 'lossless' || FATAL_CODES.includes(job.error.code)) {
+          this.fail(job.error);
+          return;
+        }
+        this.notifyFrameError(job.error);
+        continue;
+      }
+      if (this.producer.demand <= 0) {
+        this.waitForDemand();
+        break;
+      }
+      this.jobs.shift();
+      this.metrics.output(job.arrival);
+      this.count();
+      this.producer.next(job.output!);
+      if (this.pulling) this.upstream?.request(1);
+    }
+    this.pump();
+    this.settle();
+  }
+
+  private waitForDemand(): void {
+    if (this.awaitingDemand) return;
+    this.awaitingDemand = true;
+    void this.producer.waitForDemand().then(() => {
+      this.awaitingDemand = false;
+      if (!this.closed) this.emitReady();
+    });
+  }
+
+  /** Completes once the source has and every frame is out. */
+  private settle(): void {
+    if (this.closed || !this.upstreamDone || this.queue.length > 0 || this.jobs.length > 0) return;
+    this.shutdown();
+    this.producer.complete();
+  }
+
+  private fail(e: unknown): void {
+    if (this.closed) return;
+    this.shutdown();
+    this.producer.error(e);
+  }
+
+  private converterFor(frame: F): FrameConverter<F, unknown> {
+    if (!this.converter) {
+      this.converter = selectFrameConverter(frame);
+    } else if (!this.converter.matches(frame)) {
+      throw new SimpleIRError('INVALID_IMAGE', `not a frame the '${this.converter.name}' converter accepts (the stream's first frame chose it)`);
+    }
+    return this.converter;
+  }
+
+  /** Closes a frame taken from the source; never throws. */
+  private release(frame: F): void {
+    try {
+      const c = this.converter?.matches(frame) ? this.converter : undefined;
+      if (c) c.close(frame);
+      else (frame as { close?: () => void } | null)?.close?.();
+    } catch {
+      // Releasing is best effort: a frame that cannot be closed is already unusable.
+    }
+  }
+
+  private closeOutput(frame: F): void {
+    try {
+      this.converter?.close(frame);
+    } catch {
+      // As in release().
+    }
+  }
+
+  private timestampOf(frame: F): number | undefined {
+    try {
+      const t = this.converter?.matches(frame) ? this.converter.timestamp(frame) : (frame as { timestamp?: unknown } | null)?.timestamp;
+      return typeof t === 'number' ? t : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private notifyFrameError(error: SimpleIRError): void {
+    try {
+      this.settings.onFrameError?.(error);
+    } catch (e) {
+      setTimeout(() => {
+        throw e;
+      });
+    }
+  }
+
+  private count(): void {
+    this.metrics.counters.queued = this.queue.length;
+    this.metrics.counters.inFlight = this.jobs.length;
+  }
+}
+
+function checkInput(x: tf.Tensor4D, converter: string): void {
+  const s = x?.shape;
+  if (!s || s.length !== 4 || s[0] !== 1 || s[3] !== 3 || x.dtype !== 'float32') {
+    throw new SimpleIRError('INVALID_IMAGE', `the '${converter}' converter gave a tensor of shape [${String(s)}] (${x?.dtype}); [1, H, W, 3] float32 expected`);
+  }
+}
+
+/** A frame's failure as a SimpleIRError carrying its timestamp. */
+function frameError(e: unknown, timestamp: number | undefined, stage: string): SimpleIRError {
+  const at = timestamp === undefined ? 'frame' : `frame at ${timestamp} µs`;
+  if (e instanceof SimpleIRError) {
+    if (e.details.timestamp === timestamp) return e;
+    return new SimpleIRError(e.code, `${at}: ${e.message}`, { ...e.details, timestamp }, { cause: e });
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return new SimpleIRError('INVALID_IMAGE', `${at}: ${stage} failed: ${message}`, { timestamp, stage }, { cause: e });
+}

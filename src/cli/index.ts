@@ -126,6 +126,7 @@ export function buildProgram(): Command {
     .option('--rho0 <x>', 'review share of the second stage', '0.5')
     .option('--review-quantity <n>', 'difficult samples kept per task (Q)', '64')
     .option('--pool <n>', 'samples per task pool', '1024')
+    .option('--clean-fraction <x>', 'share of undegraded samples (input = target)', '0.1')
     .option('--stage-weights <list>', 'relative steps per task, e.g. blur=2')
     .option('--seed <n>', 'random seed', '1')
     .option('--clean <dir>', 'folder of clean training photos (default: the fetched photo set)')

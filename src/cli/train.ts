@@ -30,6 +30,7 @@ export interface TrainArgs {
   rho0?: string;
   reviewQuantity?: string;
   pool?: string;
+  cleanFraction?: string;
   stageWeights?: string;
   seed?: string;
   out: string;
@@ -101,6 +102,7 @@ export async function trainCommand(args: TrainArgs): Promise<void> {
     files: trainFiles,
     cropSize: numberOption('crop', args.crop, 128, (n) => Number.isInteger(n) && n >= 16 && n % config.scale === 0),
     poolSize: numberOption('pool', args.pool, 1024, (n) => Number.isInteger(n) && n >= 8),
+    cleanFraction: numberOption('clean-fraction', args.cleanFraction, 0.1, (n) => n >= 0 && n < 1),
     seed,
   });
 

@@ -50,6 +50,11 @@ export interface PhotoPairOptions {
   readonly maxSide?: number;
   /** Crops cover `cropSize * zoom` pixels, zoom uniform in this range, then are resized to `cropSize` (default [1, 1.6]). */
   readonly zoomRange?: readonly [number, number];
+  /**
+   * Share of samples left undegraded (input = target), so the network learns to leave clean content
+   * alone (default 0.1).
+   */
+  readonly cleanFraction?: number;
   /** Strength range of the degradations per task (default [0, 1] for all). */
   readonly strengthRange?: Readonly<Partial<Record<string, readonly [number, number]>>>;
   readonly seed?: number;
@@ -64,6 +69,8 @@ export interface SampleRecipe {
   readonly flip: boolean;
   readonly seed: number;
   readonly strength: number;
+  /** True for an undegraded sample (input = target). */
+  readonly clean: boolean;
 }
 
 const TASK_SALT: Record<string, number> = { rain: 11, snow: 23, lowlight: 37, blur: 53, haze: 71, noise: 89 };
@@ -108,6 +115,7 @@ export class PhotoPairSource implements PairSource {
       flip: rng.next() < 0.5,
       seed: rng.int(0, 0x7fffffff),
       strength: rng.uniform(slo, shi),
+      clean: rng.next() < (this.options.cleanFraction ?? 0.1),
     };
   }
 
@@ -136,6 +144,10 @@ export class PhotoPairSource implements PairSource {
         const r = this.recipe(s);
         const clean = this.cleanCrop(r);
         cleans.push(clean);
+        if (r.clean) {
+          degs.push(tf.clone(clean));
+          continue;
+        }
         const d = createDegradation(s.task as DegradationKind, { seed: r.seed, strength: r.strength });
         try {
           degs.push(d.apply(clean) as tf.Tensor4D);

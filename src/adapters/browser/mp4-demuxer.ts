@@ -1,0 +1,395 @@
+/**
+ * MP4 demuxing with mp4box: reads a Blob, buffer or URL in chunks (random access, so the moov may be
+ * at either end), describes its tracks, gives the WebCodecs decoder config of a track and hands out
+ * samples one by one, reading more of the file only when a track's queue runs dry.
+ */
+import { createFile, DataStream, Endianness, MP4BoxBuffer, type ISOFile, type Movie, type Sample, type Track } from 'mp4box';
+import { SimpleIRError } from '../../core/errors.js';
+
+/** What {@link fromMp4} reads: a Blob or File, bytes, or the URL of a file. */
+export type Mp4Input = Blob | ArrayBuffer | ArrayBufferView | URL | string;
+
+/** The video track of an MP4. */
+export interface Mp4VideoTrack {
+  /** Track id in the file. */
+  readonly id: number;
+  /** WebCodecs codec string, e.g. `avc1.64001f`, `vp09.00.10.08`, `av01.0.04M.08`. */
+  readonly codec: string;
+  /** Coded width in pixels. */
+  readonly width: number;
+  /** Coded height in pixels. */
+  readonly height: number;
+  /** Number of frames (counted over every fragment of a fragmented file). */
+  readonly frameCount: number;
+  /** Average frame rate. */
+  readonly fps: number;
+  /** Units per second of the track's timestamps. */
+  readonly timescale: number;
+  /** Sum of the sample durations, in microseconds. */
+  readonly durationUs: number;
+}
+
+/** The audio track of an MP4 (copied as is by `toMp4`). */
+export interface Mp4AudioTrack {
+  /** Track id in the file. */
+  readonly id: number;
+  /** Codec string, e.g. `mp4a.40.2`. */
+  readonly codec: string;
+  /** Samples per second. */
+  readonly sampleRate: number;
+  /** Number of channels. */
+  readonly channels: number;
+  /** Number of encoded samples (packets), when known (not for fragmented files). */
+  readonly sampleCount: number;
+  /** Units per second of the track's timestamps. */
+  readonly timescale: number;
+}
+
+/** What an MP4 holds, as far as the SDK cares. */
+export interface Mp4Info {
+  /** The first video track. */
+  readonly video: Mp4VideoTrack;
+  /** The first audio track, if any. */
+  readonly audio: Mp4AudioTrack | null;
+  /** True for a fragmented file (moof boxes). */
+  readonly fragmented: boolean;
+  /** Byte size of the file. */
+  readonly byteLength: number;
+}
+
+/** Random access to the bytes of a file. */
+export interface ByteReader {
+  /** Total size in bytes. */
+  readonly size: number;
+  /** `length` bytes from `offset` (fewer at the end). */
+  read(offset: number, length: number): Promise<ArrayBuffer>;
+}
+
+/** A reader over the input: a Blob and bytes directly, a URL fetched whole into a Blob first. */
+export async function openByteReader(input: Mp4Input): Promise<ByteReader> {
+  if (typeof input === 'string' || input instanceof URL) {
+    let response: Response;
+    try {
+      response = await fetch(input);
+    } catch (e) {
+      throw new SimpleIRError('IO_ERROR', `could not fetch ${String(input)}: ${(e as Error).message}`, { url: String(input) }, { cause: e });
+    }
+    if (!response.ok) throw new SimpleIRError('IO_ERROR', `fetching ${String(input)} answered ${response.status} ${response.statusText}`, { url: String(input), status: response.status });
+    return openByteReader(await response.blob());
+  }
+  if (input instanceof Blob) {
+    const blob = input;
+    return { size: blob.size, read: (offset, length) => blob.slice(offset, offset + length).arrayBuffer() };
+  }
+  if (input instanceof ArrayBuffer || ArrayBuffer.isView(input)) {
+    const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+    return {
+      size: bytes.byteLength,
+      read: async (offset, length) => bytes.slice(offset, Math.min(bytes.byteLength, offset + length)).buffer,
+    };
+  }
+  throw new SimpleIRError('INVALID_ARGUMENT', 'fromMp4 takes a Blob, an ArrayBuffer or typed array, a URL or a URL string');
+}
+
+const CHUNK_BYTES = 1 << 20;
+/** Samples mp4box hands over per callback: one, so that a truncated file still gives the samples it has. */
+const EXTRACT_BATCH = 1;
+
+function corrupt(message: string, cause?: unknown): SimpleIRError {
+  return new SimpleIRError('CORRUPT_INPUT', `corrupt or unreadable MP4: ${message}`, {}, cause === undefined ? undefined : { cause });
+}
+
+interface SampleEntryLike {
+  type: string;
+  width?: number;
+  height?: number;
+  boxes?: unknown[];
+  avcC?: { write(s: DataStream): void };
+  hvcC?: { write(s: DataStream): void };
+  av1C?: { write(s: DataStream): void };
+}
+
+/** The body of a box (without its 8-byte header), as WebCodecs wants a `description`. */
+function boxBody(box: { write(s: DataStream): void }): Uint8Array {
+  const stream = new DataStream(undefined, 0, Endianness.BIG_ENDIAN);
+  box.write(stream);
+  return new Uint8Array(stream.buffer, 8);
+}
+
+/** Units of the first edit: the presentation shift of a track (`media_time`, after any empty edits). */
+function editShift(track: Track): number {
+  let delay = 0;
+  for (const edit of track.edits ?? []) {
+    if (edit.media_time === -1) {
+      delay += (edit.segment_duration * track.timescale) / track.movie_timescale;
+      continue;
+    }
+    return edit.media_time - delay;
+  }
+  return -delay;
+}
+
+/** Which track's samples a demuxer hands out. */
+export type Mp4TrackKind = 'video' | 'audio' | 'none';
+
+/** An MP4 file being demuxed. Create with {@link Mp4Demuxer.open}; {@link Mp4Demuxer.close} when done. */
+export class Mp4Demuxer {
+  private infoValue: Mp4Info | undefined;
+  private readonly queues = new Map<number, Sample[]>();
+  private readonly shifts = new Map<number, number>();
+  private readonly extracted = new Map<number, number>();
+  private readonly file: ISOFile = createFile();
+  private readonly guard: (bytes?: number) => void;
+  private movie: Movie | null = null;
+  private position = 0;
+  private eof = false;
+  private failure: SimpleIRError | null = null;
+  private closed = false;
+
+  private constructor(
+    private readonly reader: ByteReader,
+    private readonly kind: Mp4TrackKind,
+  ) {
+    this.guard = progressGuard(reader.size);
+    const file = this.file;
+    file.onReady = (movie) => {
+      this.movie = movie;
+      // Extraction must start inside onReady: mp4box drops the media bytes it has once the header is parsed.
+      const track = kind === 'video' ? movie.videoTracks[0] : kind === 'audio' ? movie.audioTracks[0] : undefined;
+      if (!track) return;
+      this.queues.set(track.id, []);
+      this.shifts.set(track.id, editShift(track));
+      file.setExtractionOptions(track.id, undefined, { nbSamples: EXTRACT_BATCH });
+      file.start();
+    };
+    file.onSamples = (id, _user, samples) => {
+      const queue = this.queues.get(id);
+      if (!queue || this.closed) return;
+      queue.push(...samples);
+      this.extracted.set(id, (this.extracted.get(id) ?? 0) + samples.length);
+    };
+    file.onError = (module, message) => {
+      this.failure ??= corrupt(`${module}: ${message}`);
+    };
+  }
+
+  /**
+   * Parses the file up to its track list, ready to hand out the samples of the first track of `kind`
+   * (default `video`) through {@link nextSample}.
+   * @throws SimpleIRError `CORRUPT_INPUT` (not an MP4, truncated header) or `UNSUPPORTED_FORMAT` (no video track)
+   */
+  static async open(reader: ByteReader, kind: Mp4TrackKind = 'video'): Promise<Mp4Demuxer> {
+    const d = new Mp4Demuxer(reader, kind);
+    try {
+      while (!d.movie && !d.failure && d.position < reader.size) d.position = await appendChunk(d.file, reader, d.position, d.guard);
+      if (d.failure) throw d.failure;
+      const movie = d.movie as Movie | null;
+      if (!movie) throw corrupt('no movie header (moov) found');
+      if (movie.videoTracks.length === 0) throw new SimpleIRError('UNSUPPORTED_FORMAT', 'the MP4 has no video track');
+      const fragmentCount = movie.isFragmented ? await countFragmentSamples(reader, movie.videoTracks[0]!.id) : null;
+      d.infoValue = describe(d.file, movie, reader.size, fragmentCount);
+      return d;
+    } catch (e) {
+      d.close();
+      throw e;
+    }
+  }
+
+  /** The file's tracks. */
+  get info(): Mp4Info {
+    return this.infoValue!;
+  }
+
+  /** Id of the track whose samples {@link nextSample} hands out, or null (kind `none`, or no such track). */
+  get trackId(): number | null {
+    const first = this.queues.keys().next();
+    return first.done ? null : first.value;
+  }
+
+  /** The WebCodecs config that decodes track `id` (the video track by default). */
+  decoderConfig(id = this.info.video.id): VideoDecoderConfig {
+    const entry = this.sampleEntry(id);
+    const track = this.track(id);
+    const config: VideoDecoderConfig = { codec: track.codec, codedWidth: entry.width ?? track.video?.width, codedHeight: entry.height ?? track.video?.height };
+    const box = entry.avcC ?? entry.hvcC ?? entry.av1C;
+    if (box) config.description = boxBody(box);
+    return config;
+  }
+
+  /** The parsed sample entry (stsd) of track `id`, e.g. to copy it into another file. */
+  sampleEntry(id: number): SampleEntryLike {
+    const entry = this.file.getTrackById(id)?.mdia?.minf?.stbl?.stsd?.entries?.[0] as SampleEntryLike | undefined;
+    if (!entry) throw corrupt(`track ${id} has no sample description`);
+    return entry;
+  }
+
+  /** The track's description from mp4box. */
+  track(id: number): Track {
+    const t = this.movieTracks().find((x) => x.id === id);
+    if (!t) throw new SimpleIRError('INVALID_ARGUMENT', `no track ${id} in this MP4`);
+    return t;
+  }
+
+  /**
+   * The next sample of the extracted track ({@link trackId}) with its presentation time in track units
+   * (edit list applied), or null at the end of the track. Reads more of the file as needed.
+   * @throws SimpleIRError `CORRUPT_INPUT` when the file is damaged or ends early
+   */
+  async nextSample(): Promise<{ sample: Sample; pts: number } | null> {
+    const id = this.trackId;
+    const queue = id === null ? undefined : this.queues.get(id);
+    if (id === null || !queue) return null;
+    while (queue.length === 0 && !this.eof && !this.closed) {
+      if (this.failure) throw this.failure;
+      if (this.position >= this.reader.size) {
+        this.file.flush();
+        this.eof = true;
+        break;
+      }
+      this.position = await appendChunk(this.file, this.reader, this.position, this.guard);
+    }
+    if (this.failure) throw this.failure;
+    const sample = queue.shift();
+    if (!sample) {
+      this.checkComplete(id);
+      return null;
+    }
+    return { sample, pts: sample.cts - (this.shifts.get(id) ?? 0) };
+  }
+
+  /** Lets mp4box free the bytes of the extracted track's samples up to `sample`. */
+  release(sample: Sample): void {
+    this.file.releaseUsedSamples(sample.track_id, sample.number + 1);
+  }
+
+  /** Stops parsing and drops queued samples. */
+  close(): void {
+    this.closed = true;
+    this.queues.clear();
+    try {
+      this.file.stop();
+    } catch {
+      // Stopping a file that failed to parse is harmless.
+    }
+  }
+
+  private movieTracks(): Track[] {
+    return this.file.getInfo().tracks;
+  }
+
+  /** At the end of a track: every sample its headers list must have come out. */
+  private checkComplete(id: number): void {
+    const expected = id === this.info.video.id ? this.info.video.frameCount : this.info.fragmented ? 0 : (this.file.getTrackById(id)?.samples?.length ?? 0);
+    const got = this.extracted.get(id) ?? 0;
+    if (got < expected) throw corrupt(`track ${id} ends after ${got} of its ${expected} samples (truncated file?)`);
+  }
+}
+
+/** Throws once far more bytes were fed to mp4box than the file holds (a parser going round in circles). */
+function progressGuard(size: number): (bytes?: number) => void {
+  let fed = 0;
+  return (bytes = 0) => {
+    fed += bytes;
+    if (fed > 4 * size + 4 * CHUNK_BYTES) throw corrupt('the parser does not progress through the file');
+  };
+}
+
+/** Appends the chunk at `position`; returns the position mp4box wants next (it may jump to a moov at the end and back). */
+async function appendChunk(file: ISOFile, reader: ByteReader, position: number, guard: (bytes?: number) => void): Promise<number> {
+  const bytes = await reader.read(position, CHUNK_BYTES);
+  guard(bytes.byteLength + 1);
+  const last = position + bytes.byteLength >= reader.size;
+  let next: number | undefined;
+  try {
+    next = file.appendBuffer(MP4BoxBuffer.fromArrayBuffer(bytes, position), last);
+  } catch (e) {
+    throw corrupt(`mp4box could not parse it (${(e as Error).message})`, e);
+  }
+  return typeof next === 'number' && Number.isFinite(next) ? next : position + bytes.byteLength;
+}
+
+function describe(file: ISOFile, movie: Movie, byteLength: number, fragmentCount: number | null): Mp4Info {
+  const v = movie.videoTracks[0]!;
+  const entry = file.getTrackById(v.id)?.mdia?.minf?.stbl?.stsd?.entries?.[0] as SampleEntryLike | undefined;
+  const frameCount = fragmentCount ?? v.nb_samples;
+  // A fragmented file's header knows only its first fragment: rate from it, duration from the count.
+  const known = v.nb_samples > 0 ? v.samples_duration / v.nb_samples : 0;
+  const perFrame = known > 0 ? known : v.timescale / 30;
+  const durationUnits = fragmentCount === null ? v.samples_duration : perFrame * frameCount;
+  const a = movie.audioTracks[0];
+  return {
+    video: {
+      id: v.id,
+      codec: v.codec,
+      width: entry?.width ?? v.video?.width ?? v.track_width,
+      height: entry?.height ?? v.video?.height ?? v.track_height,
+      frameCount,
+      fps: perFrame > 0 ? v.timescale / perFrame : 0,
+      timescale: v.timescale,
+      durationUs: Math.round((durationUnits * 1e6) / v.timescale),
+    },
+    audio: a
+      ? { id: a.id, codec: a.codec, sampleRate: a.audio?.sample_rate ?? 0, channels: a.audio?.channel_count ?? 0, sampleCount: movie.isFragmented ? 0 : a.nb_samples, timescale: a.timescale }
+      : null,
+    fragmented: movie.isFragmented,
+    byteLength,
+  };
+}
+
+/** Reads a box header at `offset`: size (0 = to the end) and type. */
+async function boxHeader(reader: ByteReader, offset: number): Promise<{ size: number; type: string; header: number } | null> {
+  if (offset + 8 > reader.size) return null;
+  const v = new DataView(await reader.read(offset, 16));
+  let size = v.getUint32(0);
+  const type = String.fromCharCode(v.getUint8(4), v.getUint8(5), v.getUint8(6), v.getUint8(7));
+  let header = 8;
+  if (size === 1 && v.byteLength >= 16) {
+    size = Number(v.getBigUint64(8));
+    header = 16;
+  } else if (size === 0) {
+    size = reader.size - offset;
+  }
+  if (size < header) return null;
+  return { size, type, header };
+}
+
+/** Counts the samples of `trackId` over every moof of a fragmented file (box headers only, plus each moof). */
+async function countFragmentSamples(reader: ByteReader, trackId: number): Promise<number> {
+  let count = 0;
+  let offset = 0;
+  for (;;) {
+    const box = await boxHeader(reader, offset);
+    if (!box) break;
+    if (box.type === 'moof') {
+      const moof = new DataView(await reader.read(offset, box.size));
+      count += moofSampleCount(moof, box.header, trackId);
+    }
+    offset += box.size;
+  }
+  return count;
+}
+
+/** Sum of `trun.sample_count` over the trafs of `trackId` in one moof. */
+function moofSampleCount(moof: DataView, start: number, trackId: number): number {
+  let count = 0;
+  const children = (from: number, to: number, visit: (type: string, body: number, end: number) => void): void => {
+    for (let o = from; o + 8 <= to; ) {
+      const size = moof.getUint32(o);
+      if (size < 8 || o + size > to) return;
+      visit(String.fromCharCode(moof.getUint8(o + 4), moof.getUint8(o + 5), moof.getUint8(o + 6), moof.getUint8(o + 7)), o + 8, o + size);
+      o += size;
+    }
+  };
+  children(start, moof.byteLength, (type, body, end) => {
+    if (type !== 'traf') return;
+    let id = -1;
+    let n = 0;
+    children(body, end, (t, b) => {
+      // tfhd and trun are full boxes: 4 bytes of version and flags first.
+      if (t === 'tfhd') id = moof.getUint32(b + 4);
+      if (t === 'trun') n += moof.getUint32(b + 4);
+    });
+    if (id === trackId) count += n;
+  });
+  return count;
+}

@@ -1,0 +1,264 @@
+/**
+ * Browser entry of video-mp4.test.ts: MP4 files (served by the test) through fromMp4 -> restore
+ * (tiny SimpleIR on webgpu, or a pass-through) -> toMp4, with every decoder and VideoFrame tracked.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { count, firstValueFrom, lastValueFrom, map, Observable, take, toArray, type OperatorFunction } from 'rxjs';
+import { SimpleIR, selectBackend } from '../../../src/index';
+import { fromMp4, toMp4, type Mp4Info } from '../../../src/browser';
+import { restore } from '../../../src/streams/restore';
+
+export interface TranscodeResult {
+  readonly info: Mp4Info;
+  /** The output file, base64. */
+  readonly mp4: string;
+  readonly bytes: number;
+  readonly ms: number;
+  /** Timestamps (µs) of the frames that reached toMp4. */
+  readonly timestamps: number[];
+  readonly leaks: Leaks;
+  /** tfjs readbacks (data/dataSync/... and the backend's read/readSync) during the run. */
+  readonly readbacks: Record<string, number>;
+}
+
+export interface Leaks {
+  /** VideoFrames made (decoded or constructed) and not closed. */
+  readonly openFrames: number;
+  /** Frames made in all. */
+  readonly framesMade: number;
+  /** Decoder states at the end. */
+  readonly decoders: string[];
+  /** Encoder states at the end. */
+  readonly encoders: string[];
+}
+
+export interface ErrorResult {
+  /** Frames emitted before the error. */
+  readonly frames: number;
+  readonly code: string | null;
+  readonly message: string;
+  readonly leaks: Leaks;
+}
+
+export interface PullResult {
+  /** Frames decoded by the decoder (outputs) when only `requested` were asked for. */
+  readonly decoded: number;
+  readonly requested: number;
+  readonly emitted: number;
+  readonly leaks: Leaks;
+}
+
+declare global {
+  interface Window {
+    transcode: (url: string, mode: 'restore' | 'identity', audio: boolean) => Promise<TranscodeResult>;
+    mp4Error: (url: string) => Promise<ErrorResult>;
+    mp4Info: (url: string) => Promise<Mp4Info>;
+    unsubscribeMidStream: (url: string, after: number) => Promise<Leaks>;
+    pullOnly: (url: string, requested: number) => Promise<PullResult>;
+    pipelineUnsubscribe: (url: string, afterDecoded: number) => Promise<Leaks>;
+    inputKinds: (url: string) => Promise<Record<string, number>>;
+  }
+}
+
+// --- tracking: every decoder, encoder and VideoFrame of the page ---
+const open = new Set<VideoFrame>();
+let framesMade = 0;
+let decoders: VideoDecoder[] = [];
+let encoders: VideoEncoder[] = [];
+let decodedCount = 0;
+
+const OriginalFrame = globalThis.VideoFrame;
+const originalClose = OriginalFrame.prototype.close;
+OriginalFrame.prototype.close = function (this: VideoFrame) {
+  open.delete(this);
+  originalClose.call(this);
+};
+// A proxy, not a subclass: decoded frames must stay `instanceof VideoFrame`.
+globalThis.VideoFrame = new Proxy(OriginalFrame, {
+  construct(target, args: ConstructorParameters<typeof VideoFrame>) {
+    const frame = Reflect.construct(target, args) as VideoFrame;
+    open.add(frame);
+    framesMade++;
+    return frame;
+  },
+});
+
+const OriginalDecoder = globalThis.VideoDecoder;
+globalThis.VideoDecoder = class extends OriginalDecoder {
+  constructor(init: VideoDecoderInit) {
+    super({
+      ...init,
+      output: (frame) => {
+        open.add(frame);
+        framesMade++;
+        decodedCount++;
+        init.output(frame);
+      },
+    });
+    decoders.push(this);
+  }
+} as typeof VideoDecoder;
+
+const OriginalEncoder = globalThis.VideoEncoder;
+globalThis.VideoEncoder = class extends OriginalEncoder {
+  constructor(init: VideoEncoderInit) {
+    super(init);
+    encoders.push(this);
+  }
+} as typeof VideoEncoder;
+
+function resetTracking(): void {
+  open.clear();
+  framesMade = 0;
+  decoders = [];
+  encoders = [];
+  decodedCount = 0;
+}
+
+const tick = (ms = 50): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function leaks(): Promise<Leaks> {
+  await tick();
+  return { openFrames: open.size, framesMade, decoders: decoders.map((d) => d.state), encoders: encoders.map((e) => e.state) };
+}
+
+async function base64(blob: Blob): Promise<string> {
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+/** Records the timestamps of the frames passing through. */
+function tapTimestamps(into: number[]): OperatorFunction<VideoFrame, VideoFrame> {
+  return (source) =>
+    new Observable<VideoFrame>((subscriber) =>
+      source.subscribe({
+        next: (f) => {
+          into.push(f.timestamp);
+          subscriber.next(f);
+        },
+        error: (e) => subscriber.error(e),
+        complete: () => subscriber.complete(),
+      }),
+    );
+}
+
+let model: SimpleIR | undefined;
+
+/** Counts every way tfjs reads tensor data back to the CPU while `run` runs. */
+async function countReadbacks<T>(run: () => Promise<T>): Promise<{ result: T; counts: Record<string, number> }> {
+  const counts: Record<string, number> = {};
+  const undo: (() => void)[] = [];
+  const wrap = (obj: object, name: string, label: string): void => {
+    const target = obj as Record<string, unknown>;
+    const original = target[name];
+    if (typeof original !== 'function') return;
+    counts[label] = 0;
+    target[name] = function (this: unknown, ...args: unknown[]) {
+      counts[label]!++;
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    };
+    undo.push(() => (target[name] = original));
+  };
+  for (const m of ['dataSync', 'data', 'array', 'arraySync', 'bytes', 'buffer', 'bufferSync']) wrap(tf.Tensor.prototype, m, `Tensor.${m}`);
+  for (const m of ['readSync', 'read', 'getBufferData']) wrap(tf.backend(), m, `backend.${m}`);
+  try {
+    return { result: await run(), counts };
+  } finally {
+    undo.forEach((u) => u());
+  }
+}
+
+window.transcode = async (url, mode, audio) => {
+  resetTracking();
+  await selectBackend('webgpu', { onWarning: () => undefined });
+  model ??= SimpleIR.create('tiny');
+  const t0 = performance.now();
+  const source = fromMp4(url);
+  const timestamps: number[] = [];
+  const restored = mode === 'restore' ? source.pipe(restore(model)) : source;
+  const { result: blob, counts } = await countReadbacks(() => lastValueFrom(restored.pipe(tapTimestamps(timestamps), toMp4({ source, copyAudio: audio }))));
+  const ms = performance.now() - t0;
+  return { info: await source.info, mp4: await base64(blob), bytes: blob.size, ms, timestamps, leaks: await leaks(), readbacks: counts };
+};
+
+window.mp4Error = async (url) => {
+  resetTracking();
+  let frames = 0;
+  const counted = fromMp4(url).pipe(
+    (src) =>
+      new Observable<number>((subscriber) =>
+        src.subscribe({
+          next: (f) => {
+            frames++;
+            f.close();
+          },
+          error: (e) => subscriber.error(e),
+          complete: () => subscriber.complete(),
+        }),
+      ),
+  );
+  try {
+    await lastValueFrom(counted, { defaultValue: 0 });
+    return { frames, code: null, message: 'no error', leaks: await leaks() };
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    return { frames, code: err.code ?? null, message: String(err.message), leaks: await leaks() };
+  }
+};
+
+window.mp4Info = (url) => fromMp4(url).info;
+
+window.unsubscribeMidStream = async (url, after) => {
+  resetTracking();
+  const frames = await firstValueFrom(fromMp4(url).pipe(take(after), toArray()));
+  frames.forEach((f) => f.close());
+  return leaks();
+};
+
+window.pullOnly = async (url, requested) => {
+  resetTracking();
+  const got: VideoFrame[] = [];
+  const sub = fromMp4(url, { decodeAhead: 1 }).pull({ next: (f) => got.push(f) });
+  sub.request(requested);
+  for (let i = 0; i < 100 && got.length < requested; i++) await tick(20);
+  // Give the decoder time to run ahead, if it would.
+  await tick(500);
+  const decoded = decodedCount;
+  sub.unsubscribe();
+  got.forEach((f) => f.close());
+  return { decoded, requested, emitted: got.length, leaks: await leaks() };
+};
+
+window.pipelineUnsubscribe = async (url, afterDecoded) => {
+  resetTracking();
+  await selectBackend('webgpu', { onWarning: () => undefined });
+  model ??= SimpleIR.create('tiny');
+  let emitted = false;
+  const sub = fromMp4(url)
+    .pipe(restore(model), toMp4())
+    .subscribe({ next: () => (emitted = true) });
+  for (let i = 0; i < 600 && decodedCount < afterDecoded; i++) await tick(50);
+  sub.unsubscribe();
+  if (emitted) throw new Error('the pipeline finished before the unsubscribe');
+  // A frame in work is closed when its step ends.
+  for (let i = 0; i < 100 && open.size > 0; i++) await tick(50);
+  return leaks();
+};
+
+window.inputKinds = async (url) => {
+  const blob = await (await fetch(url)).blob();
+  const inputs = {
+    blob,
+    arrayBuffer: await blob.arrayBuffer(),
+    uint8Array: new Uint8Array(await blob.arrayBuffer()),
+    url: new URL(url, location.href),
+    string: url,
+  };
+  const out: Record<string, number> = {};
+  for (const [name, input] of Object.entries(inputs)) {
+    out[name] = await lastValueFrom(fromMp4(input).pipe(map((f) => f.close()), count()));
+  }
+  return out;
+};

@@ -1,0 +1,118 @@
+/**
+ * Video fixtures for the browser video tests, made with ffmpeg into a temporary directory (served to
+ * the page through an extra route), and ffprobe helpers to check what the page wrote.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** A lavfi test pattern of `w`x`h` at `fps` for `seconds`. */
+function pattern(w: number, h: number, fps: number, seconds: number): string[] {
+  return ['-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}:rate=${fps}`, '-t', String(seconds)];
+}
+
+/** The MP4 fixtures by name, with the ffmpeg arguments that make each (after the input). */
+export const MP4_FIXTURES = {
+  /** H.264 with B-frames (an edit list shifts it to 0) and an AAC audio track. */
+  'h264-aac': [...pattern(64, 48, 30, 0.5), '-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-t', '0.5', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-movflags', '+faststart'],
+  /** H.264 with its moov after the media data. */
+  'h264-moov-end': [...pattern(64, 48, 30, 0.5), '-c:v', 'libx264', '-pix_fmt', 'yuv420p'],
+  /** VP9 in MP4. */
+  vp9: [...pattern(64, 48, 30, 0.5), '-c:v', 'libvpx-vp9', '-pix_fmt', 'yuv420p', '-deadline', 'realtime'],
+  /** AV1 in MP4. */
+  av1: [...pattern(64, 48, 30, 0.5), '-c:v', 'libaom-av1', '-cpu-used', '8', '-pix_fmt', 'yuv420p'],
+  /** Fragmented H.264 (a moof every 5 frames, no edit list: timestamps start after the B-frame delay). */
+  fragmented: [...pattern(64, 48, 30, 0.5), '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '5', '-movflags', 'frag_keyframe+empty_moov+default_base_moof'],
+  /** HEVC, which this Chromium cannot decode. */
+  hevc: [...pattern(64, 48, 30, 0.2), '-c:v', 'libx265', '-pix_fmt', 'yuv420p', '-tag:v', 'hvc1', '-x265-params', 'log-level=error'],
+} as const;
+
+/** Name of an MP4 fixture. */
+export type Mp4Fixture = keyof typeof MP4_FIXTURES;
+
+/** A temporary directory of fixtures; `remove()` deletes it. */
+export interface FixtureDir {
+  readonly dir: string;
+  remove(): Promise<void>;
+}
+
+/** Makes a temporary directory. */
+export async function fixtureDir(): Promise<FixtureDir> {
+  const dir = await mkdtemp(join(tmpdir(), 'simpleir-video-'));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Runs ffmpeg quietly, overwriting. */
+export async function ffmpeg(args: readonly string[]): Promise<void> {
+  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
+}
+
+/** Writes MP4 fixture `name` into `dir` as `<name>.mp4` and returns its path. */
+export async function makeMp4(dir: string, name: Mp4Fixture): Promise<string> {
+  const out = join(dir, `${name}.mp4`);
+  await ffmpeg([...MP4_FIXTURES[name], out]);
+  return out;
+}
+
+/** Writes a y4m clip (for the fake webcam) of `w`x`h` at `fps` for `seconds`. */
+export async function makeY4m(dir: string, name: string, w: number, h: number, fps: number, seconds: number): Promise<string> {
+  const out = join(dir, `${name}.y4m`);
+  await ffmpeg([...pattern(w, h, fps, seconds), '-pix_fmt', 'yuv420p', out]);
+  return out;
+}
+
+/** Writes bytes (e.g. a Blob the page returned as base64) to `dir/name`. */
+export async function writeBase64(dir: string, name: string, base64: string): Promise<string> {
+  const out = join(dir, name);
+  await writeFile(out, Buffer.from(base64, 'base64'));
+  return out;
+}
+
+/** What ffprobe says about a file's streams. */
+export interface ProbeStream {
+  readonly codec_type: string;
+  readonly codec_name: string;
+  readonly width?: number;
+  readonly height?: number;
+  readonly nb_read_frames?: string;
+  readonly nb_read_packets?: string;
+  readonly sample_rate?: string;
+  readonly channels?: number;
+  readonly start_time?: string;
+  readonly duration?: string;
+}
+
+/** `ffprobe -count_frames` of every stream. */
+export async function probeStreams(file: string): Promise<ProbeStream[]> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-count_frames', '-show_streams', '-of', 'json', file]);
+  return (JSON.parse(stdout) as { streams: ProbeStream[] }).streams;
+}
+
+/** Presentation times (seconds) of the decoded video frames, in order. */
+export async function frameTimes(file: string): Promise<number[]> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', file]);
+  return stdout
+    .split('\n')
+    .map((l) => l.trim().replace(/,$/, ''))
+    .filter((l) => l.length > 0)
+    .map(Number);
+}
+
+/** Decodes every frame with ffmpeg; throws when ffmpeg reports an error. */
+export async function decodesCleanly(file: string): Promise<void> {
+  const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-']);
+  if (stderr.trim().length > 0) throw new Error(`ffmpeg reported errors decoding ${file}:\n${stderr}`);
+}
+
+/** PSNR (dB) of the video of `a` against `b`, frame by frame (ffmpeg's psnr filter): per plane and average. */
+export async function psnr(a: string, b: string): Promise<{ y: number; u: number; v: number; average: number }> {
+  const { stderr } = await run('ffmpeg', ['-hide_banner', '-i', a, '-i', b, '-lavfi', '[0:v][1:v]psnr', '-f', 'null', '-']);
+  const m = /PSNR y:(inf|[\d.]+) u:(inf|[\d.]+) v:(inf|[\d.]+) average:(inf|[\d.]+)/.exec(stderr);
+  if (!m) throw new Error(`no PSNR in ffmpeg's output:\n${stderr.slice(-2000)}`);
+  const [y, u, v, average] = m.slice(1).map((x) => (x === 'inf' ? Infinity : Number(x)));
+  return { y: y!, u: u!, v: v!, average: average! };
+}

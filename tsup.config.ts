@@ -1,16 +1,18 @@
 import { defineConfig } from 'tsup';
 
-// Three entries: the universal SDK (browser and Node), Node-only adapters, and the CLI.
+// Entries: the universal SDK (browser and Node), the browser adapters (WebCodecs, MediaStream,
+// WebGPU frames), the Node adapters, and the CLI. ESM output shares chunks between entries, so one
+// frame-converter registry serves `simpleir-stream` and `simpleir-stream/browser` alike.
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', node: 'src/node.ts' },
+    entry: { index: 'src/index.ts', browser: 'src/browser.ts', node: 'src/node.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
     clean: true,
     shims: true,
     target: 'es2022',
-    splitting: false,
+    splitting: true,
   },
   {
     entry: { cli: 'src/cli/index.ts' },

@@ -12,3 +12,4 @@ export { probeVideoFile, FFMPEG_MISSING } from './adapters/node/ffmpeg-misc.js';
 export { fromImageFiles, type FromImageFilesOptions } from './adapters/node/image-files-source.js';
 export { toImageFiles, type ToImageFilesOptions, type ImageFilesSummary } from './adapters/node/image-files-sink.js';
 export { frameSink, type FrameWriter } from './adapters/node/frame-sink.js';
+export { folderLearnerStore } from './adapters/node/learner-store.js';

@@ -6,3 +6,4 @@ export { fromMediaStream, fromCamera, type MediaStreamSourceOptions, type MediaS
 export { fromVideoElement, type VideoElementSourceOptions } from './video-element-source.js';
 export { toCanvas, type CanvasSinkOptions } from './canvas-sink.js';
 export { toMediaStreamTrack, type MediaStreamTrackSink, type MediaStreamSinkOptions, type TrackSinkMethod } from './media-stream-sink.js';
+export { indexedDbLearnerStore, deleteIndexedDbLearner } from './learner-store.js';

@@ -7,13 +7,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { paramSpecs, validateConfig, type SimpleIRConfig } from '../config.js';
 import { SimpleIRError } from '../errors.js';
-import { forward } from '../model/forward.js';
-import { trainingOpsFor, type NetOps } from '../model/ops.js';
+import { trainingOpsFor } from '../model/ops.js';
 import { Random } from '../random.js';
 import { LossHistory, type LossHistoryJSON } from './history.js';
-import { perSampleLoss } from './loss.js';
 import { HardSampleMemory, selectForMemory, type HardSampleMemoryJSON } from './memory.js';
 import { batchComposition, cosineLr, planStages, type StagePlan, type StrategyName } from './schedule.js';
+import { assertFiniteLosses, optimizerStep, type StepSetup } from './step.js';
 
 /** One training sample: the `index`-th sample of a task's pool; the data source makes it deterministically. */
 export interface SampleRef {
@@ -160,17 +159,6 @@ function weightedPlan(o: TrainerState['options']): StagePlan[] {
   });
 }
 
-/** Global-norm gradient clipping. */
-function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): Record<string, tf.Tensor> {
-  return tf.tidy(() => {
-    const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
-    const scale = tf.minimum(tf.scalar(1), tf.div(tf.scalar(maxNorm), tf.add(norm, 1e-12)));
-    const out: Record<string, tf.Tensor> = {};
-    for (const [k, g] of Object.entries(grads)) out[k] = tf.mul(g, scale);
-    return out;
-  });
-}
-
 const sampleKey = (s: SampleRef): string => `${s.task}#${s.index}`;
 
 /** Distinguishes the variables of trainers alive at the same time (tfjs variable names are global). */
@@ -192,12 +180,11 @@ export class ReviewTrainer {
   private validation: TrainerState['validation'] = [];
   private elapsedMs = 0;
   private curveAcc = { sum: 0, n: 0 };
-  private readonly ops: NetOps;
+  private readonly stepSetup: StepSetup;
 
   constructor(options: TrainerOptions, initial: ReadonlyMap<string, Float32Array>, resume?: Checkpoint) {
     this.options = resume ? resume.state.options : resolveOptions(options);
     this.plan = weightedPlan(this.options);
-    this.ops = trainingOpsFor(tf.getBackend());
     const weights = resume ? resume.weights : initial;
     const prefix = `simpleir-train-${++trainerCount}`;
     for (const spec of paramSpecs(this.options.config)) {
@@ -206,6 +193,14 @@ export class ReviewTrainer {
       this.variables.set(spec.name, tf.variable(tf.tensor(v, [...spec.shape]), true, `${prefix}/${spec.name}`));
     }
     this.optimizer = tf.train.adam(this.options.learningRate, 0.9, 0.999, 1e-8);
+    this.stepSetup = {
+      config: this.options.config,
+      ops: trainingOpsFor(tf.getBackend()),
+      variables: this.variables,
+      optimizer: this.optimizer,
+      edgeWeight: this.options.edgeWeight,
+      clipNorm: this.options.clipNorm,
+    };
     this.history = resume ? LossHistory.fromJSON(resume.state.history) : new LossHistory({ window: this.options.historyWindow });
     const capacity = Math.max(1, this.options.reviewQuantity * this.options.tasks.length);
     this.memory = resume
@@ -279,24 +274,10 @@ export class ReviewTrainer {
 
   /** One optimiser step on the given pairs; returns the per-sample losses. */
   trainStep(degraded: tf.Tensor4D, clean: tf.Tensor4D, lr: number): Float32Array {
-    (this.optimizer as unknown as { learningRate: number }).learningRate = lr;
-    const varList = [...this.variables.values()];
-    let perSample!: tf.Tensor1D;
-    const { value, grads } = tf.variableGrads(() => {
-      const pred = forward(this.options.config, this.ops, this.variables, degraded, false);
-      perSample = tf.keep(perSampleLoss(pred, clean, { edgeWeight: this.options.edgeWeight }));
-      return tf.mean(perSample) as tf.Scalar;
-    }, varList);
-    const clipped = clipByGlobalNorm(grads, this.options.clipNorm);
-    this.optimizer.applyGradients(Object.entries(clipped).map(([name, tensor]) => ({ name, tensor })));
-    tf.dispose([value, grads, clipped]);
+    const perSample = optimizerStep(this.stepSetup, [{ degraded, clean }], lr);
     const losses = perSample.dataSync() as Float32Array;
     perSample.dispose();
-    for (let i = 0; i < losses.length; i++) {
-      if (!Number.isFinite(losses[i]!)) {
-        throw new SimpleIRError('NON_FINITE', `Training diverged: loss is ${losses[i]} at step ${this.stepIndex}. Lower the learning rate or resume from an earlier checkpoint.`);
-      }
-    }
+    assertFiniteLosses(losses, `at step ${this.stepIndex}`);
     return losses;
   }
 

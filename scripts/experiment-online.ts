@@ -1,0 +1,249 @@
+/**
+ * `npm run experiment:online`: online Review Learning of the shipped `tiny` weights on a domain not in
+ * training (haze), in Node on wasm: a fixed number of steps with and without review; the new domain's
+ * PSNR gain over the shipped weights, the four original tasks' change, and the growth of live restore
+ * latency (p95) while learning runs in the stream. Prints a table and writes
+ * bench/results/online-<date>.json (docs/online-learning.md quotes it).
+ *
+ * Options: --weights PATH (default weights/tiny.json, else training/tiny/weights.json, the running
+ * checkpoint), --steps N (default 200), --crop N (128), --batch N (4), --lr X (1e-4), --review X (0.5),
+ * --val-size WxH (480x272; multiples of 4), --frames N (live frames, 150), --fps N (10), --frame-size WxH (320x180),
+ * --budget MS (8), --out DIR (bench/results), --quick (steps 12, crop 64, val 192x108, 40 frames).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { interval, lastValueFrom, map, take } from 'rxjs';
+import sharp from 'sharp';
+import { loadPhotoSet } from '../src/adapters/node/photos.js';
+import { ValidationSet } from '../src/adapters/node/train-data.js';
+import { selectBackend } from '../src/core/backend.js';
+import { createDegradation, type Degradation } from '../src/core/degrade/index.js';
+import { SimpleIR } from '../src/core/model/simpleir.js';
+import { OnlineReviewLearner, type ReviewLearnerOptions } from '../src/core/review/online.js';
+import type { TaskScore } from '../src/core/review/trainer.js';
+import { Random } from '../src/core/random.js';
+import type { NodeFrame } from '../src/streams/frames.js';
+import type { RestoreMetrics } from '../src/streams/metrics.js';
+import { restore } from '../src/streams/restore.js';
+import { reviewLearning } from '../src/streams/review-learning.js';
+
+const { values: args } = parseArgs({
+  options: {
+    weights: { type: 'string' },
+    steps: { type: 'string' },
+    crop: { type: 'string' },
+    batch: { type: 'string' },
+    lr: { type: 'string' },
+    review: { type: 'string' },
+    'val-size': { type: 'string' },
+    frames: { type: 'string' },
+    fps: { type: 'string' },
+    'frame-size': { type: 'string' },
+    budget: { type: 'string' },
+    out: { type: 'string' },
+    quick: { type: 'boolean' },
+  },
+});
+const quick = Boolean(args.quick);
+const steps = Number(args.steps ?? (quick ? 12 : 200));
+const crop = Number(args.crop ?? (quick ? 64 : 128));
+const batchSize = Number(args.batch ?? 4);
+const lr = Number(args.lr ?? 1e-4);
+const reviewRatio = Number(args.review ?? 0.5);
+const size = (s: string) => s.split('x').map(Number) as [number, number];
+const [vw, vh] = size(args['val-size'] ?? (quick ? '192x108' : '480x272'));
+const liveFrames = Number(args.frames ?? (quick ? 40 : 150));
+const fps = Number(args.fps ?? 10);
+const [fw, fh] = size(args['frame-size'] ?? '320x180');
+const stepBudgetMs = Number(args.budget ?? 8);
+const outDir = args.out ?? 'bench/results';
+const DOMAIN = 'haze';
+const OLD_TASKS = ['rain', 'snow', 'lowlight', 'blur'];
+
+const weightsPath = args.weights ?? ['weights/tiny.json', 'training/tiny/weights.json'].find((p) => existsSync(p));
+if (!weightsPath) throw new Error('No weights: neither weights/tiny.json nor training/tiny/weights.json exists; pass --weights PATH.');
+
+await selectBackend('wasm');
+const shipped = await SimpleIR.load(weightsPath);
+const set = await loadPhotoSet();
+process.stderr.write(`weights ${weightsPath}; ${set.train.length} train / ${set.val.length} val photos; validation ${vw}x${vh}\n`);
+const validation = await ValidationSet.create({ files: set.val, tasks: [DOMAIN, ...OLD_TASKS], width: vw, height: vh });
+
+/** Clean training frames as [1, H, W, 3] float tensors and as RGB byte frames. */
+async function cleanFrames(width: number, height: number): Promise<{ tensors: tf.Tensor4D[]; bytes: Uint8Array[] }> {
+  const bytes: Uint8Array[] = [];
+  for (const file of set.train) {
+    const { data } = await sharp(file).rotate().resize({ width, height, fit: 'cover' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    bytes.push(new Uint8Array(data));
+  }
+  const tensors = bytes.map((b) => tf.tidy(() => tf.div(tf.cast(tf.tensor4d(b, [1, height, width, 3], 'int32'), 'float32'), 255) as tf.Tensor4D));
+  return { tensors, bytes };
+}
+
+/**
+ * A haze generator that draws a new haze (seed, strength uniform in [0, 1]) on every call, so that
+ * the learner sees the domain's range, not one instance of it.
+ */
+function variedHaze(seed: number): Degradation {
+  const rng = new Random(seed);
+  return {
+    kind: 'haze',
+    params: { varied: true },
+    apply(clean, options) {
+      const d = createDegradation('haze', { seed: rng.int(0, 0x7fffffff), strength: rng.uniform(0, 1) });
+      try {
+        return d.apply(clean, options);
+      } finally {
+        d.dispose();
+      }
+    },
+    dispose() {},
+  };
+}
+
+const learnerOptions = (review: boolean): ReviewLearnerOptions => ({
+  memory: { capacity: 256, perDomain: true },
+  reviewRatio: review ? reviewRatio : 0,
+  seedDomains: review ? undefined : [],
+  learningRate: lr,
+  cropSize: crop,
+  batchSize,
+  stepBudgetMs,
+  seed: 7,
+});
+
+const gains = (scores: Record<string, TaskScore>, base: Record<string, TaskScore>): Record<string, number> =>
+  Object.fromEntries(Object.keys(scores).map((t) => [t, scores[t]!.psnr - base[t]!.psnr]));
+
+const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
+
+interface RunResult {
+  name: string;
+  seeded: string;
+  scores: Record<string, TaskScore>;
+  /** PSNR change against the shipped weights, dB. */
+  delta: Record<string, number>;
+  newDomainGain: number;
+  oldTasksMeanDelta: number;
+  steps: number;
+  msPerStep: number;
+  lastLosses: number[];
+}
+
+async function adapt(name: string, review: boolean, frames: tf.Tensor4D[]): Promise<RunResult> {
+  const model = await SimpleIR.load(weightsPath!);
+  const learner = new OnlineReviewLearner(model, learnerOptions(review));
+  for (let i = 0; learner.needsSeedFrames; i++) await learner.seedFrom(frames[i % frames.length]!);
+  learner.setDomain(DOMAIN);
+  const degrade = variedHaze(11);
+  const losses: number[] = [];
+  const t0 = Date.now();
+  for (let i = 0; i < steps; i++) {
+    learner.frameBoundary();
+    learner.addCleanFrame(frames[(i * 7) % frames.length]!, degrade, i / 25, Math.max(1, learner.cropsWanted()));
+    const e = await learner.step();
+    if (e) losses.push(e.loss);
+    if ((i + 1) % 25 === 0) process.stderr.write(`  ${name} step ${i + 1}/${steps} loss ${(losses.slice(-25).reduce((a, b) => a + b, 0) / Math.min(25, losses.length)).toFixed(4)} memory ${learner.memory.size}\n`);
+  }
+  const msPerStep = (Date.now() - t0) / steps;
+  const scores = validation.evaluate(model.config, learner.weights, { ssim: false });
+  const delta = gains(scores, base);
+  const result: RunResult = {
+    name,
+    seeded: learner.seeded,
+    scores,
+    delta,
+    newDomainGain: delta[DOMAIN]!,
+    oldTasksMeanDelta: OLD_TASKS.reduce((a, t) => a + delta[t]!, 0) / OLD_TASKS.length,
+    steps: learner.steps,
+    msPerStep,
+    lastLosses: losses.slice(-10),
+  };
+  learner.dispose();
+  model.dispose();
+  process.stderr.write(`${name}: ${DOMAIN} ${round(result.newDomainGain)} dB, old tasks ${round(result.oldTasksMeanDelta)} dB (${(msPerStep / 1000).toFixed(2)} s/step)\n`);
+  return result;
+}
+
+/** Restore latency of a live stream of clean frames at `fps`, with or without learning in the stream. */
+async function liveLatency(learn: boolean, frames: Uint8Array[]): Promise<{ metrics: RestoreMetrics; steps: number; seeded: string }> {
+  const model = await SimpleIR.load(weightsPath!);
+  const learner = learn ? new OnlineReviewLearner(model, learnerOptions(true)) : undefined;
+  const degrade = variedHaze(13);
+  let final: RestoreMetrics | undefined;
+  const source = interval(1000 / fps).pipe(
+    take(liveFrames),
+    map((i): NodeFrame => ({ data: frames[i % frames.length]!, width: fw, height: fh, channels: 3, timestamp: Math.round((i * 1e6) / fps) })),
+  );
+  const restored = restore(model, { mode: 'live', onMetrics: (m) => (final = m) });
+  await lastValueFrom(learner ? source.pipe(reviewLearning(learner, { domain: DOMAIN, pairs: 'synthesize', degrade }), restored) : source.pipe(restored), { defaultValue: undefined });
+  while (learner?.busy) await new Promise((r) => setTimeout(r, 20));
+  const out = { metrics: final!, steps: learner?.steps ?? 0, seeded: learner?.seeded ?? 'none' };
+  learner?.dispose();
+  model.dispose();
+  return out;
+}
+
+const base = validation.evaluate(shipped.config, shipped.params, { ssim: false });
+const train = await cleanFrames(Math.max(crop * 3, 384), Math.max(crop * 2, 216));
+const runs = [await adapt('review', true, train.tensors), await adapt('no-review', false, train.tensors)];
+tf.dispose(train.tensors);
+
+const live = await cleanFrames(fw, fh);
+tf.dispose(live.tensors);
+// Warm-up run (kernels, caches), then the two measured ones.
+await liveLatency(false, live.bytes);
+const baseline = await liveLatency(false, live.bytes);
+const learning = await liveLatency(true, live.bytes);
+const p95Growth = learning.metrics.latencyP95 / baseline.metrics.latencyP95 - 1;
+
+const tasks = [DOMAIN, ...OLD_TASKS];
+const row = (label: string, cells: number[], extra = ''): string => `| ${label} | ${cells.map((c) => c.toFixed(2)).join(' | ')} | ${extra} |`;
+const table = [
+  `| weights | ${tasks.join(' | ')} | old tasks, mean |`,
+  `| --- | ${tasks.map(() => '---').join(' | ')} | --- |`,
+  row('shipped: PSNR (dB)', tasks.map((t) => base[t]!.psnr), (OLD_TASKS.reduce((a, t) => a + base[t]!.psnr, 0) / 4).toFixed(2)),
+  row('shipped: gain over degraded', tasks.map((t) => base[t]!.psnr - base[t]!.psnrDegraded), ''),
+  ...runs.map((r) => row(`${r.name}: change (dB)`, tasks.map((t) => r.delta[t]!), r.oldTasksMeanDelta.toFixed(2))),
+].join('\n');
+const latency = [
+  '| live stream | frames in | out | dropped | p50 (ms) | p95 (ms) | steps |',
+  '| --- | --- | --- | --- | --- | --- | --- |',
+  ...[['restore only', baseline] as const, ['restore + learning', learning] as const].map(
+    ([name, r]) => `| ${name} | ${r.metrics.framesIn} | ${r.metrics.framesOut} | ${r.metrics.dropped} | ${r.metrics.latencyP50.toFixed(1)} | ${r.metrics.latencyP95.toFixed(1)} | ${r.steps} |`,
+  ),
+].join('\n');
+console.log(`\n${table}\n\n${latency}\n\np95 latency growth while learning: ${(100 * p95Growth).toFixed(1)} % (target <= 25 %)`);
+const review = runs[0]!;
+console.log(`new-domain gain with review ${review.newDomainGain.toFixed(2)} dB (target >= 2); old tasks with review ${review.oldTasksMeanDelta.toFixed(2)} dB (target >= -0.5), without ${runs[1]!.oldTasksMeanDelta.toFixed(2)} dB`);
+
+const date = new Date().toISOString().slice(0, 10);
+await mkdir(outDir, { recursive: true });
+const file = join(outDir, `online-${date}.json`);
+await writeFile(
+  file,
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      host: hostname(),
+      backend: tf.getBackend(),
+      weights: weightsPath,
+      weightsMetadata: { ...shipped.metadata, memory: shipped.metadata.memory ? '(omitted)' : undefined },
+      settings: { domain: DOMAIN, steps, crop, batchSize, lr, reviewRatio, validation: `${vw}x${vh}`, liveFrames, fps, frameSize: `${fw}x${fh}`, stepBudgetMs, quick },
+      shipped: base,
+      runs,
+      latency: { baseline, learning, p95Growth },
+      table,
+      latencyTable: latency,
+    },
+    null,
+    1,
+  ),
+);
+console.log(`written ${file}`);
+validation.dispose();
+shipped.dispose();

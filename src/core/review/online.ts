@@ -1,0 +1,846 @@
+/**
+ * The online Review Learning learner: adapts a running SimpleIR to a new domain with short,
+ * time-budgeted optimiser steps on its own copy of the weights, replays a bounded, per-domain balanced
+ * memory of difficult crops, and publishes the adapted weights to the model in one swap between frames.
+ * Stream plumbing (which frames, when) lives in `streams/review-learning.ts`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { paramSpecs, type SimpleIRConfig } from '../config.js';
+import { createDegradation, type Degradation, type DegradationKind } from '../degrade/index.js';
+import { SimpleIRError } from '../errors.js';
+import { trainingOpsFor } from '../model/ops.js';
+import { Random } from '../random.js';
+import { decodeWeights, encodeWeights, type WeightFiles } from '../weights.js';
+import { LossHistory } from './history.js';
+import { HardSampleMemory } from './memory.js';
+import {
+  cropsToTensors,
+  decodeReplayMemory,
+  encodeReplayMemory,
+  exportReplayMemory,
+  importReplayMemory,
+  isReplayMemoryJSON,
+  tensorsToCrops,
+  type ReplayCrop,
+  type ReplayExportOptions,
+  type ReplayMemoryFiles,
+} from './replay.js';
+import { batchComposition } from './schedule.js';
+import { assertFiniteLosses, optimizerStep, type PairBatch, type StepSetup } from './step.js';
+
+/** What the learner needs of a model (a `SimpleIR` is one). */
+export interface LearnableModel {
+  readonly config: SimpleIRConfig;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  getWeights(): Map<string, Float32Array>;
+  /** Replaces every weight at once. */
+  setWeights(values: ReadonlyMap<string, Float32Array | tf.Tensor>): void;
+}
+
+/** Options of the learner; every field has a default. */
+export interface ReviewLearnerOptions {
+  /** The review memory: `capacity` crops in all (default 256); `perDomain: true` (default) balances them over domains, a number also caps each domain, `false` lets domains compete by score. */
+  readonly memory?: { readonly capacity?: number; readonly perDomain?: boolean | number };
+  /** Share of each batch drawn from the memory (default 0.5; 0 disables review). */
+  readonly reviewRatio?: number;
+  /** Adam's learning rate, constant after the warm-up (default 1e-4). */
+  readonly learningRate?: number;
+  /** Steps of linear warm-up of the learning rate after creation, `reset` and `load` (default 10): Adam's first steps move every weight by about the full rate. */
+  readonly warmupSteps?: number;
+  /** Side of the square training crops (default 128; smaller frames give smaller crops). */
+  readonly cropSize?: number;
+  /** Samples per optimiser step, fresh and reviewed together (default 4). */
+  readonly batchSize?: number;
+  /** Learning time granted per frame, in ms, averaged over frames (default 8). */
+  readonly stepBudgetMs?: number;
+  /** Domains synthesised from the first clean frames when the weights ship no pixel memory (default the four shipped tasks). Empty: no seeding. */
+  readonly seedDomains?: readonly DegradationKind[];
+  /** Crops synthesised per seed domain (default 8). */
+  readonly seedPerDomain?: number;
+  /** Visits of a fresh crop before it retires and is offered to the memory (default 3). */
+  readonly visitsPerCrop?: number;
+  /** Recent losses kept per crop for the fluctuation score (default 4). */
+  readonly historyWindow?: number;
+  /** Weight of the loss's edge term (default 0.5). */
+  readonly edgeWeight?: number;
+  /** Gradient clipping by global norm (default 1). */
+  readonly clipNorm?: number;
+  /** Seed of crop positions, batch draws and seed degradations (default 1). */
+  readonly seed?: number;
+}
+
+/** Options with their defaults filled in. */
+export interface ResolvedLearnerOptions {
+  readonly capacity: number;
+  /** Most crops per domain. */
+  readonly perDomain: number;
+  readonly balance: boolean;
+  readonly reviewRatio: number;
+  readonly learningRate: number;
+  readonly warmupSteps: number;
+  readonly cropSize: number;
+  readonly batchSize: number;
+  readonly stepBudgetMs: number;
+  readonly seedDomains: readonly DegradationKind[];
+  readonly seedPerDomain: number;
+  readonly visitsPerCrop: number;
+  readonly historyWindow: number;
+  readonly edgeWeight: number;
+  readonly clipNorm: number;
+  readonly seed: number;
+}
+
+/** Where the memory's earlier domains came from: the weight file, synthesis from the first frames (`pending` until done), or nowhere. */
+export type SeedSource = 'shipped' | 'synthesized' | 'pending' | 'none';
+
+/** Memory sizes, carried by every event. */
+export interface MemoryCounts {
+  /** Crops in the memory. */
+  readonly memorySize: number;
+  /** Crops per domain, in order of arrival. */
+  readonly memoryByDomain: Readonly<Record<string, number>>;
+}
+
+/** One optimiser step was taken. */
+export interface StepEvent extends MemoryCounts {
+  readonly type: 'step';
+  /** Steps so far (this one included). */
+  readonly step: number;
+  readonly domain: string;
+  /** Mean loss of the batch. */
+  readonly loss: number;
+  /** Mean loss of the fresh (current-domain) crops. */
+  readonly freshLoss: number;
+  /** Mean loss of the reviewed memory crops, `null` when none. */
+  readonly reviewLoss: number | null;
+  /** Samples drawn from the memory. */
+  readonly reviewed: number;
+  /** Learning rate of the step. */
+  readonly lr: number;
+  /** Wall time of the step, ms. */
+  readonly ms: number;
+  /** Budget left after it (negative: debt repaid by the next frames), ms. */
+  readonly credit: number;
+}
+
+/** A crop entered the memory. */
+export interface HardSampleEvent extends MemoryCounts {
+  readonly type: 'hard-sample';
+  readonly domain: string;
+  readonly id: string;
+  /** Its loss fluctuation. */
+  readonly score: number;
+}
+
+/** The current domain changed, or the memory got its earlier domains. */
+export interface DomainEvent extends MemoryCounts {
+  readonly type: 'domain';
+  /** `switch`: a stream set the current domain; `seed`: earlier domains were synthesised into the memory. */
+  readonly reason: 'switch' | 'seed';
+  readonly domain: string | null;
+  readonly previous: string | null;
+  readonly seeded: SeedSource;
+}
+
+/** New weights were published to the model. */
+export interface SwapEvent extends MemoryCounts {
+  readonly type: 'swap';
+  /** Published weight versions so far (the shipped weights are version 0). */
+  readonly version: number;
+  /** Steps taken when these weights were made. */
+  readonly step: number;
+  /** Loss of the last step behind these weights (`null` after a reset or load). */
+  readonly loss: number | null;
+  readonly reason: 'step' | 'reset' | 'load';
+}
+
+/** Everything the learner reports. */
+export type LearnerEvent = StepEvent | HardSampleEvent | DomainEvent | SwapEvent;
+
+/** Receives events (an RxJS subscriber is one). */
+export interface LearnerListener {
+  next(event: LearnerEvent): void;
+  /** Called once when the learner is disposed. */
+  complete?(): void;
+}
+
+/** The learner's facts in a snapshot (plain JSON). */
+export interface LearnerState {
+  readonly format: 'simpleir-online-learner';
+  readonly version: 1;
+  readonly domain: string | null;
+  readonly steps: number;
+  readonly weightVersion: number;
+  readonly seeded: SeedSource;
+  /** Domains present before online learning (kept by `reset`). */
+  readonly baseDomains: readonly string[];
+  readonly savedAt: string;
+}
+
+/** Everything `save` writes: weights (a loadable weight file whose metadata ships a bounded pixel memory), the full memory, the state. */
+export interface LearnerSnapshot {
+  readonly state: LearnerState;
+  readonly weights: WeightFiles;
+  readonly memory: ReplayMemoryFiles;
+}
+
+/** Where a learner is saved and loaded: IndexedDB in the browser, a folder in Node (see the adapters). */
+export interface LearnerStore {
+  /** Writes a snapshot, replacing the previous one. */
+  write(snapshot: LearnerSnapshot): Promise<void>;
+  /** The stored snapshot, or `null` when there is none. */
+  read(): Promise<LearnerSnapshot | null>;
+}
+
+/** Counters of the time budget. */
+export interface BudgetStats {
+  /** Frames seen (each grants `stepBudgetMs`). */
+  readonly frames: number;
+  readonly steps: number;
+  /** Time spent learning (steps, sampling, seeding), ms. */
+  readonly busyMs: number;
+  /** Longest single charge, ms. */
+  readonly maxChargeMs: number;
+  /** Current credit, ms. */
+  readonly credit: number;
+}
+
+/** A fresh crop waiting to be trained on. */
+interface PoolCrop {
+  readonly id: string;
+  readonly degraded: tf.Tensor4D;
+  readonly clean: tf.Tensor4D;
+  visits: number;
+}
+
+const SHIPPED_TASKS: readonly DegradationKind[] = ['rain', 'snow', 'lowlight', 'blur'];
+let learnerCount = 0;
+
+function positiveInt(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw new SimpleIRError('INVALID_ARGUMENT', `Learner option ${name} must be an integer >= 1; got ${v}.`);
+  return v;
+}
+
+/** Checks the options and fills in defaults. */
+export function resolveLearnerOptions(o: ReviewLearnerOptions = {}): ResolvedLearnerOptions {
+  const capacity = o.memory?.capacity ?? 256;
+  if (!Number.isInteger(capacity) || capacity < 0) throw new SimpleIRError('INVALID_ARGUMENT', `memory.capacity must be an integer >= 0; got ${capacity}.`);
+  const pd = o.memory?.perDomain ?? true;
+  const reviewRatio = o.reviewRatio ?? 0.5;
+  if (!(reviewRatio >= 0 && reviewRatio <= 1)) throw new SimpleIRError('INVALID_ARGUMENT', `reviewRatio must be in [0, 1]; got ${reviewRatio}.`);
+  const learningRate = o.learningRate ?? 1e-4;
+  const stepBudgetMs = o.stepBudgetMs ?? 8;
+  if (!Number.isInteger(o.warmupSteps ?? 0) || (o.warmupSteps ?? 0) < 0) throw new SimpleIRError('INVALID_ARGUMENT', `warmupSteps must be an integer >= 0; got ${o.warmupSteps}.`);
+  if (!(learningRate > 0) || !(stepBudgetMs >= 0)) throw new SimpleIRError('INVALID_ARGUMENT', `learningRate must be > 0 and stepBudgetMs >= 0; got ${learningRate}, ${stepBudgetMs}.`);
+  return {
+    capacity,
+    perDomain: typeof pd === 'number' ? positiveInt('memory.perDomain', pd) : capacity,
+    balance: pd !== false,
+    reviewRatio,
+    learningRate,
+    warmupSteps: o.warmupSteps ?? 10,
+    cropSize: positiveInt('cropSize', o.cropSize ?? 128),
+    batchSize: positiveInt('batchSize', o.batchSize ?? 4),
+    stepBudgetMs,
+    seedDomains: [...(o.seedDomains ?? SHIPPED_TASKS)],
+    seedPerDomain: positiveInt('seedPerDomain', o.seedPerDomain ?? 8),
+    visitsPerCrop: positiveInt('visitsPerCrop', o.visitsPerCrop ?? 3),
+    historyWindow: o.historyWindow ?? 4,
+    edgeWeight: o.edgeWeight ?? 0.5,
+    clipNorm: o.clipNorm ?? 1,
+    seed: o.seed ?? 1,
+  };
+}
+
+const mean = (xs: ArrayLike<number>, from = 0, to = xs.length): number => {
+  let s = 0;
+  for (let i = from; i < to; i++) s += xs[i]!;
+  return to > from ? s / (to - from) : 0;
+};
+
+/**
+ * Learns a new domain while a model restores a live stream. It trains its own copy of the weights
+ * (tf.Variables, on the active backend) and never touches the model's tensors: adapted weights are
+ * staged after a step and published with one `model.setWeights` call at the next frame boundary, so
+ * every frame is restored by one complete weight version. Streams drive it (see `reviewLearning`);
+ * applications call {@link pause}, {@link resume}, {@link reset}, {@link save} and {@link load}.
+ */
+export class OnlineReviewLearner {
+  /** The options in force. */
+  readonly options: ResolvedLearnerOptions;
+  private readonly model: LearnableModel;
+  private readonly shipped: Map<string, Float32Array>;
+  private readonly variables = new Map<string, tf.Variable>();
+  private optimizer: tf.Optimizer;
+  private readonly setup: () => StepSetup;
+  private memoryStore: HardSampleMemory<ReplayCrop>;
+  private history: LossHistory;
+  private readonly rng: Random;
+  private pool: PoolCrop[] = [];
+  private listeners = new Set<LearnerListener>();
+  private staged: { weights: Map<string, tf.Tensor>; step: number; loss: number } | null = null;
+  private seedSource: SeedSource;
+  private seedCounts = new Map<string, number>();
+  private baseDomains: string[];
+  private currentDomain: string | null = null;
+  private cropCounter = 0;
+  private epoch = 0;
+  private stepping = false;
+  private isPaused = false;
+  private disposed = false;
+  private stepCount = 0;
+  /** Steps since the optimiser was (re)created, for the warm-up. */
+  private optimizerSteps = 0;
+  private weightVersion = 0;
+  private budget = { frames: 0, busyMs: 0, maxChargeMs: 0, credit: 0 };
+
+  /**
+   * A learner for `model`, starting from its current weights (what {@link reset} returns to). Its
+   * memory is seeded from `model.metadata.memory` when that is a pixel replay memory; otherwise from
+   * the first clean frames, synthesising `seedDomains`.
+   */
+  constructor(model: LearnableModel, options: ReviewLearnerOptions = {}) {
+    this.options = resolveLearnerOptions(options);
+    this.model = model;
+    this.shipped = model.getWeights();
+    const prefix = `simpleir-online-${++learnerCount}`;
+    for (const spec of paramSpecs(model.config)) {
+      const initial = tf.tensor(this.shipped.get(spec.name)!, [...spec.shape]);
+      this.variables.set(spec.name, tf.variable(initial, true, `${prefix}/${spec.name}`));
+      initial.dispose();
+    }
+    this.optimizer = tf.train.adam(this.options.learningRate, 0.9, 0.999, 1e-8);
+    const ops = trainingOpsFor(tf.getBackend());
+    this.setup = () => ({ config: model.config, ops, variables: this.variables, optimizer: this.optimizer, edgeWeight: this.options.edgeWeight, clipNorm: this.options.clipNorm });
+    this.rng = new Random(this.options.seed);
+    this.history = new LossHistory({ window: this.options.historyWindow, maxIds: 4096 });
+    this.memoryStore = this.emptyMemory();
+    this.seedSource = this.seedFromMetadata();
+    this.baseDomains = this.memoryStore.tasks();
+  }
+
+  // ---- state -------------------------------------------------------------------------------
+
+  /** The memory of difficult crops (read it; the learner changes it). */
+  get memory(): HardSampleMemory<ReplayCrop> {
+    return this.memoryStore;
+  }
+
+  /** The weights being trained (owned by the learner; evaluate with them, do not dispose). */
+  get weights(): ReadonlyMap<string, tf.Tensor> {
+    return this.variables;
+  }
+
+  /** The domain being learnt, once a stream set it. */
+  get domain(): string | null {
+    return this.currentDomain;
+  }
+
+  /** Optimiser steps taken since creation (or the loaded snapshot's count). */
+  get steps(): number {
+    return this.stepCount;
+  }
+
+  /** Published weight versions (0: the shipped weights). */
+  get version(): number {
+    return this.weightVersion;
+  }
+
+  /** True between {@link pause} and {@link resume}. */
+  get paused(): boolean {
+    return this.isPaused;
+  }
+
+  /** Where the memory's earlier domains came from. */
+  get seeded(): SeedSource {
+    return this.seedSource;
+  }
+
+  /** Counters of the time budget. */
+  get budgetStats(): BudgetStats {
+    return { ...this.budget, steps: this.stepCount };
+  }
+
+  /** Memory sizes now. */
+  memoryCounts(): MemoryCounts {
+    return { memorySize: this.memoryStore.size, memoryByDomain: Object.fromEntries(this.memoryStore.sizeByTask()) };
+  }
+
+  /** Adds a listener of every event; returns the function that removes it. */
+  listen(listener: LearnerListener): () => void {
+    if (this.disposed) {
+      listener.complete?.();
+      return () => undefined;
+    }
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ---- application controls ----------------------------------------------------------------
+
+  /** Stops taking steps (frames keep flowing; a step under way finishes and is published). */
+  pause(): void {
+    this.isPaused = true;
+  }
+
+  /** Takes steps again. */
+  resume(): void {
+    this.isPaused = false;
+  }
+
+  /**
+   * Returns to the shipped weights, published to the model at once: clears the optimiser state, the
+   * fresh crops and the loss history, and forgets the domains learnt online (earlier domains stay in
+   * the memory). A step under way is discarded.
+   */
+  reset(): void {
+    this.assertLive();
+    this.epoch++;
+    this.assignVariables(this.shipped);
+    this.restart();
+    for (const task of this.memoryStore.tasks()) if (!this.baseDomains.includes(task)) this.memoryStore.remove(task);
+    this.publishNow('reset', this.shipped);
+  }
+
+  /** Writes weights, memory and state to `store` (see {@link LearnerStore}). */
+  async save(store: LearnerStore, options: ReplayExportOptions = {}): Promise<void> {
+    this.assertLive();
+    const values = new Map<string, Float32Array>();
+    for (const [name, v] of this.variables) values.set(name, (await v.data()) as Float32Array);
+    const state: LearnerState = {
+      format: 'simpleir-online-learner',
+      version: 1,
+      domain: this.currentDomain,
+      steps: this.stepCount,
+      weightVersion: this.weightVersion,
+      seeded: this.seedSource,
+      baseDomains: this.baseDomains,
+      savedAt: new Date().toISOString(),
+    };
+    const metadata = { ...this.model.metadata, memory: exportReplayMemory(this.memoryStore, options), onlineLearning: state };
+    const weights = encodeWeights(this.model.config, values, { dtype: 'float32', metadata });
+    await store.write({ state, weights, memory: encodeReplayMemory(this.memoryStore) });
+  }
+
+  /**
+   * Reads a snapshot from `store` and continues from it: weights (published to the model at once),
+   * memory, domain and step count; the optimiser starts afresh.
+   * @throws SimpleIRError `WEIGHTS_NOT_FOUND` when the store is empty, `WEIGHTS_MISMATCH` for another config.
+   */
+  async load(store: LearnerStore): Promise<void> {
+    this.assertLive();
+    const snap = await store.read();
+    if (!snap) throw new SimpleIRError('WEIGHTS_NOT_FOUND', 'The learner store holds no saved learner; call save() first.');
+    if (snap.state?.format !== 'simpleir-online-learner' || snap.state.version !== 1) {
+      throw new SimpleIRError('CORRUPT_INPUT', 'The learner store holds something that is not a saved learner (version 1).');
+    }
+    const decoded = decodeWeights(snap.weights.manifest, snap.weights.data);
+    if (JSON.stringify(decoded.config) !== JSON.stringify(this.model.config)) {
+      throw new SimpleIRError('WEIGHTS_MISMATCH', `The saved learner is for config ${JSON.stringify(decoded.config)}, this model is ${JSON.stringify(this.model.config)}.`);
+    }
+    const memory = this.emptyMemory();
+    for (const e of decodeReplayMemory(snap.memory)) memory.add(e.task, e.id, e.sample, e.score);
+    this.epoch++;
+    this.assignVariables(decoded.tensors);
+    this.restart();
+    this.memoryStore = memory;
+    this.currentDomain = snap.state.domain;
+    this.stepCount = snap.state.steps;
+    this.seedSource = snap.state.seeded === 'pending' ? 'none' : snap.state.seeded;
+    this.baseDomains = [...snap.state.baseDomains];
+    this.publishNow('load', decoded.tensors);
+  }
+
+  /** Releases variables, optimiser state and crops; completes the listeners. Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.epoch++;
+    this.variables.forEach((v) => v.dispose());
+    this.optimizer.dispose();
+    this.clearPool();
+    this.dropStaged();
+    const ls = [...this.listeners];
+    this.listeners.clear();
+    ls.forEach((l) => l.complete?.());
+  }
+
+  /** True while a step is under way (wait for it to end before timing or saving, if that matters). */
+  get busy(): boolean {
+    return this.stepping;
+  }
+
+  /** True after {@link dispose}. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  // ---- stream side: frames, crops and steps --------------------------------------------------
+
+  /** Sets the domain fresh crops belong to; a change drops the fresh crops of the previous one. */
+  setDomain(domain: string): void {
+    this.assertLive();
+    if (typeof domain !== 'string' || domain === '') throw new SimpleIRError('INVALID_ARGUMENT', 'The learning domain must be a non-empty string.');
+    if (domain === this.currentDomain) return;
+    const previous = this.currentDomain;
+    this.currentDomain = domain;
+    this.clearPool();
+    this.emit({ type: 'domain', reason: 'switch', domain, previous, seeded: this.seedSource, ...this.memoryCounts() });
+  }
+
+  /**
+   * A frame boundary: publishes staged weights (one `setWeights`, so the next frames see all of them)
+   * and grants the frame's learning time. Call it before handing the frame on.
+   */
+  frameBoundary(): void {
+    if (this.disposed) return;
+    const s = this.staged;
+    if (s) {
+      this.staged = null;
+      try {
+        this.model.setWeights(s.weights);
+      } finally {
+        s.weights.forEach((t) => t.dispose());
+      }
+      this.weightVersion++;
+      this.emit({ type: 'swap', version: this.weightVersion, step: s.step, loss: s.loss, reason: 'step', ...this.memoryCounts() });
+    }
+    this.budget.frames++;
+    this.budget.credit = Math.min(this.budget.credit + this.options.stepBudgetMs, this.options.stepBudgetMs);
+  }
+
+  /** Debits time spent learning outside {@link step} (sampling frames, seeding), ms. */
+  charge(ms: number): void {
+    this.budget.busyMs += ms;
+    this.budget.maxChargeMs = Math.max(this.budget.maxChargeMs, ms);
+    this.budget.credit -= ms;
+  }
+
+  /** True when the memory waits for clean frames to synthesise its earlier domains from. */
+  get needsSeedFrames(): boolean {
+    return this.seedSource === 'pending';
+  }
+
+  /** True while the budget has credit left (learning work may start now). */
+  get hasCredit(): boolean {
+    return !this.disposed && !this.isPaused && this.budget.credit > 0;
+  }
+
+  /** True when a step should run now: not paused, budget left, seeded, and fresh crops or a clean frame to take them from. */
+  get stepDue(): boolean {
+    return !this.disposed && !this.isPaused && !this.stepping && this.currentDomain !== null && this.seedSource !== 'pending' && this.budget.credit > 0;
+  }
+
+  /**
+   * Fresh crops the next step wants from a clean frame: enough for its batch, and at most a batch's
+   * worth more to keep the pool at four batches (0 when no step is due).
+   */
+  cropsWanted(): number {
+    if (!this.stepDue) return 0;
+    const { fromTask } = this.composition();
+    const available = this.pool.filter((c) => c.visits < this.options.visitsPerCrop).length;
+    return Math.max(fromTask - available, Math.min(fromTask, this.poolTarget - available), 0);
+  }
+
+  /** True when the pool holds a crop to train on. */
+  get hasFreshCrops(): boolean {
+    return this.pool.some((c) => c.visits < this.options.visitsPerCrop);
+  }
+
+  /**
+   * Synthesises `count` fresh pairs from a clean frame ([1, H, W, 3] float in [0, 1], not disposed):
+   * random crops degraded by `degrade` at `time` seconds.
+   */
+  addCleanFrame(frame: tf.Tensor4D, degrade: Degradation, time: number, count = 1): void {
+    this.assertLive();
+    if (count < 1) return;
+    const clean = this.randomCrops(frame, count);
+    try {
+      const degraded = degrade.apply(clean, { time }) as tf.Tensor4D;
+      try {
+        this.addToPool(degraded, clean);
+      } finally {
+        degraded.dispose();
+      }
+    } finally {
+      clean.dispose();
+    }
+  }
+
+  /** Adds one fresh pair from an application's pair (same-size [1, H, W, 3] tensors, not disposed): one random crop of both. */
+  addPair(degraded: tf.Tensor4D, clean: tf.Tensor4D): void {
+    this.assertLive();
+    if (degraded.shape.join() !== clean.shape.join()) {
+      throw new SimpleIRError('INVALID_IMAGE', `A training pair's degraded and clean images differ in size: [${degraded.shape}] vs [${clean.shape}].`);
+    }
+    const both = tf.concat([degraded, clean], 3) as tf.Tensor4D;
+    try {
+      const crop = this.randomCrops(both, 1);
+      const [d, c] = tf.split(crop, 2, 3) as [tf.Tensor4D, tf.Tensor4D];
+      crop.dispose();
+      this.addToPool(d, c);
+      tf.dispose([d, c]);
+    } finally {
+      both.dispose();
+    }
+  }
+
+  /**
+   * Synthesises earlier domains into the memory from a clean frame while {@link needsSeedFrames}: a
+   * few crops per seed domain per frame, until `seedPerDomain` each (then emits a `domain` event).
+   */
+  async seedFrom(frame: tf.Tensor4D): Promise<void> {
+    if (this.seedSource !== 'pending' || this.disposed) return;
+    const epoch = this.epoch;
+    const perFrame = Math.ceil(this.options.seedPerDomain / 2);
+    for (const kind of this.options.seedDomains) {
+      const have = this.seedCounts.get(kind) ?? 0;
+      const n = Math.min(perFrame, this.options.seedPerDomain - have);
+      if (n <= 0) continue;
+      const clean = this.randomCrops(frame, n);
+      const d = createDegradation(kind, { seed: this.rng.int(0, 0x7fffffff), strength: this.rng.uniform(0, 1) });
+      let degraded: tf.Tensor4D | undefined;
+      try {
+        degraded = d.apply(clean) as tf.Tensor4D;
+        const crops = await tensorsToCrops(degraded, clean);
+        if (epoch !== this.epoch) return;
+        crops.forEach((crop, i) => this.memoryStore.add(kind, `seed-${have + i}`, crop, 0));
+        this.seedCounts.set(kind, have + n);
+      } finally {
+        d.dispose();
+        tf.dispose([clean, degraded!].filter(Boolean));
+      }
+    }
+    if (this.options.seedDomains.every((k) => (this.seedCounts.get(k) ?? 0) >= this.options.seedPerDomain)) {
+      this.seedSource = 'synthesized';
+      this.baseDomains = this.memoryStore.tasks();
+      this.emit({ type: 'domain', reason: 'seed', domain: this.currentDomain, previous: this.currentDomain, seeded: 'synthesized', ...this.memoryCounts() });
+    }
+  }
+
+  /**
+   * One optimiser step on fresh crops plus reviewed memory crops, whatever the budget (streams check
+   * {@link stepDue} first). Stages the new weights for the next frame boundary. Resolves to the step's
+   * event, or `null` when paused, busy, unseeded or without fresh crops.
+   * @throws SimpleIRError `NON_FINITE` when the loss diverges (nothing is staged then).
+   */
+  async step(): Promise<StepEvent | null> {
+    if (this.disposed || this.isPaused || this.stepping || this.currentDomain === null || this.seedSource === 'pending' || !this.hasFreshCrops) return null;
+    this.stepping = true;
+    const t0 = performance.now();
+    try {
+      return await this.runStep(t0);
+    } finally {
+      this.stepping = false;
+    }
+  }
+
+  private async runStep(t0: number): Promise<StepEvent | null> {
+    const epoch = this.epoch;
+    const domain = this.currentDomain!;
+    const { fromMemory, fromTask } = this.composition();
+    const fresh = this.drawFresh(fromTask);
+    const reviewed = this.memoryStore.sample(fromMemory, this.rng);
+    const groups = this.reviewGroups(reviewed.map((r) => r.sample));
+    const { learningRate, warmupSteps } = this.options;
+    const lr = warmupSteps > 0 ? (learningRate * Math.min(warmupSteps, this.optimizerSteps + 1)) / warmupSteps : learningRate;
+    this.optimizerSteps++;
+    const batches: PairBatch[] = [{ degraded: tf.concat(fresh.map((c) => c.degraded), 0) as tf.Tensor4D, clean: tf.concat(fresh.map((c) => c.clean), 0) as tf.Tensor4D }, ...groups.map((g) => g.batch)];
+    let losses: Float32Array;
+    try {
+      const perSample = optimizerStep(this.setup(), batches, lr);
+      try {
+        losses = (await perSample.data()) as Float32Array;
+      } finally {
+        perSample.dispose();
+      }
+    } finally {
+      batches.forEach((b) => tf.dispose([b.degraded, b.clean]));
+    }
+    if (epoch !== this.epoch) return null;
+    assertFiniteLosses(losses, `in online step ${this.stepCount + 1} (domain ${domain})`);
+    fresh.forEach((c, i) => this.history.record(`${domain}/${c.id}`, losses[i]!));
+    const order = groups.flatMap((g) => g.members);
+    order.forEach((m, k) => {
+      const r = reviewed[m]!;
+      const key = `${r.task}/${r.id}`;
+      this.history.record(key, losses[fresh.length + k]!);
+      if (this.history.isScored(key)) this.memoryStore.add(r.task, r.id, r.sample, this.history.fluctuation(key));
+    });
+    fresh.forEach((c) => c.visits++);
+    await this.retire(domain, epoch, (c) => c.visits >= this.options.visitsPerCrop);
+    if (epoch !== this.epoch) return null;
+    this.stepCount++;
+    const loss = mean(losses);
+    this.stage(loss);
+    const ms = performance.now() - t0;
+    this.charge(ms);
+    const event: StepEvent = {
+      type: 'step',
+      step: this.stepCount,
+      domain,
+      loss,
+      freshLoss: mean(losses, 0, fresh.length),
+      reviewLoss: reviewed.length > 0 ? mean(losses, fresh.length) : null,
+      reviewed: reviewed.length,
+      lr,
+      ms,
+      credit: this.budget.credit,
+      ...this.memoryCounts(),
+    };
+    this.emit(event);
+    return event;
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  private composition(): { fromMemory: number; fromTask: number } {
+    return batchComposition(this.options.batchSize, this.options.reviewRatio, this.memoryStore.size);
+  }
+
+  private emptyMemory(): HardSampleMemory<ReplayCrop> {
+    const { capacity, perDomain, balance } = this.options;
+    return new HardSampleMemory<ReplayCrop>({ capacity, perTask: perDomain, balance });
+  }
+
+  /** Seeds the memory from `model.metadata.memory` when it holds pixels; else plans synthesis. */
+  private seedFromMetadata(): SeedSource {
+    const shipped = this.model.metadata.memory;
+    if (isReplayMemoryJSON(shipped)) {
+      for (const e of importReplayMemory(shipped)) this.memoryStore.add(e.domain, e.id, e.crop, e.score);
+      if (this.memoryStore.size > 0) return 'shipped';
+    }
+    return this.options.seedDomains.length > 0 && this.options.capacity > 0 ? 'pending' : 'none';
+  }
+
+  /** `count` random crops of `cropSize` (or the largest that fits, a multiple of the scale) from [1, H, W, C]. */
+  private randomCrops(frame: tf.Tensor4D, count: number): tf.Tensor4D {
+    const [, h, w, ch] = frame.shape;
+    const s = this.model.config.scale;
+    const side = Math.floor(Math.min(this.options.cropSize, h, w) / s) * s;
+    if (side < s) throw new SimpleIRError('INVALID_IMAGE', `A ${w}x${h} frame is too small to crop for learning (needs ${s}x${s}).`);
+    return tf.tidy(() => {
+      const crops = Array.from({ length: count }, () => tf.slice(frame, [0, this.rng.int(0, h - side), this.rng.int(0, w - side), 0], [1, side, side, ch]));
+      return count === 1 ? crops[0]! : (tf.concat(crops, 0) as tf.Tensor4D);
+    });
+  }
+
+  private addToPool(degraded: tf.Tensor4D, clean: tf.Tensor4D): void {
+    const n = degraded.shape[0];
+    for (let i = 0; i < n; i++) {
+      const [, h, w] = degraded.shape;
+      const d = tf.keep(tf.slice(degraded, [i, 0, 0, 0], [1, h, w, 3]));
+      const c = tf.keep(tf.slice(clean, [i, 0, 0, 0], [1, h, w, 3]));
+      this.pool.push({ id: `c${++this.cropCounter}`, degraded: d, clean: c, visits: 0 });
+    }
+    // Bounded: crops not trained on yet leave first (oldest first), so that scoring crops finish their visits.
+    while (this.pool.length > this.poolTarget) {
+      const i = Math.max(0, this.pool.findIndex((c) => c.visits === 0));
+      const [old] = this.pool.splice(i, 1);
+      tf.dispose([old!.degraded, old!.clean]);
+    }
+  }
+
+  /** Fresh crops kept for training: four batches, so that a crop's visits spread over several steps. */
+  private get poolTarget(): number {
+    return 4 * this.options.batchSize;
+  }
+
+  /** `n` fresh crops of one size drawn at random (each crop is visited `visitsPerCrop` times, then retires). */
+  private drawFresh(n: number): PoolCrop[] {
+    const ready = this.pool.filter((c) => c.visits < this.options.visitsPerCrop);
+    const size = this.rng.pick(ready).degraded.shape.join();
+    const same = ready.filter((c) => c.degraded.shape.join() === size);
+    for (let i = same.length - 1; i > 0; i--) {
+      const j = this.rng.int(0, i);
+      [same[i], same[j]] = [same[j]!, same[i]!];
+    }
+    return same.slice(0, Math.max(1, n));
+  }
+
+  /** Reviewed crops grouped by size, each group a batch; `members` are indexes into `crops`. */
+  private reviewGroups(crops: readonly ReplayCrop[]): { batch: PairBatch; members: number[] }[] {
+    const bySize = new Map<string, number[]>();
+    crops.forEach((c, i) => {
+      const key = `${c.height}x${c.width}`;
+      bySize.set(key, [...(bySize.get(key) ?? []), i]);
+    });
+    return [...bySize.values()].map((members) => ({ batch: cropsToTensors(members.map((i) => crops[i]!)), members }));
+  }
+
+  /** Takes crops matching `done` out of the pool and offers the scored ones to the memory. */
+  private async retire(domain: string, epoch: number, done: (c: PoolCrop) => boolean): Promise<void> {
+    const leaving = this.pool.filter(done);
+    this.pool = this.pool.filter((c) => !done(c));
+    for (const c of leaving) {
+      const key = `${domain}/${c.id}`;
+      try {
+        if (!this.history.isScored(key) || this.options.capacity === 0) continue;
+        const score = this.history.fluctuation(key);
+        const [crop] = await tensorsToCrops(c.degraded, c.clean);
+        if (epoch !== this.epoch) return;
+        if (this.memoryStore.add(domain, c.id, crop!, score)) {
+          this.emit({ type: 'hard-sample', domain, id: c.id, score, ...this.memoryCounts() });
+        }
+      } finally {
+        tf.dispose([c.degraded, c.clean]);
+        this.history.delete(key);
+      }
+    }
+  }
+
+  /** Keeps a copy of the variables to publish at the next frame boundary (replacing an unpublished one). */
+  private stage(loss: number): void {
+    this.dropStaged();
+    const weights = new Map<string, tf.Tensor>();
+    for (const [name, v] of this.variables) weights.set(name, tf.clone(v));
+    this.staged = { weights, step: this.stepCount, loss };
+  }
+
+  private dropStaged(): void {
+    this.staged?.weights.forEach((t) => t.dispose());
+    this.staged = null;
+  }
+
+  private assignVariables(values: ReadonlyMap<string, Float32Array>): void {
+    for (const [name, v] of this.variables) tf.tidy(() => v.assign(tf.tensor(values.get(name)!, v.shape)));
+  }
+
+  private publishNow(reason: 'reset' | 'load', values: ReadonlyMap<string, Float32Array>): void {
+    this.dropStaged();
+    this.model.setWeights(values);
+    this.weightVersion++;
+    this.emit({ type: 'swap', version: this.weightVersion, step: this.stepCount, loss: null, reason, ...this.memoryCounts() });
+  }
+
+  /** Fresh optimiser, pool and history (after a reset or load). */
+  private restart(): void {
+    this.optimizer.dispose();
+    this.optimizer = tf.train.adam(this.options.learningRate, 0.9, 0.999, 1e-8);
+    this.optimizerSteps = 0;
+    this.clearPool();
+    this.history = new LossHistory({ window: this.options.historyWindow, maxIds: 4096 });
+  }
+
+  private clearPool(): void {
+    this.pool.forEach((c) => tf.dispose([c.degraded, c.clean]));
+    this.pool = [];
+  }
+
+  private emit(event: LearnerEvent): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l.next(event);
+      } catch (e) {
+        // Like an RxJS subscriber without an error handler: reported later, off the learner.
+        setTimeout(() => {
+          throw e;
+        });
+      }
+    }
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new SimpleIRError('DISPOSED', 'This learner was disposed; create a new one.');
+  }
+}

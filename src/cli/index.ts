@@ -135,6 +135,7 @@ export function buildProgram(): Command {
     .option('--checkpoint-every <n>', 'steps between checkpoints', '50')
     .option('--max-steps <n>', 'stop after this many steps in this run (resume later)')
     .option('--fresh', 'ignore an existing checkpoint and start over')
+    .option('--init <weights>', 'start from these weights (a .json manifest or .sirw of the same preset) instead of the identity')
     .option('--ship <name>', 'file name of the final weights (default model)')
     .option('-b, --backend <backend>', 'wasm or cpu', 'wasm')
     .action(async (opts) => trainCommand(opts));

@@ -6,7 +6,7 @@ import { isPresetName, PRESETS, type SimpleIRConfig } from '../core/config.js';
 import { DEGRADATION_KINDS } from '../core/degrade/index.js';
 import { SimpleIRError } from '../core/errors.js';
 import { luminanceEntropy } from '../core/metrics.js';
-import { initialWeights } from '../core/model/simpleir.js';
+import { initialWeights, SimpleIR } from '../core/model/simpleir.js';
 import { orderTasksByDifficulty, validateTaskOrder } from '../core/review/order.js';
 import { reportHtml, validationTable } from '../core/review/report.js';
 import { STRATEGY_NAMES, type StrategyName } from '../core/review/schedule.js';
@@ -42,6 +42,7 @@ export interface TrainArgs {
   maxSteps?: string;
   backend?: string;
   ship?: string;
+  init?: string;
 }
 
 /** Orders tasks by mean |entropy(degraded) - entropy(clean)| over a few pool samples, easiest first. */
@@ -72,6 +73,20 @@ function parseStageWeights(spec: string | undefined): Record<string, number> {
 
 function fmtScores(scores: Record<string, TaskScore>): string {
   return Object.entries(scores).map(([t, s]) => `${t} ${s.psnr.toFixed(2)} dB (${(s.psnr - s.psnrDegraded >= 0 ? '+' : '')}${(s.psnr - s.psnrDegraded).toFixed(2)})`).join(', ');
+}
+
+/** The identity start, or the weights of a model file (`--init`), which must have the preset's config. */
+async function startingWeights(init: string | undefined, config: SimpleIRConfig, seed: number): Promise<Map<string, Float32Array>> {
+  if (!init) return initialWeights(config, { init: 'identity', seed });
+  const model = await SimpleIR.load(init);
+  try {
+    if (JSON.stringify(model.config) !== JSON.stringify(config)) {
+      throw new SimpleIRError('WEIGHTS_MISMATCH', `--init ${init} has config ${JSON.stringify(model.config)}, but the preset needs ${JSON.stringify(config)}.`);
+    }
+    return model.getWeights();
+  } finally {
+    model.dispose();
+  }
 }
 
 /** Runs the train verb. */
@@ -127,7 +142,7 @@ export async function trainCommand(args: TrainArgs): Promise<void> {
       stageWeights: parseStageWeights(args.stageWeights),
       seed,
     },
-    initialWeights(config, { init: 'identity', seed }),
+    await startingWeights(args.init, config, seed),
     resume ?? undefined,
   );
   if (resume) await trainer.restoreOptimizer(resume);
@@ -177,6 +192,7 @@ export async function trainCommand(args: TrainArgs): Promise<void> {
     const ckpt = await trainer.checkpoint();
     const metadata = {
       preset: presetName,
+      ...(args.init ? { initialisedFrom: args.init } : {}),
       strategy: trainer.options.strategy,
       tasks: trainer.options.tasks,
       steps: trainer.totalSteps,

@@ -1,8 +1,9 @@
 /**
- * `npm run evaluate -- --model tiny|base|PATH [--size 1920x1080] [--tasks ...]`: quality of a model
- * on the held-out validation photographs (the same split, seeds and edge strengths as training's
- * validation): PSNR and SSIM of degraded and restored frames per task, printed as a Markdown table and
- * written to bench/results/quality-<model>-<size>-<date>.json.
+ * `npm run evaluate -- --model tiny|base|PATH [--size 1920x1080] [--tasks ...] [--strengths 0,0.5,1]`:
+ * quality of a model on the held-out validation photographs (seeds distinct from training): PSNR and
+ * SSIM of degraded and restored frames per task at each strength (0 and 1 are the edges of the
+ * training range) and over all, printed as Markdown tables and written to
+ * bench/results/quality-<model>-<size>-<date>.json.
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -13,7 +14,7 @@ import { SimpleIR } from '../src/core/model/simpleir.js';
 import { loadPhotoSet } from '../src/adapters/node/photos.js';
 import { ValidationSet } from '../src/adapters/node/train-data.js';
 
-const { values: args } = parseArgs({ options: { model: { type: 'string' }, size: { type: 'string' }, tasks: { type: 'string' }, out: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { model: { type: 'string' }, size: { type: 'string' }, tasks: { type: 'string' }, strengths: { type: 'string' }, out: { type: 'string' } } });
 const modelSpec = args.model ?? 'tiny';
 const [width, height] = (args.size ?? '1920x1080').split('x').map(Number) as [number, number];
 const tasks = (args.tasks ?? 'rain,snow,lowlight,blur').split(',');
@@ -21,8 +22,10 @@ await selectBackend('wasm');
 const model = await SimpleIR.load(modelSpec);
 const set = await loadPhotoSet();
 const t0 = Date.now();
-const validation = await ValidationSet.create({ files: set.val, tasks, width, height });
+const strengths = (args.strengths ?? '0,0.5,1').split(',').map(Number);
+const validation = await ValidationSet.create({ files: set.val, tasks, width, height, strengths });
 const scores = validation.evaluate(model.config, model.params);
+const byStrength = validation.evaluateByStrength(model.config, model.params, { ssim: false });
 const seconds = (Date.now() - t0) / 1000;
 const rows = tasks.map((t) => {
   const s = scores[t]!;
@@ -34,10 +37,14 @@ console.log(`\n${name} on ${set.val.length} held-out photos at ${width}x${height
 console.log('| task | PSNR degraded | PSNR restored | gain dB | SSIM degraded | SSIM restored |\n|---|---:|---:|---:|---:|---:|');
 for (const r of rows) console.log(`| ${r.task} | ${r.psnrDegraded.toFixed(2)} | ${r.psnr.toFixed(2)} | ${r.gain >= 0 ? '+' : ''}${r.gain.toFixed(2)} | ${r.ssimDegraded.toFixed(3)} | ${r.ssim.toFixed(3)} |`);
 console.log(`| mean | | | ${mean >= 0 ? '+' : ''}${mean.toFixed(2)} | | |`);
+console.log(`\nPSNR gain (dB) by degradation strength:\n\n| task | ${strengths.map((s) => `strength ${s}`).join(' | ')} |\n|---|${strengths.map(() => '---:').join('|')}|`);
+for (const t of tasks) {
+  console.log(`| ${t} | ${strengths.map((s) => { const v = byStrength[t]![String(s)]!; const g = v.psnr - v.psnrDegraded; return `${v.psnrDegraded.toFixed(1)} → ${v.psnr.toFixed(1)} (${g >= 0 ? '+' : ''}${g.toFixed(2)})`; }).join(' | ')} |`);
+}
 const outDir = args.out ?? 'bench/results';
 await mkdir(outDir, { recursive: true });
 const file = join(outDir, `quality-${name.replace(/\.json$/, '')}-${width}x${height}-${new Date().toISOString().slice(0, 10)}.json`);
-await writeFile(file, JSON.stringify({ model: modelSpec, metadata: model.metadata.steps !== undefined ? { steps: model.metadata.steps, strategy: model.metadata.strategy, trainingHours: model.metadata.trainingHours } : {}, width, height, photos: set.val.map((f) => basename(f)), rows, meanGain: mean }, null, 2));
+await writeFile(file, JSON.stringify({ model: modelSpec, metadata: model.metadata.steps !== undefined ? { steps: model.metadata.steps, strategy: model.metadata.strategy, trainingHours: model.metadata.trainingHours } : {}, width, height, strengths, photos: set.val.map((f) => basename(f)), rows, meanGain: mean, byStrength }, null, 2));
 console.log(`\nwritten ${file}`);
 validation.dispose();
 model.dispose();

@@ -173,6 +173,7 @@ export async function createPhotoPairSource(options: PhotoPairOptions): Promise<
 /** One validation case: a clean frame and its degraded version. */
 interface ValidationCase {
   readonly name: string;
+  readonly strength: number;
   readonly clean: tf.Tensor4D;
   readonly degraded: tf.Tensor4D;
 }
@@ -186,6 +187,11 @@ export interface ValidationOptions {
   readonly height?: number;
   /** Seed base, distinct from training seeds (default 9_000_000). */
   readonly seed?: number;
+  /**
+   * Degradation strengths. Default `'edges'`: each photo at 0 or 1 in turn (the mild and strong edges
+   * of the training range). A list degrades every photo at every listed strength.
+   */
+  readonly strengths?: 'edges' | readonly number[];
 }
 
 /** A fixed validation split: per task, every validation photo degraded at a strength of 0 or 1 (alternating). */
@@ -204,12 +210,14 @@ export class ValidationSet {
     }
     const cases = new Map<string, ValidationCase[]>();
     options.tasks.forEach((task, ti) => {
+      const list = options.strengths ?? 'edges';
+      const plan = cleans.flatMap((c, i) => (list === 'edges' ? [{ c, i, strength: i % 2 === 0 ? 1 : 0 }] : list.map((strength) => ({ c, i, strength }))));
       cases.set(
         task,
-        cleans.map((c, i) => {
-          const d = createDegradation(task as DegradationKind, { seed: (options.seed ?? 9_000_000) + 1000 * ti + i, strength: i % 2 === 0 ? 1 : 0 });
+        plan.map(({ c, i, strength }) => {
+          const d = createDegradation(task as DegradationKind, { seed: (options.seed ?? 9_000_000) + 1000 * ti + i, strength });
           try {
-            return { name: c.name, clean: tf.clone(c.t), degraded: d.apply(c.t) as tf.Tensor4D };
+            return { name: c.name, strength, clean: tf.clone(c.t), degraded: d.apply(c.t) as tf.Tensor4D };
           } finally {
             d.dispose();
           }
@@ -227,8 +235,26 @@ export class ValidationSet {
 
   /** Mean PSNR/SSIM per task of the network with these weights, against the degraded inputs' own scores. */
   evaluate(config: SimpleIRConfig, weights: ParamMap, options: { ssim?: boolean } = {}): Record<string, TaskScore> {
+    return this.score(config, weights, options, () => true);
+  }
+
+  /** {@link evaluate} split by degradation strength: task -> strength -> score. */
+  evaluateByStrength(config: SimpleIRConfig, weights: ParamMap, options: { ssim?: boolean } = {}): Record<string, Record<string, TaskScore>> {
+    const strengths = [...new Set([...this.cases.values()].flatMap((l) => l.map((c) => c.strength)))].sort();
+    const out: Record<string, Record<string, TaskScore>> = {};
+    for (const s of strengths) {
+      for (const [task, score] of Object.entries(this.score(config, weights, options, (c) => c.strength === s))) {
+        (out[task] ??= {})[String(s)] = score;
+      }
+    }
+    return out;
+  }
+
+  private score(config: SimpleIRConfig, weights: ParamMap, options: { ssim?: boolean }, keep: (c: ValidationCase) => boolean): Record<string, TaskScore> {
     const out: Record<string, TaskScore> = {};
-    for (const [task, list] of this.cases) {
+    for (const [task, all] of this.cases) {
+      const list = all.filter(keep);
+      if (list.length === 0) continue;
       let p = 0;
       let pd = 0;
       let s = 0;

@@ -9,8 +9,8 @@ import type { SimpleIRConfig } from '../../core/config.js';
 import { createDegradation, type DegradationKind } from '../../core/degrade/index.js';
 import { SimpleIRError } from '../../core/errors.js';
 import { psnr, ssim } from '../../core/metrics.js';
-import { forward, type ParamMap } from '../../core/model/forward.js';
-import { nativeOps } from '../../core/model/ops.js';
+import type { ParamMap } from '../../core/model/forward.js';
+import { predictWith } from '../../core/model/simpleir.js';
 import { Random } from '../../core/random.js';
 import type { PairSource, SampleRef, TaskScore } from '../../core/review/trainer.js';
 
@@ -260,7 +260,7 @@ export class ValidationSet {
       let s = 0;
       let sd = 0;
       for (const c of list) {
-        const y = forward(config, nativeOps, weights, c.degraded, true, true);
+        const y = predictWith(config, weights, c.degraded);
         p += psnr(y, c.clean);
         pd += psnr(c.degraded, c.clean);
         if (options.ssim !== false) {

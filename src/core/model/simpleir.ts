@@ -72,6 +72,34 @@ function padToMultiple(x: tf.Tensor4D, s: number): tf.Tensor4D {
 }
 
 /**
+ * The network with the given weights on a float batch [B, H, W, 3] in [0, 1] of any size of at least
+ * `scale` pixels: reflect-padded to multiples of the scale, run (tiled above 1920x1088 unless
+ * `tileSize: 0`), cropped back. Synchronous; returns a new tensor owned by the caller.
+ */
+export function predictWith(config: SimpleIRConfig, weights: ParamMap, x: tf.Tensor4D, options: TileOptions = {}, ops: NetOps = nativeOps): tf.Tensor4D {
+  const [b, h, w] = x.shape;
+  const s = config.scale;
+  const { tileSize, overlap } = resolveTiling(config, h, w, options);
+  return tf.tidy(() => {
+    const xp = padToMultiple(x, s);
+    const [, hp, wp] = xp.shape;
+    let y: tf.Tensor4D;
+    if (tileSize === 0) {
+      y = forward(config, ops, weights, xp, true, true);
+    } else {
+      const outs: tf.Tensor4D[] = [];
+      for (let i = 0; i < b; i++) {
+        const xi = b === 1 ? xp : tf.slice(xp, [i, 0, 0, 0], [1, hp, wp, 3]);
+        const f = body(config, ops, weights, xi, true);
+        outs.push(fullResolutionTiled(config, ops, weights, xi, f, tileSize, overlap));
+      }
+      y = b === 1 ? outs[0]! : tf.concat(outs, 0);
+    }
+    return hp === h && wp === w ? y : tf.slice(y, [0, 0, 0, 0], [b, h, w, 3]);
+  });
+}
+
+/**
  * A SimpleIR network ready to restore images. Create one with {@link SimpleIR.load} or
  * {@link SimpleIR.create}; call {@link SimpleIR.dispose} when done.
  */
@@ -184,26 +212,7 @@ export class SimpleIR {
    */
   predict(x: tf.Tensor4D, options: TileOptions = {}, ops: NetOps = nativeOps): tf.Tensor4D {
     this.assertLive();
-    const [b, h, w] = x.shape;
-    const s = this.config.scale;
-    const { tileSize, overlap } = resolveTiling(this.config, h, w, options);
-    return tf.tidy(() => {
-      const xp = padToMultiple(x, s);
-      const [, hp, wp] = xp.shape;
-      let y: tf.Tensor4D;
-      if (tileSize === 0) {
-        y = forward(this.config, ops, this.weights, xp, true, true);
-      } else {
-        const outs: tf.Tensor4D[] = [];
-        for (let i = 0; i < b; i++) {
-          const xi = b === 1 ? xp : tf.slice(xp, [i, 0, 0, 0], [1, hp, wp, 3]);
-          const f = body(this.config, ops, this.weights, xi, true);
-          outs.push(fullResolutionTiled(this.config, ops, this.weights, xi, f, tileSize, overlap));
-        }
-        y = b === 1 ? outs[0]! : tf.concat(outs, 0);
-      }
-      return hp === h && wp === w ? y : tf.slice(y, [0, 0, 0, 0], [b, h, w, 3]);
-    });
+    return predictWith(this.config, this.weights, x, options, ops);
   }
 
   /** The current weights as float32 arrays by name (a copy). */

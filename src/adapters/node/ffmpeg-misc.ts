@@ -3,8 +3,8 @@
  * its errors kept, and probing a file with ffprobe.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { stat } from 'node:fs/promises';
 import { SimpleIRError } from '../../core/errors.js';
+import { assertReadableFile } from './image-file.js';
 import type { VideoInfo } from './y4m-source.js';
 
 /** The message given when ffmpeg (or ffprobe) cannot be started. */
@@ -71,21 +71,6 @@ export function runFfmpeg(program: 'ffmpeg' | 'ffprobe', args: readonly string[]
 export function lastLine(stderr: string): string {
   const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
   return lines[lines.length - 1] ?? 'no message';
-}
-
-/**
- * Checks that `path` is a readable file.
- * @throws SimpleIRError `IO_ERROR` naming the file.
- */
-export async function assertReadableFile(path: string): Promise<void> {
-  try {
-    const s = await stat(path);
-    if (!s.isFile()) throw new SimpleIRError('IO_ERROR', `not a file: ${path}`, { path });
-  } catch (e) {
-    if (e instanceof SimpleIRError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new SimpleIRError('IO_ERROR', code === 'ENOENT' ? `file not found: ${path}` : `cannot read ${path}: ${(e as Error).message}`, { path }, { cause: e });
-  }
 }
 
 /**

@@ -5,7 +5,8 @@
 import { SimpleIRError } from '../../core/errors.js';
 import type { NodeFrame } from '../../streams/frames.js';
 import { pullSource, type PullSource } from '../../streams/pull.js';
-import { assertReadableFile, ensureFfmpeg, lastLine, runFfmpeg, type FfmpegProcess } from './ffmpeg-misc.js';
+import { ensureFfmpeg, lastLine, runFfmpeg, type FfmpegProcess } from './ffmpeg-misc.js';
+import { assertReadableFile } from './image-file.js';
 import { streamY4mFrames, type FromY4mOptions } from './y4m-source.js';
 
 /**

@@ -37,7 +37,7 @@ export async function readImage(path: string, options: ReadImageOptions = {}): P
   if (channels !== 3 && channels !== 4) {
     throw new SimpleIRError('INVALID_ARGUMENT', `readImage: channels must be 3 or 4, got ${String(channels)}`);
   }
-  await assertFile(path);
+  await assertReadableFile(path);
   const format = await detectFormat(path);
   try {
     let pipeline = sharp(path).autoOrient().toColourspace('srgb');
@@ -77,7 +77,11 @@ export async function writeImage(path: string, img: RGBImage, options: WriteImag
   }
 }
 
-async function assertFile(path: string): Promise<void> {
+/**
+ * Checks that `path` is a readable file.
+ * @throws SimpleIRError `IO_ERROR` naming the file ("file not found", "not a file", "cannot read").
+ */
+export async function assertReadableFile(path: string): Promise<void> {
   try {
     const s = await stat(path);
     if (!s.isFile()) throw new SimpleIRError('IO_ERROR', `not a file: ${path}`, { path });

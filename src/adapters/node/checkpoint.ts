@@ -9,7 +9,8 @@ import { SimpleIRError } from '../../core/errors.js';
 import type { Checkpoint, TrainerState } from '../../core/review/trainer.js';
 import { decodeWeights, encodeWeights } from '../../core/weights.js';
 
-async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
+/** Writes `file` through a temporary name and a rename, so readers never see it half written. */
+export async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
   await writeFile(tmp, data);
   await rename(tmp, file);

@@ -3,18 +3,13 @@
  * `SimpleIR.load` reads, shipping a bounded pixel memory in its metadata), `memory.json` + `memory.bin`
  * (the whole memory) and `learner.json` (the state, written last: it marks the save complete).
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SimpleIRError } from '../../core/errors.js';
+import { writeAtomic } from './checkpoint.js';
 import type { LearnerSnapshot, LearnerState, LearnerStore } from '../../core/review/online.js';
 import type { ReplayMemoryFiles } from '../../core/review/replay.js';
 import type { WeightManifest } from '../../core/weights.js';
-
-async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
-}
 
 /**
  * A {@link LearnerStore} in folder `dir` (created on save). `learner.save(folderLearnerStore('adapted'))`,

@@ -126,6 +126,7 @@ export type Y4mSource = string | Uint8Array | NodeJS.ReadableStream | AsyncItera
 const MAGIC = 'YUV4MPEG2';
 const MAX_LINE = 4096;
 const MAX_SIDE = 32768;
+const MAX_FPS = 1e6;
 const COLORSPACES: readonly string[] = ['420jpeg', '420paldv', '420mpeg2', '420'];
 const INTERLACE: Record<string, Y4mInterlace> = { p: 'progressive', t: 'top-first', b: 'bottom-first', m: 'mixed', '?': 'unknown' };
 const INTERLACE_TAG: Record<Y4mInterlace, string> = { progressive: 'p', 'top-first': 't', 'bottom-first': 'b', mixed: 'm', unknown: '?' };
@@ -382,7 +383,8 @@ function parseHeader(line: string, name: string): Y4mHeader {
       header[tag === 'W' ? 'width' : 'height'] = n;
     } else if (tag === 'F') {
       const r = parseRational(value);
-      if (!r) throw bad('frame rate');
+      // Above a million frames per second a frame would last less than the microsecond timestamps resolve.
+      if (!r || (r.den > 0 && r.num / r.den > MAX_FPS)) throw bad('frame rate');
       if (r.num > 0 && r.den > 0) header.fps = r;
     } else if (tag === 'A') {
       const r = parseRational(value);

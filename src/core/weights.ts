@@ -161,6 +161,7 @@ export function validateManifest(manifest: unknown): WeightManifest {
   if (m.dtype !== 'float32' && m.dtype !== 'float16') throw invalid(`Unknown storage dtype ${JSON.stringify(m.dtype)}; expected float32 or float16.`);
   if (!Array.isArray(m.tensors)) throw invalid('The manifest has no "tensors" list.');
   if (typeof m.byteLength !== 'number' || typeof m.checksum !== 'string') throw invalid('The manifest lacks "byteLength" or "checksum".');
+  if (typeof m.weightsFile !== 'string' || m.weightsFile.length === 0) throw invalid(`The manifest's "weightsFile" is ${JSON.stringify(m.weightsFile)}, expected the binary's file name.`);
   let config: SimpleIRConfig;
   try {
     config = validateConfig(m.config);
@@ -171,6 +172,9 @@ export function validateManifest(manifest: unknown): WeightManifest {
     const e = t as Record<string, unknown>;
     if (typeof e?.name !== 'string' || !Array.isArray(e.shape) || typeof e.offset !== 'number' || typeof e.byteLength !== 'number') {
       throw invalid('A tensor entry lacks name, shape, offset or byteLength.');
+    }
+    if (e.dtype !== undefined && e.dtype !== 'float32' && e.dtype !== 'float16') {
+      throw invalid(`Tensor ${e.name} has storage dtype ${JSON.stringify(e.dtype)}; expected float32 or float16.`, { tensor: e.name });
     }
   }
   return { ...(m as unknown as WeightManifest), config };
@@ -194,6 +198,10 @@ export function decodeWeights(manifestIn: unknown, dataIn: ArrayBuffer | Uint8Ar
   if (byName.size !== manifest.tensors.length) throw invalid('The manifest lists a tensor name twice.');
   const tensors = new Map<string, Float32Array>();
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  // Tensors lie in the binary in the config's canonical order, each at a multiple of 4, without
+  // overlap: a damaged offset would otherwise read another tensor's bytes (the checksum covers
+  // only the binary, not the manifest).
+  let end = 0;
   for (const spec of specs) {
     const entry = byName.get(spec.name);
     if (!entry) throw new SimpleIRError('WEIGHTS_MISMATCH', `Weight file lacks tensor ${spec.name} required by config ${JSON.stringify(manifest.config)}.`, { tensor: spec.name });
@@ -203,9 +211,11 @@ export function decodeWeights(manifestIn: unknown, dataIn: ArrayBuffer | Uint8Ar
     const size = spec.shape.reduce((a, b) => a * b, 1);
     const dtype = entry.dtype ?? manifest.dtype;
     const bytesPer = dtype === 'float16' ? 2 : 4;
-    if (entry.byteLength !== size * bytesPer || entry.offset < 0 || entry.offset % 2 !== 0 || entry.offset + entry.byteLength > data.length) {
-      throw invalid(`Tensor ${spec.name} has an impossible byte range (offset ${entry.offset}, length ${entry.byteLength}).`, { tensor: spec.name });
+    if (entry.byteLength !== size * bytesPer || !Number.isInteger(entry.offset) || entry.offset % 4 !== 0 || entry.offset < end || entry.offset + entry.byteLength > data.length) {
+      const why = entry.offset < end ? `it overlaps the tensor before it or is out of order, which ends at byte ${end}` : 'offsets are multiples of 4, lengths match the shape, and both lie inside the binary';
+      throw invalid(`Tensor ${spec.name} has an impossible byte range (offset ${entry.offset}, length ${entry.byteLength}): ${why}.`, { tensor: spec.name });
     }
+    end = entry.offset + entry.byteLength;
     const values = new Float32Array(size);
     for (let i = 0; i < size; i++) {
       values[i] = bytesPer === 2 ? fromFloat16Bits(view.getUint16(entry.offset + 2 * i, true)) : view.getFloat32(entry.offset + 4 * i, true);

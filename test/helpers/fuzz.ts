@@ -43,7 +43,7 @@ export interface FuzzOptions {
   /** Makes input `i` from its own generator. */
   readonly mutate: (rng: Random, index: number) => Mutant;
   /** Runs one input; resolves when it was read through, rejects with what the code under test threw. */
-  readonly exercise: (input: Mutant, rng: Random) => Promise<void>;
+  readonly exercise: (input: Mutant, rng: Random, index: number) => Promise<void>;
   /** Error codes that are a correct answer to a damaged input. */
   readonly codes: readonly string[];
   /** Time bound per input (default 5 s). */
@@ -71,7 +71,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
       const hang = new Promise<typeof HANG>((resolve) => {
         timer = setTimeout(() => resolve(HANG), timeoutMs);
       });
-      outcome = await Promise.race([options.exercise(input, rng).then(() => null), hang]);
+      outcome = await Promise.race([options.exercise(input, rng, i).then(() => null), hang]);
     } catch (e) {
       outcome = e;
     } finally {

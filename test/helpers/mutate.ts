@@ -320,7 +320,10 @@ function getAt(root: Json, path: (string | number)[]): Json {
 export function mutateJson(doc: unknown, rng: Random): { value: unknown; kind: string } {
   const root = JSON.parse(JSON.stringify(doc)) as Json;
   const all = paths(root);
-  const path = rng.pick(all);
+  // Half the time a shallow path (top-level fields and their direct children: format, version,
+  // config.*, dtype, sizes, file names), which long arrays would otherwise crowd out.
+  const shallow = all.filter((p) => p.length <= 2 && p.every((k) => typeof k === 'string'));
+  const path = rng.next() < 0.5 && shallow.length > 0 ? rng.pick(shallow) : rng.pick(all);
   const kind = rng.pick(['json-replace', 'json-delete', 'json-add', 'json-array', 'json-number'] as const);
   if (path.length === 0) return { value: oddJsonValue(rng), kind: 'json-root' };
   const parent = getAt(root, path.slice(0, -1)) as Record<string | number, Json> | Json[];

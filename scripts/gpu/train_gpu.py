@@ -142,6 +142,7 @@ def main() -> None:
     ap.add_argument("--memory-crop", type=int, default=48)
     ap.add_argument("--memory-per-domain", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--init", default="", help="start from the weights of an earlier run's JSON")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
 
@@ -171,7 +172,12 @@ def main() -> None:
     val = make_validation(a.photos, tasks, vw, vh, device)
     log(f"{name}: validation {sum(len(v) for v in val.values())} frames of {vw}x{vh} ready at {time.time() - t_start:.1f} s")
 
-    model = SimpleIR(cfg, seed=a.seed).to(device)
+    model = SimpleIR(cfg, seed=a.seed)
+    if a.init:
+        with open(a.init) as f:
+            model.load_ts_weights(json.load(f)["weights"])
+        log(f"{name}: initialised from {a.init}")
+    model = model.to(device)
     params = list(model.parameters())
     opt = torch.optim.Adam(params, lr=a.lr, betas=(0.9, 0.999), eps=1e-8, foreach=True)
     hist = {t: History(a.pool, device) for t in tasks}

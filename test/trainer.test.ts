@@ -132,6 +132,28 @@ test('stage weights split the step budget', () => {
   t.dispose();
 });
 
+test('stageLrDecay starts each later stage at a lower rate; reviewShareKind shapes the plan', async () => {
+  const tasks = ['dim', 'veil', 'dim2'];
+  const t = new ReviewTrainer(
+    { config, tasks: ['dim', 'veil'], steps: 8, batchSize: 2, learningRate: 1e-3, warmupFraction: 0, stageLrDecay: 0.5, seed: 3 },
+    initialWeights(config),
+  );
+  const records: StepRecord[] = [];
+  await t.run(source, { onStep: (r) => records.push(r) });
+  const first = (stage: number) => records.find((r) => r.stage === stage)!.lr;
+  // warm-up of one step: the first step of a stage is at its peak rate
+  assert.ok(Math.abs(first(0) - 1e-3) < 1e-12, `stage 0 starts at ${first(0)}`);
+  assert.ok(Math.abs(first(1) - 5e-4) < 1e-12, `stage 1 starts at ${first(1)}`);
+  t.dispose();
+  const constant = new ReviewTrainer({ config, tasks, steps: 9, rho0: 0.4, reviewShareKind: 'constant' }, initialWeights(config));
+  assert.deepEqual(constant.plan.map((s) => s.reviewShare), [0, 0.4, 0.4]);
+  constant.dispose();
+  const inverse = new ReviewTrainer({ config, tasks, steps: 9, rho0: 0.4 }, initialWeights(config));
+  assert.deepEqual(inverse.plan.map((s) => s.reviewShare), [0, 0.4, 0.2]);
+  inverse.dispose();
+  assert.throws(() => new ReviewTrainer({ config, tasks, stageLrDecay: 0 }, initialWeights(config)), /stageLrDecay/);
+});
+
 test('a checkpoint saved to disk resumes to exactly the same weights as an uninterrupted run', async () => {
   const opts = { config, tasks: ['dim', 'veil'], strategy: 'review' as const, steps: 8, batchSize: 4, reviewQuantity: 2, seed: 9, historyWindow: 3 };
   const straight = new ReviewTrainer(opts, initialWeights(config));

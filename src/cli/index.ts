@@ -124,6 +124,8 @@ export function buildProgram(): Command {
     .option('--crop <n>', 'crop side in pixels', '128')
     .option('--lr <x>', 'peak learning rate of each stage', '2e-3')
     .option('--rho0 <x>', 'review share of the second stage', '0.5')
+    .option('--share-kind <kind>', 'review share by stage: inverse (rho0/(t-1)), constant or linear-decay', 'inverse')
+    .option('--stage-lr-decay <x>', 'stage i starts at lr * x^i (1: every stage at the full rate)', '1')
     .option('--review-quantity <n>', 'difficult samples kept per task (Q)', '64')
     .option('--pool <n>', 'samples per task pool', '1024')
     .option('--clean-fraction <x>', 'share of undegraded samples (input = target)', '0.1')

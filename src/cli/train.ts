@@ -9,7 +9,7 @@ import { luminanceEntropy } from '../core/metrics.js';
 import { initialWeights, SimpleIR } from '../core/model/simpleir.js';
 import { orderTasksByDifficulty, validateTaskOrder } from '../core/review/order.js';
 import { reportHtml, validationTable } from '../core/review/report.js';
-import { STRATEGY_NAMES, type StrategyName } from '../core/review/schedule.js';
+import { STRATEGY_NAMES, type ReviewShareKind, type StrategyName } from '../core/review/schedule.js';
 import { ReviewTrainer, type TaskScore } from '../core/review/trainer.js';
 import { encodeWeights } from '../core/weights.js';
 import { loadCheckpoint, saveCheckpoint } from '../adapters/node/checkpoint.js';
@@ -28,6 +28,8 @@ export interface TrainArgs {
   crop?: string;
   lr?: string;
   rho0?: string;
+  shareKind?: string;
+  stageLrDecay?: string;
   reviewQuantity?: string;
   pool?: string;
   cleanFraction?: string;
@@ -138,6 +140,8 @@ export async function trainCommand(args: TrainArgs): Promise<void> {
       batchSize: numberOption('batch', args.batch, 8, (n) => Number.isInteger(n) && n > 0),
       learningRate: numberOption('lr', args.lr, 2e-3, (n) => n > 0),
       rho0: numberOption('rho0', args.rho0, 0.5, (n) => n >= 0 && n <= 1),
+      reviewShareKind: shareKindOption(args.shareKind),
+      stageLrDecay: numberOption('stage-lr-decay', args.stageLrDecay, 1, (n) => n > 0 && n <= 1),
       reviewQuantity: numberOption('review-quantity', args.reviewQuantity, 64, (n) => Number.isInteger(n) && n >= 0),
       stageWeights: parseStageWeights(args.stageWeights),
       seed,
@@ -215,4 +219,15 @@ export async function trainCommand(args: TrainArgs): Promise<void> {
   }
   validation?.dispose();
   trainer.dispose();
+}
+
+const SHARE_KINDS: readonly ReviewShareKind[] = ['inverse', 'constant', 'linear-decay'];
+
+/** Parses --share-kind. */
+function shareKindOption(value: string | undefined): ReviewShareKind {
+  const kind = value ?? 'inverse';
+  if (!(SHARE_KINDS as readonly string[]).includes(kind)) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `--share-kind must be one of ${SHARE_KINDS.join(', ')}; got '${kind}'.`);
+  }
+  return kind as ReviewShareKind;
 }

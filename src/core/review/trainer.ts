@@ -11,7 +11,7 @@ import { trainingOpsFor } from '../model/ops.js';
 import { Random } from '../random.js';
 import { LossHistory, type LossHistoryJSON } from './history.js';
 import { HardSampleMemory, selectForMemory, type HardSampleMemoryJSON } from './memory.js';
-import { batchComposition, cosineLr, planStages, type StagePlan, type StrategyName } from './schedule.js';
+import { batchComposition, cosineLr, planStages, type ReviewShareKind, type StagePlan, type StrategyName } from './schedule.js';
 import { assertFiniteLosses, optimizerStep, type StepSetup } from './step.js';
 
 /** One training sample: the `index`-th sample of a task's pool; the data source makes it deterministically. */
@@ -54,8 +54,15 @@ export interface TrainerOptions {
   readonly minLearningRate?: number;
   /** Warm-up steps at the start of each stage (default 5 % of the stage). */
   readonly warmupFraction?: number;
-  /** Review share of stage 2 (rho_0; default 0.5), shrinking as rho_0 / (t - 1). */
+  /** Review share of stage 2 (rho_0; default 0.5), shrinking as rho_0 / (t - 1) (see `reviewShareKind`). */
   readonly rho0?: number;
+  /** How the review share changes by stage (default 'inverse': rho_0 / (t - 1); see `reviewShare`). */
+  readonly reviewShareKind?: ReviewShareKind;
+  /**
+   * Stage i starts at `learningRate * stageLrDecay ** i` (default 1: every stage at the full rate). Below 1,
+   * later stages fine-tune more gently, which forgets less (docs/review-learning.md).
+   */
+  readonly stageLrDecay?: number;
   /** Review quantity Q: difficult samples kept per task (default 64). */
   readonly reviewQuantity?: number;
   /** Window of the per-sample loss history (default 6). */
@@ -131,6 +138,8 @@ function resolveOptions(o: TrainerOptions): TrainerState['options'] {
     minLearningRate: o.minLearningRate ?? 1e-5,
     warmupFraction: o.warmupFraction ?? 0.05,
     rho0: o.rho0 ?? 0.5,
+    reviewShareKind: o.reviewShareKind ?? 'inverse',
+    stageLrDecay: o.stageLrDecay ?? 1,
     reviewQuantity: o.reviewQuantity ?? 64,
     historyWindow: o.historyWindow ?? 6,
     edgeWeight: o.edgeWeight ?? 0.5,
@@ -141,13 +150,14 @@ function resolveOptions(o: TrainerOptions): TrainerState['options'] {
     if (!Number.isInteger(v) || v < 1) throw new SimpleIRError('INVALID_ARGUMENT', `Trainer option ${k} must be a positive integer; got ${v}.`);
   }
   if (!Number.isInteger(opts.reviewQuantity) || opts.reviewQuantity < 0) throw new SimpleIRError('INVALID_ARGUMENT', `reviewQuantity must be an integer >= 0; got ${opts.reviewQuantity}.`);
+  if (!(opts.stageLrDecay > 0 && opts.stageLrDecay <= 1)) throw new SimpleIRError('INVALID_ARGUMENT', `stageLrDecay must be in (0, 1]; got ${opts.stageLrDecay}.`);
   if (!(opts.learningRate > 0)) throw new SimpleIRError('INVALID_ARGUMENT', `learningRate must be > 0; got ${opts.learningRate}.`);
   return opts;
 }
 
 /** Splits the step budget over the stages in proportion to the tasks' weights. */
 function weightedPlan(o: TrainerState['options']): StagePlan[] {
-  const plan = planStages(o.tasks, o.strategy, { rho0: o.rho0, stepsTotal: Math.max(o.steps, o.tasks.length) });
+  const plan = planStages(o.tasks, o.strategy, { rho0: o.rho0, stepsTotal: Math.max(o.steps, o.tasks.length), shareKind: o.reviewShareKind ?? 'inverse' });
   if (plan.length === 1) return plan;
   const w = plan.map((s) => o.stageWeights[s.tasks[0]!] ?? 1);
   const total = w.reduce((a, b) => a + b, 0);
@@ -307,7 +317,8 @@ export class ReviewTrainer {
       const step = this.stepIndex;
       const { stage, local } = this.stageAt(step);
       const plan = this.plan[stage]!;
-      const lr = cosineLr(local, plan.steps, this.options.learningRate, {
+      // Checkpoints written before stageLrDecay existed resume at the full rate.
+      const lr = cosineLr(local, plan.steps, this.options.learningRate * (this.options.stageLrDecay ?? 1) ** stage, {
         warmup: Math.max(1, Math.round(plan.steps * this.options.warmupFraction)),
         minLr: this.options.minLearningRate,
       });

@@ -77,10 +77,12 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
     } finally {
       clearTimeout(timer);
     }
-    report.slowestMs = Math.max(report.slowestMs, performance.now() - started);
+    const elapsed = performance.now() - started;
+    report.slowestMs = Math.max(report.slowestMs, elapsed);
     const fail = (problem: string): void => void report.failures.push({ index: i, seed: s, kind: input.kind, problem });
-    if (outcome === null) report.decoded++;
-    else if (outcome === HANG) fail(`no answer within ${timeoutMs} ms`);
+    // A synchronous loop blocks the timer too: the elapsed time catches what the race cannot.
+    if (outcome === HANG || elapsed > timeoutMs) fail(`no answer within ${timeoutMs} ms (${elapsed.toFixed(0)} ms)`);
+    else if (outcome === null) report.decoded++;
     else if (!isSimpleIRError(outcome)) fail(`untyped error: ${outcome instanceof Error ? `${outcome.name}: ${outcome.message}` : String(outcome)}`);
     else if (!codes.includes(outcome.code)) fail(`unexpected code ${outcome.code}: ${outcome.message}`);
     else if (outcome.message.length < 20) fail(`unhelpful message for ${outcome.code}: '${outcome.message}'`);

@@ -5,6 +5,7 @@
  */
 import { createFile, DataStream, Endianness, MP4BoxBuffer, type ISOFile, type Movie, type Sample, type Track } from 'mp4box';
 import { SimpleIRError } from '../../core/errors.js';
+import { scanBoxes } from './mp4-boxes.js';
 
 /** What {@link fromMp4} reads: a Blob or File, bytes, or the URL of a file. */
 export type Mp4Input = Blob | ArrayBuffer | ArrayBufferView | URL | string;
@@ -181,12 +182,14 @@ export class Mp4Demuxer {
   static async open(reader: ByteReader, kind: Mp4TrackKind = 'video'): Promise<Mp4Demuxer> {
     const d = new Mp4Demuxer(reader, kind);
     try {
+      // Table counts are checked before mp4box sees them (it trusts them); fragments are counted.
+      const scan = await scanBoxes(reader);
       while (!d.movie && !d.failure && d.position < reader.size) d.position = await appendChunk(d.file, reader, d.position, d.guard);
       if (d.failure) throw d.failure;
       const movie = d.movie as Movie | null;
       if (!movie) throw corrupt('no movie header (moov) found');
       if (movie.videoTracks.length === 0) throw new SimpleIRError('UNSUPPORTED_FORMAT', 'the MP4 has no video track');
-      const fragmentCount = movie.isFragmented ? await countFragmentSamples(reader, movie.videoTracks[0]!.id) : null;
+      const fragmentCount = movie.isFragmented ? (scan.fragmentSamples.get(movie.videoTracks[0]!.id) ?? 0) : null;
       d.infoValue = describe(d.file, movie, reader.size, fragmentCount);
       return d;
     } catch (e) {
@@ -285,12 +288,15 @@ export class Mp4Demuxer {
   }
 }
 
-/** Throws once far more bytes were fed to mp4box than the file holds (a parser going round in circles). */
+/**
+ * Throws once far more bytes were fed to mp4box than the file holds (a parser going round in circles).
+ * A sound file is read about once (twice with its moov at the end).
+ */
 function progressGuard(size: number): (bytes?: number) => void {
   let fed = 0;
   return (bytes = 0) => {
     fed += bytes;
-    if (fed > 4 * size + 4 * CHUNK_BYTES) throw corrupt('the parser does not progress through the file');
+    if (fed > 8 * size + 256 * 1024) throw corrupt('the parser does not progress through the file');
   };
 }
 
@@ -305,7 +311,10 @@ async function appendChunk(file: ISOFile, reader: ByteReader, position: number, 
   } catch (e) {
     throw corrupt(`mp4box could not parse it (${(e as Error).message})`, e);
   }
-  return typeof next === 'number' && Number.isFinite(next) ? next : position + bytes.byteLength;
+  if (typeof next !== 'number' || !Number.isFinite(next)) return position + bytes.byteLength;
+  // A damaged box size makes mp4box ask for a position before the file (a 32-bit overflow).
+  if (next < 0 || !Number.isInteger(next)) throw corrupt(`a box size points outside the file (byte ${next})`);
+  return next;
 }
 
 function describe(file: ISOFile, movie: Movie, byteLength: number, fragmentCount: number | null): Mp4Info {
@@ -334,62 +343,4 @@ function describe(file: ISOFile, movie: Movie, byteLength: number, fragmentCount
     fragmented: movie.isFragmented,
     byteLength,
   };
-}
-
-/** Reads a box header at `offset`: size (0 = to the end) and type. */
-async function boxHeader(reader: ByteReader, offset: number): Promise<{ size: number; type: string; header: number } | null> {
-  if (offset + 8 > reader.size) return null;
-  const v = new DataView(await reader.read(offset, 16));
-  let size = v.getUint32(0);
-  const type = String.fromCharCode(v.getUint8(4), v.getUint8(5), v.getUint8(6), v.getUint8(7));
-  let header = 8;
-  if (size === 1 && v.byteLength >= 16) {
-    size = Number(v.getBigUint64(8));
-    header = 16;
-  } else if (size === 0) {
-    size = reader.size - offset;
-  }
-  if (size < header) return null;
-  return { size, type, header };
-}
-
-/** Counts the samples of `trackId` over every moof of a fragmented file (box headers only, plus each moof). */
-async function countFragmentSamples(reader: ByteReader, trackId: number): Promise<number> {
-  let count = 0;
-  let offset = 0;
-  for (;;) {
-    const box = await boxHeader(reader, offset);
-    if (!box) break;
-    if (box.type === 'moof') {
-      const moof = new DataView(await reader.read(offset, box.size));
-      count += moofSampleCount(moof, box.header, trackId);
-    }
-    offset += box.size;
-  }
-  return count;
-}
-
-/** Sum of `trun.sample_count` over the trafs of `trackId` in one moof. */
-function moofSampleCount(moof: DataView, start: number, trackId: number): number {
-  let count = 0;
-  const children = (from: number, to: number, visit: (type: string, body: number, end: number) => void): void => {
-    for (let o = from; o + 8 <= to; ) {
-      const size = moof.getUint32(o);
-      if (size < 8 || o + size > to) return;
-      visit(String.fromCharCode(moof.getUint8(o + 4), moof.getUint8(o + 5), moof.getUint8(o + 6), moof.getUint8(o + 7)), o + 8, o + size);
-      o += size;
-    }
-  };
-  children(start, moof.byteLength, (type, body, end) => {
-    if (type !== 'traf') return;
-    let id = -1;
-    let n = 0;
-    children(body, end, (t, b) => {
-      // tfhd and trun are full boxes: 4 bytes of version and flags first.
-      if (t === 'tfhd') id = moof.getUint32(b + 4);
-      if (t === 'trun') n += moof.getUint32(b + 4);
-    });
-    if (id === trackId) count += n;
-  });
-  return count;
 }

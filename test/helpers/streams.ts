@@ -7,6 +7,8 @@
  *   assert.equal(src.stats.closed, 20);
  */
 import type * as tf from '@tensorflow/tfjs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { nodeFrameConverter, type FrameConverter, type NodeFrame, type NodeFrameInfo } from '../../src/streams/frames.js';
 import { pullSource, type PullSource } from '../../src/streams/pull.js';
 
@@ -125,4 +127,10 @@ export async function waitUntil(cond: () => boolean, timeoutMs = 10_000, what = 
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await sleep(5);
   }
+}
+
+/** Node's garbage collector (exposed on demand), for heap measurements. */
+export function collectGarbage(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
 }

@@ -20,8 +20,14 @@ import { SimpleIR } from '../../src/core/model/simpleir';
 import type { DemoCapture, DemoStatus } from '../../examples/live/main';
 import type { RestoreMetrics } from '../../src/streams/metrics';
 
-const WIDTH = 160;
-const HEIGHT = 90;
+// 320x180, not smaller: with the whole EveningGlow scene squeezed into 160x90 (masts and reflections a
+// pixel or two wide, under rain streaks drawn at full size) the shipped tiny removes little rain: +0.9 dB
+// with this seed (in the page and in Node), -0.2 to +1.6 dB over seeds 1-5 in Node. At 320x180 it gains
+// +2.9 dB in the page (+0.8 to +5.3 over seeds 1-5 in Node), at 640x360 +4.0 dB; the other validation
+// photographs gain more at every size. A webcam frame is larger still. SwiftShader takes about 4x longer
+// per frame at this size (tens of seconds on a busy 2-core machine), hence the long waits below.
+const WIDTH = 320;
+const HEIGHT = 180;
 
 let server: ExamplesServer | undefined;
 let context: BrowserContext | undefined;
@@ -93,7 +99,7 @@ let live: TestPage | undefined;
 test('live demo: fake webcam with rain -> restored frames flow, metrics count them, restored is closer to the clean frame', async () => {
   // 250 ms of learning per frame for the next test: SwiftShader takes seconds per step, and 8 ms (the default) would wait minutes for the first.
   const page = (live = await openLive('?learnBudget=250'));
-  const s = await waitFor(page, (x) => (x.metrics?.framesOut ?? 0) >= 3 || x.status.error !== null, 150_000);
+  const s = await waitFor(page, (x) => (x.metrics?.framesOut ?? 0) >= 3 || x.status.error !== null, 300_000);
   const m = s.metrics;
   console.log(`# live: ${JSON.stringify(s.status)}`);
   console.log(`# metrics: in ${m?.framesIn} out ${m?.framesOut} dropped ${m?.dropped} errors ${m?.errors} fps ${m?.fps.toFixed(2)} latency p50 ${m?.latencyP50.toFixed(0)} ms p95 ${m?.latencyP95.toFixed(0)} ms backend ${m?.backend}`);
@@ -139,13 +145,9 @@ test('live demo: fake webcam with rain -> restored frames flow, metrics count th
   // ...and the restored picture is what the weights make of it: the real restore path, not a pass-through.
   assert.ok(dbPageVsNode > 30, `the page's restored frame differs from the model's output (${dbPageVsNode.toFixed(1)} dB)`);
   assert.ok(psnrRgb(restored.rgba, 4, original.rgba, 4) < dbPageVsNode, 'the restored frame is closer to the input than to the model output');
-  // Closer to the clean frame than the input is, whenever these weights do that on this frame in Node
-  // (a checkpoint taken in the middle of a training stage may not; then the numbers above are the report).
-  if (dbNode > dbInput + 0.5) {
-    assert.ok(dbRestored > dbInput + 0.3, `restored ${dbRestored.toFixed(2)} dB is not closer to the clean frame than the input's ${dbInput.toFixed(2)} dB`);
-  } else {
-    console.log(`# these weights do not beat the input on this frame in Node either (${dbNode.toFixed(2)} vs ${dbInput.toFixed(2)} dB): improvement not asserted`);
-  }
+  // Closer to the clean frame than the input is: the shipped weights remove rain, in Node and in the page.
+  assert.ok(dbNode > dbInput + 1, `the weights restore this frame in Node by only ${(dbNode - dbInput).toFixed(2)} dB`);
+  assert.ok(dbRestored > dbInput + 1, `restored ${dbRestored.toFixed(2)} dB is not closer to the clean frame than the input's ${dbInput.toFixed(2)} dB`);
 
   await page.page.screenshot({ path: await artifactPath('demo-live.png') });
   page.assertNoErrors();
@@ -153,10 +155,10 @@ test('live demo: fake webcam with rain -> restored frames flow, metrics count th
 
 test('live demo: adapt to this scene runs online Review Learning while frames keep flowing', async () => {
   const page = live ?? (await openLive('?learnBudget=250'));
-  await waitFor(page, (x) => (x.metrics?.framesOut ?? 0) >= 1 || x.status.error !== null, 120_000);
+  await waitFor(page, (x) => (x.metrics?.framesOut ?? 0) >= 1 || x.status.error !== null, 240_000);
   await page.page.click('#adapt');
   // Starting to learn restarts the stream (review learning goes in front of the restorer): counts restart.
-  const s = await waitFor(page, (x) => (x.status.learnerSteps >= 1 && (x.metrics?.framesOut ?? 0) >= 2) || x.status.error !== null, 150_000);
+  const s = await waitFor(page, (x) => (x.status.learnerSteps >= 1 && (x.metrics?.framesOut ?? 0) >= 2) || x.status.error !== null, 300_000);
   const text = await page.page.textContent('#learn-status');
   console.log(`# adapt: ${JSON.stringify(s.status)}; "${text}"`);
   assert.equal(s.status.error, null);

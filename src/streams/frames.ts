@@ -53,7 +53,9 @@ export interface FrameTensor<I> {
  *   model's output) carrying `info`'s timestamp and duration. `y` belongs to the operator: do not
  *   dispose it, and be done reading it when the returned promise settles (the operator disposes it
  *   then). The new frame belongs to whoever receives it (the operator closes it itself only when
- *   nobody will: after an unsubscribe or an error).
+ *   nobody will: after an unsubscribe or an error). It throws `NON_FINITE` when `y` holds NaN or
+ *   infinity (broken weights): the built-in converters check while they read `y` anyway (CPU
+ *   paths) or with a 4-byte flag written by the export pass (the WebGPU path).
  * - `close(frame)`: releases a frame (input or output). Must not throw; must tolerate a second call.
  * - `timestamp(frame)`: the frame's presentation time in microseconds (used in errors and metrics).
  *
@@ -142,13 +144,26 @@ export const nodeFrameConverter: FrameConverter<NodeFrame, NodeFrameInfo> = {
     const { width, height, channels, alpha } = info;
     const n = width * height;
     if (v.length !== n * 3) throw new SimpleIRError('INVALID_IMAGE', `model output has ${v.length} values, ${width}x${height}x3 expected`, { timestamp: info.timestamp });
-    // A clamped array rounds and clamps on store.
+    // A clamped array rounds and clamps on store (NaN would silently become 0).
     const out = new Uint8ClampedArray(n * channels);
+    // x * 0 is NaN exactly when x is NaN or infinite: one sum checks every value.
+    let check = 0;
     for (let i = 0, j = 0; i < n; i++, j += channels) {
-      out[j] = v[3 * i]! * 255;
-      out[j + 1] = v[3 * i + 1]! * 255;
-      out[j + 2] = v[3 * i + 2]! * 255;
+      const r = v[3 * i]!;
+      const g = v[3 * i + 1]!;
+      const b = v[3 * i + 2]!;
+      check += r * 0 + g * 0 + b * 0;
+      out[j] = r * 255;
+      out[j + 1] = g * 255;
+      out[j + 2] = b * 255;
       if (alpha) out[j + 3] = alpha[i]!;
+    }
+    if (check !== 0) {
+      throw new SimpleIRError(
+        'NON_FINITE',
+        `the model's output for the frame at ${info.timestamp} µs holds NaN or infinity: the weights are broken (diverged training?) or a custom converter gave a non-finite input`,
+        { timestamp: info.timestamp },
+      );
     }
     const frame: NodeFrame = { data: new Uint8Array(out.buffer), width, height, channels, timestamp: info.timestamp };
     if (info.duration !== undefined) frame.duration = info.duration;
@@ -195,7 +210,7 @@ export function selectFrameConverter<F>(frame: F): FrameConverter<F, unknown> {
     const kind = frame === null ? 'null' : typeof frame === 'object' ? (frame as object).constructor?.name ?? 'object' : typeof frame;
     throw new SimpleIRError(
       'UNSUPPORTED_FORMAT',
-      `no frame converter accepts a ${kind}; registered: ${registry.map((r) => r.name).join(', ')} (a NodeFrame needs data, width, height and timestamp; in the browser import the VideoFrame adapter, or pass restore(model, { converter }))`,
+      `no frame converter accepts a ${kind}; registered: ${registry.map((r) => r.name).join(', ')} (a NodeFrame needs data as a Uint8Array or Uint8ClampedArray of 8-bit samples, width, height and timestamp; in the browser import the VideoFrame adapter, or pass restore(model, { converter }))`,
     );
   }
   return c as FrameConverter<F, unknown>;

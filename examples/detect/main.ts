@@ -23,6 +23,8 @@ export interface DetectDemoResult {
   readonly frames: number;
   /** Detections on the clean picture (per frame). */
   readonly cleanDetections: number;
+  /** Their class labels, strongest first. */
+  readonly cleanLabels: readonly string[];
   /** Sums over the frames of detections agreeing with the clean ones. */
   readonly rawMatched: number;
   readonly restoredMatched: number;
@@ -255,7 +257,7 @@ async function restart(change: () => void | Promise<void>): Promise<void> {
 
 // ---- controls ---------------------------------------------------------------------------------------
 
-fillSelect(ui.image, ['sample', 'upload'], 'sample', { sample: 'Boats at sunset', upload: 'Your image…' });
+fillSelect(ui.image, ['sample', 'upload'], 'sample', { sample: 'Coffee cup (sample)', upload: 'Your image…' });
 fillSelect(ui.kind, KINDS, queryChoice('kind', KINDS, 'rain'));
 fillSelect(ui.size, SIZES, queryChoice('size', SIZES, '640'), { 640: '640 px', 480: '480 px', 320: '320 px' });
 fillSelect(ui.preset, PRESET_CHOICES, queryChoice('preset', PRESET_CHOICES, 'tiny'));
@@ -294,6 +296,7 @@ window.simpleirDetectDemo = {
     ready: state.clean !== null && state.detector !== null,
     frames: state.frames,
     cleanDetections: state.cleanDetections.length,
+    cleanLabels: state.cleanDetections.map((d) => d.label),
     rawMatched: state.rawMatched,
     restoredMatched: state.restoredMatched,
     last: state.last,

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SimpleIRError } from '../core/errors.js';
 import { registerFrameConverter, type FrameConverter, type FrameTensor } from './frames.js';
 import { canReadFramePixels, readFramePixels } from './frame-pixels.js';
-import { tfjsFrameDevice } from './gpu/device.js';
+import { assertDeviceAlive, deviceLostError, isDeviceLost, tfjsDevice, tfjsFrameDevice, unlessLost } from './gpu/device.js';
 import { frameExporter } from './gpu/export-frame.js';
 import { frameImporter } from './gpu/import-frame.js';
 
@@ -68,6 +68,9 @@ function isVideoFrame(x: unknown): x is VideoFrame {
 /** Presentation time in microseconds: the frame's own, or the time it was first seen. */
 export function frameTimestamp(frame: BrowserFrame): number {
   if (isVideoFrame(frame)) return frame.timestamp;
+  if (!isBrowserFrame(frame)) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `frameTimestamp takes a VideoFrame, ImageBitmap, ImageData or canvas, got ${frame === null ? 'null' : typeof frame}`);
+  }
   let t = arrivals.get(frame);
   if (t === undefined) {
     t = Math.round(performance.now() * 1000);
@@ -105,7 +108,32 @@ function gpuDevice(required: boolean): GPUDevice | null {
       `the gpu frame path needs the webgpu backend with importExternalTexture (active backend: ${tf.getBackend()}); use path 'auto' or 'cpu'`,
     );
   }
+  if (device) assertDeviceAlive(device);
   return device;
+}
+
+/**
+ * `work` (a conversion), with its failure reported as `DEVICE_LOST` when tfjs's WebGPU device is
+ * lost: then nothing computed on it can be trusted, whichever path read the frame.
+ */
+async function onLiveDevice<T>(work: () => T | Promise<T>): Promise<T> {
+  const device = tfjsDevice();
+  if (device) assertDeviceAlive(device);
+  try {
+    return await work();
+  } catch (e) {
+    if (device && isDeviceLost(device) && !(e instanceof SimpleIRError && e.code === 'DEVICE_LOST')) throw deviceLostError(null, e);
+    throw e;
+  }
+}
+
+/** The `NON_FINITE` error of an output frame. */
+function nonFinite(info: VideoFrameInfo): SimpleIRError {
+  return new SimpleIRError(
+    'NON_FINITE',
+    `the model's output for the frame at ${info.timestamp} µs holds NaN or infinity: the weights are broken (diverged training?) or a custom converter gave a non-finite input`,
+    { timestamp: info.timestamp },
+  );
 }
 
 function gpuToTensor(device: GPUDevice, frame: BrowserFrame, width: number, height: number, timestamp: number): tf.Tensor4D {
@@ -152,44 +180,54 @@ function toGPU(y: tf.Tensor4D): tf.GPUData {
 
 /**
  * The output frame, made on the GPU; resolves once the GPU has done the frame's work, so that a
- * frame counts as in work (for the live mode's dropping and for `maxInFlight`) until it really is done.
+ * frame counts as in work (for the live mode's dropping and for `maxInFlight`) until it really is
+ * done. That wait is the mapping of the export's 4-byte finiteness flag (no pixel comes back).
  */
 async function gpuFromTensor(device: GPUDevice, y: tf.Tensor4D, info: VideoFrameInfo): Promise<VideoFrame> {
   const { buffer, tensorRef } = toGPU(y);
-  let frame: VideoFrame;
+  let exported: ReturnType<ReturnType<typeof frameExporter>['export']>;
   try {
     if (!buffer) throw new Error('dataToGPU() gave no GPU buffer');
-    frame = frameExporter(device).export(buffer, info.width, info.height, frameInit(info));
+    exported = frameExporter(device).export(buffer, info.width, info.height, frameInit(info));
   } finally {
     // The draw is already submitted: tfjs may reuse the buffer for later work, queued after it.
     tensorRef.dispose();
   }
+  const { frame } = exported;
+  let finite: boolean;
   try {
-    await device.queue.onSubmittedWorkDone();
+    finite = await unlessLost(device, exported.finite);
   } catch (e) {
     frame.close();
     throw e;
   }
+  if (!finite) {
+    frame.close();
+    throw nonFinite(info);
+  }
   return frame;
 }
 
+/** The output frame from a readback of `y`: RGBX bytes, rounded and clamped; NaN or infinity is `NON_FINITE`. */
 async function cpuFromTensor(y: tf.Tensor4D, info: VideoFrameInfo): Promise<VideoFrame> {
   const { width, height } = info;
-  const bytes = tf.tidy(() => tf.cast(tf.round(tf.mul(tf.clipByValue(y, 0, 1), 255)), 'int32'));
-  let v: Int32Array;
-  try {
-    v = (await bytes.data()) as Int32Array;
-  } finally {
-    bytes.dispose();
-  }
+  const v = await y.data();
   const n = width * height;
-  const rgbx = new Uint8Array(n * 4);
+  const rgbx = new Uint8ClampedArray(n * 4);
+  // x * 0 is NaN exactly when x is NaN or infinite: one sum checks every value.
+  let check = 0;
   for (let i = 0; i < n; i++) {
-    rgbx[4 * i] = v[3 * i]!;
-    rgbx[4 * i + 1] = v[3 * i + 1]!;
-    rgbx[4 * i + 2] = v[3 * i + 2]!;
+    const r = v[3 * i]!;
+    const g = v[3 * i + 1]!;
+    const b = v[3 * i + 2]!;
+    check += r * 0 + g * 0 + b * 0;
+    // A clamped array rounds (half to even) and clamps on store.
+    rgbx[4 * i] = r * 255;
+    rgbx[4 * i + 1] = g * 255;
+    rgbx[4 * i + 2] = b * 255;
     rgbx[4 * i + 3] = 255;
   }
+  if (check !== 0) throw nonFinite(info);
   const init: VideoFrameBufferInit = { format: 'RGBX', codedWidth: width, codedHeight: height, timestamp: info.timestamp };
   if (info.duration !== undefined) init.duration = info.duration;
   return new VideoFrame(rgbx, init);
@@ -222,17 +260,21 @@ export function createVideoFrameConverter(options: VideoFrameConverterOptions = 
       const { width, height } = frameSize(frame);
       const timestamp = frameTimestamp(frame);
       const duration = isVideoFrame(frame) ? (frame.duration ?? undefined) : undefined;
-      const gpu = device();
-      const x = gpu ? gpuToTensor(gpu, frame, width, height, timestamp) : await cpuToTensor(frame, width, height);
-      return { x, info: { timestamp, duration, width, height, path: gpu ? 'gpu' : 'cpu' } };
+      return onLiveDevice(async () => {
+        const gpu = device();
+        const x = gpu ? gpuToTensor(gpu, frame, width, height, timestamp) : await cpuToTensor(frame, width, height);
+        return { x, info: { timestamp, duration, width, height, path: gpu ? 'gpu' : 'cpu' } };
+      });
     },
     async fromTensor(y, info) {
       const [, h, w, c] = y.shape;
       if (h !== info.height || w !== info.width || c !== 3) {
         throw new SimpleIRError('INVALID_IMAGE', `model output [${y.shape}] does not match the frame (${info.width}x${info.height})`, { timestamp: info.timestamp });
       }
-      const gpu = device();
-      return gpu ? gpuFromTensor(gpu, y, info) : cpuFromTensor(y, info);
+      return onLiveDevice(() => {
+        const gpu = device();
+        return gpu ? gpuFromTensor(gpu, y, info) : cpuFromTensor(y, info);
+      });
     },
     close: closeFrame,
     timestamp: frameTimestamp,

@@ -13,6 +13,10 @@ export interface CanvasSinkOptions {
  * frame and completes with the source. Frames that arrive after an unsubscribe are closed undrawn.
  */
 export function toCanvas(canvas: HTMLCanvasElement | OffscreenCanvas, options: CanvasSinkOptions = {}): OperatorFunction<VideoFrame, number> {
+  if (typeof (canvas as { getContext?: unknown } | null)?.getContext !== 'function') {
+    const what = canvas === null ? 'null' : typeof canvas === 'object' ? ((canvas as object).constructor?.name ?? 'an object') : `${typeof canvas} ${JSON.stringify(canvas)}`;
+    throw new SimpleIRError('INVALID_ARGUMENT', `toCanvas takes an HTMLCanvasElement or an OffscreenCanvas (e.g. document.querySelector('canvas')), got ${what}`);
+  }
   const resize = options.resize ?? true;
   return (source) =>
     new Observable<number>((subscriber) => {

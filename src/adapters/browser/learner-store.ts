@@ -46,11 +46,19 @@ async function withStore<T>(factory: IDBFactory, mode: IDBTransactionMode, fn: (
   }
 }
 
+/** A learner's name in the store: a non-empty string. */
+function checkName(name: unknown): void {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `a learner store name must be a non-empty string such as 'night-rain', got ${JSON.stringify(name) ?? String(name)}`);
+  }
+}
+
 /**
  * A {@link LearnerStore} in IndexedDB under `name` (default `default`): `learner.save(indexedDbLearnerStore('night-rain'))`.
  * `factory` defaults to the global `indexedDB`.
  */
 export function indexedDbLearnerStore(name = 'default', factory: IDBFactory = globalThis.indexedDB): LearnerStore {
+  checkName(name);
   if (!factory) throw new SimpleIRError('IO_ERROR', 'IndexedDB is not available here; in Node use folderLearnerStore from simpleir-stream/node.');
   return {
     async write(snapshot: LearnerSnapshot): Promise<void> {
@@ -65,5 +73,6 @@ export function indexedDbLearnerStore(name = 'default', factory: IDBFactory = gl
 
 /** Deletes the learner saved under `name`, if any. */
 export async function deleteIndexedDbLearner(name = 'default', factory: IDBFactory = globalThis.indexedDB): Promise<void> {
+  checkName(name);
   await withStore(factory, 'readwrite', (s) => s.delete(name));
 }

@@ -113,6 +113,9 @@ function canvasWriter(): { writer: FrameWriter; track: MediaStreamTrack } {
  */
 export function toMediaStreamTrack(options: MediaStreamSinkOptions = {}): MediaStreamTrackSink {
   const method = options.method ?? 'auto';
+  if (method !== 'auto' && method !== 'generator' && method !== 'canvas') {
+    throw new SimpleIRError('INVALID_ARGUMENT', `toMediaStreamTrack: method must be 'auto', 'generator' or 'canvas', got ${JSON.stringify(method)}`);
+  }
   const gen = method === 'canvas' ? null : makeGenerator();
   if (method === 'generator' && !gen) throw new SimpleIRError('INVALID_ARGUMENT', "method 'generator' needs MediaStreamTrackGenerator or VideoTrackGenerator, which this browser lacks (use 'auto')");
   const made = gen ? { writer: generatorWriter(gen), track: gen.track } : canvasWriter();

@@ -28,10 +28,30 @@ function processorConstructor(): TrackProcessorConstructor | undefined {
 }
 
 function videoTrackOf(input: MediaStream | MediaStreamTrack): MediaStreamTrack {
-  const track = 'getVideoTracks' in input ? input.getVideoTracks()[0] : input;
+  const isStream = typeof MediaStream !== 'undefined' && input instanceof MediaStream;
+  const isTrack = typeof MediaStreamTrack !== 'undefined' && input instanceof MediaStreamTrack;
+  if (!isStream && !isTrack) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `fromMediaStream takes a MediaStream or a MediaStreamTrack (e.g. from getUserMedia or canvas.captureStream()), got ${describe(input)}`);
+  }
+  const track = isStream ? (input as MediaStream).getVideoTracks()[0] : (input as MediaStreamTrack);
   if (!track || track.kind !== 'video') throw new SimpleIRError('INVALID_ARGUMENT', 'the media stream has no video track');
   if (track.readyState === 'ended') throw new SimpleIRError('INVALID_ARGUMENT', 'the video track has ended');
   return track;
+}
+
+/** What a value is, for messages. */
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'an object';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+const METHODS: readonly MediaStreamReadMethod[] = ['auto', 'processor', 'video-element'];
+
+function readMethod(options: MediaStreamSourceOptions): MediaStreamReadMethod {
+  const method = options?.method ?? 'auto';
+  if (!METHODS.includes(method)) throw new SimpleIRError('INVALID_ARGUMENT', `method must be one of ${METHODS.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(method)}`);
+  return method;
 }
 
 /** Emits the frames of `track` until it ends or the subscriber leaves; returns the teardown. */
@@ -82,7 +102,9 @@ function readTrack(track: MediaStreamTrack, method: MediaStreamReadMethod, subsc
  * `restore` operator does). Completes when the track ends.
  */
 export function fromMediaStream(input: MediaStream | MediaStreamTrack, options: MediaStreamSourceOptions = {}): Observable<VideoFrame> {
-  return new Observable<VideoFrame>((subscriber) => readTrack(videoTrackOf(input), options.method ?? 'auto', subscriber));
+  const track = videoTrackOf(input);
+  const method = readMethod(options);
+  return new Observable<VideoFrame>((subscriber) => readTrack(track, method, subscriber));
 }
 
 /**
@@ -91,6 +113,10 @@ export function fromMediaStream(input: MediaStream | MediaStreamTrack, options: 
  * @throws (as an error notification) SimpleIRError `IO_ERROR` when the camera cannot be opened.
  */
 export function fromCamera(constraints: MediaTrackConstraints | boolean = true, options: MediaStreamSourceOptions = {}): Observable<VideoFrame> {
+  if (typeof constraints !== 'boolean' && (typeof constraints !== 'object' || constraints === null || Array.isArray(constraints))) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `fromCamera takes true or video constraints such as { width: 1280, facingMode: 'user' }, got ${describe(constraints)}`);
+  }
+  const method = readMethod(options);
   return new Observable<VideoFrame>((subscriber) => {
     let stream: MediaStream | undefined;
     let stopReading: (() => void) | undefined;
@@ -104,7 +130,7 @@ export function fromCamera(constraints: MediaTrackConstraints | boolean = true, 
           return;
         }
         try {
-          stopReading = readTrack(videoTrackOf(s), options.method ?? 'auto', subscriber);
+          stopReading = readTrack(videoTrackOf(s), method, subscriber);
         } catch (e) {
           subscriber.error(e);
         }

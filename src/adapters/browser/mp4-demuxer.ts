@@ -180,6 +180,11 @@ export class Mp4Demuxer {
    * @throws SimpleIRError `CORRUPT_INPUT` (not an MP4, truncated header) or `UNSUPPORTED_FORMAT` (no video track)
    */
   static async open(reader: ByteReader, kind: Mp4TrackKind = 'video'): Promise<Mp4Demuxer> {
+    const r = reader as Partial<ByteReader> | null;
+    if (typeof r?.size !== 'number' || !(r.size >= 0) || typeof r.read !== 'function') {
+      throw new SimpleIRError('INVALID_ARGUMENT', 'Mp4Demuxer.open takes a ByteReader ({ size, read(offset, length) }), e.g. from openByteReader(blob)');
+    }
+    if (kind !== 'video' && kind !== 'audio' && kind !== 'none') throw new SimpleIRError('INVALID_ARGUMENT', `kind must be 'video', 'audio' or 'none', got ${JSON.stringify(kind)}`);
     const d = new Mp4Demuxer(reader, kind);
     try {
       // Table counts are checked before mp4box sees them (it trusts them); fragments are counted.

@@ -51,8 +51,9 @@ interface EncodedFrame {
  * `INVALID_ARGUMENT` (not an H.264 codec string), `IO_ERROR` (the encoder failed).
  */
 export function toMp4(options: Mp4SinkOptions = {}): OperatorFunction<VideoFrame, Blob> {
+  checkSinkOptions(options);
   const codec = options.codec ?? 'avc1.640033';
-  if (!/^avc[13]\./.test(codec)) {
+  if (typeof codec !== 'string' || !/^avc[13]\./.test(codec)) {
     throw new SimpleIRError('INVALID_ARGUMENT', `toMp4 writes H.264 only: codec must be an avc1/avc3 string such as 'avc1.640033', got ${JSON.stringify(codec)}`);
   }
   return (source) =>
@@ -93,6 +94,28 @@ export function toMp4(options: Mp4SinkOptions = {}): OperatorFunction<VideoFrame
         sink.close();
       };
     });
+}
+
+/** Refuses options the encoder would misreport (a negative bitrate came back as "cannot encode at 16x16"). */
+function checkSinkOptions(options: Mp4SinkOptions): void {
+  if (typeof options !== 'object' || options === null) throw new SimpleIRError('INVALID_ARGUMENT', `toMp4 takes an options object, got ${String(options)}`);
+  const positive = (name: 'bitrate' | 'framerate'): void => {
+    const v = options[name];
+    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new SimpleIRError('INVALID_ARGUMENT', `toMp4: ${name} must be a positive number, got ${JSON.stringify(v)}`);
+  };
+  const count = (name: 'keyFrameInterval' | 'timescale' | 'maxEncodeQueue'): void => {
+    const v = options[name];
+    if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 1)) throw new SimpleIRError('INVALID_ARGUMENT', `toMp4: ${name} must be an integer >= 1, got ${JSON.stringify(v)}`);
+  };
+  positive('bitrate');
+  positive('framerate');
+  count('keyFrameInterval');
+  count('timescale');
+  count('maxEncodeQueue');
+  const source = options.source as Partial<Mp4Source> | undefined;
+  if (source !== undefined && (typeof source !== 'object' || source === null || typeof source.demux !== 'function')) {
+    throw new SimpleIRError('INVALID_ARGUMENT', 'toMp4: source must be the fromMp4(...) source the frames come from (its audio and timing are copied)');
+  }
 }
 
 /** One subscription of the sink: encoder, encoded frames, muxing. */

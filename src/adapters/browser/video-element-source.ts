@@ -58,6 +58,10 @@ export function videoElementFrames(video: HTMLVideoElement, subscriber: Subscrib
  * while the consumer is busy are still emitted: put `restore(model, { mode: 'live' })` after it.
  */
 export function fromVideoElement(video: HTMLVideoElement, options: VideoElementSourceOptions = {}): Observable<VideoFrame> {
+  if (typeof HTMLVideoElement !== 'undefined' && !(video instanceof HTMLVideoElement)) {
+    const what = video === null ? 'null' : typeof video === 'object' ? ((video as object).constructor?.name ?? 'an object') : typeof video;
+    throw new SimpleIRError('INVALID_ARGUMENT', `fromVideoElement takes a <video> element (HTMLVideoElement), got ${what}`);
+  }
   return new Observable<VideoFrame>((subscriber) => {
     const stop = videoElementFrames(video, subscriber, { live: false });
     if (options.play) {

@@ -89,6 +89,23 @@ function mutatePair(rng: Random, i: number): Mutant {
   return encodePair(JSON.stringify(d.manifest), d.data, 'manifest-and-data');
 }
 
+/**
+ * The packed container (docs/weights.md) around any manifest value, as a damaged writer would make it
+ * (packWeights itself refuses a manifest that is not an object).
+ */
+function packRaw(manifest: unknown, data: Uint8Array): Uint8Array {
+  const json = enc.encode(JSON.stringify(manifest) ?? 'undefined');
+  const start = Math.ceil((12 + json.length) / 8) * 8;
+  const out = new Uint8Array(start + data.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, 0x57524953, true);
+  view.setUint32(4, 1, true);
+  view.setUint32(8, json.length, true);
+  out.set(json, 12);
+  out.set(data, start);
+  return out;
+}
+
 function mutatePacked(rng: Random, i: number): Mutant {
   const base = bases[i % bases.length]!;
   const packed = packWeights(base);
@@ -107,11 +124,10 @@ function mutatePacked(rng: Random, i: number): Mutant {
   }
   if (r < 0.75) {
     const { value, kind } = mutateJson(base.manifest, rng);
-    // packWeights writes whatever manifest it is given: exactly what a damaged writer would do.
-    return { bytes: packWeights({ manifest: value as WeightManifest, data: base.data }), kind: `packed-manifest-${kind}` };
+    return { bytes: packRaw(value, base.data), kind: `packed-manifest-${kind}` };
   }
   const d = damageData(base, rng, true);
-  return { bytes: packWeights({ manifest: d.manifest as WeightManifest, data: d.data }), kind: 'packed-data-checksum-fixed' };
+  return { bytes: packRaw(d.manifest, d.data), kind: 'packed-data-checksum-fixed' };
 }
 
 /** The weights of each base as the loader decodes them (fp16 rounded). */

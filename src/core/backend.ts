@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { SimpleIRError } from './errors.js';
+import { describeValue, SimpleIRError } from './errors.js';
 
 /** Backends the SDK can run on. */
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -62,6 +62,10 @@ let wasmPathsSet: string | undefined;
  */
 export async function selectBackend(choice: BackendName | readonly BackendName[] | 'auto' = 'auto', options: BackendOptions = {}): Promise<BackendInfo> {
   const explicit = choice !== 'auto';
+  if (typeof choice !== 'string' && !Array.isArray(choice)) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `selectBackend takes a backend name (${BACKEND_ORDER.join(', ')}), a list of them, or 'auto'; got ${describeValue(choice)}.`);
+  }
+  if (typeof options !== 'object' || options === null) throw new SimpleIRError('INVALID_ARGUMENT', `selectBackend options must be an object, got ${describeValue(options)}.`);
   const candidates = choice === 'auto' ? BACKEND_ORDER : typeof choice === 'string' ? [choice] : choice;
   for (const c of candidates) {
     if (!isBackendName(c)) {

@@ -37,3 +37,27 @@ export class SimpleIRError extends Error {
 export function isSimpleIRError(e: unknown, code?: SimpleIRErrorCode): e is SimpleIRError {
   return e instanceof SimpleIRError && (code === undefined || e.code === code);
 }
+
+/** How a value reads in a message: `null`, `undefined`, `number -1`, `the string "x"`, `an array of 2`, `a Map`. */
+export function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`;
+  if (typeof v === 'function') return 'a function';
+  if (typeof v === 'object') {
+    const name = (v as object).constructor?.name;
+    return name && name !== 'Object' ? `a ${name}` : 'an object';
+  }
+  return `${typeof v} ${String(v)}`;
+}
+
+/** The `INVALID_ARGUMENT` error of a call: `where` (e.g. `readImage(path)`) expected `expected` and got `got`. */
+export function invalidArgument(where: string, expected: string, got: unknown): SimpleIRError {
+  return new SimpleIRError('INVALID_ARGUMENT', `${where}: expected ${expected}, got ${describeValue(got)}`);
+}
+
+/** True for a plain options object (not null, not an array). */
+export function isOptionsObject(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,6 +1,6 @@
 /** Image quality measures (PSNR, SSIM) and image difficulty (luminance entropy); synchronous, returning plain numbers. */
 import * as tf from '@tensorflow/tfjs';
-import { SimpleIRError } from './errors.js';
+import { describeValue, SimpleIRError } from './errors.js';
 import { filterValid, gaussian1d } from './degrade/kernels.js';
 
 /** SSIM stabilisers for a dynamic range of 1: (0.01)^2 and (0.03)^2. */
@@ -11,6 +11,11 @@ const C2 = 0.03 ** 2;
 const LUMA = [0.299, 0.587, 0.114] as const;
 
 function checkPair(a: tf.Tensor, b: tf.Tensor): void {
+  for (const t of [a, b]) {
+    if (!(t instanceof tf.Tensor) || t.isDisposed) {
+      throw new SimpleIRError('INVALID_ARGUMENT', `Expected two live tf.Tensor images [H,W,3] or [B,H,W,3] in [0, maxVal], got ${describeValue(t)}${t instanceof tf.Tensor ? ' (disposed)' : ''}.`);
+    }
+  }
   const okRank = (t: tf.Tensor): boolean => (t.rank === 3 || t.rank === 4) && t.shape[t.rank - 1] === 3;
   if (!okRank(a) || !okRank(b)) {
     throw new SimpleIRError('INVALID_ARGUMENT', `Expected images [H,W,3] or [B,H,W,3], got [${a.shape.join(',')}] and [${b.shape.join(',')}].`);

@@ -4,7 +4,7 @@
  * Documented in docs/weights.md.
  */
 import { paramSpecs, validateConfig, type SimpleIRConfig } from './config.js';
-import { SimpleIRError } from './errors.js';
+import { invalidArgument, SimpleIRError } from './errors.js';
 
 /** Storage precision of a weight file. Tensors are always float32 in memory. */
 export type WeightDType = 'float32' | 'float16';
@@ -187,6 +187,7 @@ export function validateManifest(manifest: unknown): WeightManifest {
  */
 export function decodeWeights(manifestIn: unknown, dataIn: ArrayBuffer | Uint8Array): DecodedWeights {
   const manifest = validateManifest(manifestIn);
+  if (!(dataIn instanceof ArrayBuffer) && !(dataIn instanceof Uint8Array)) throw invalidArgument('decodeWeights(manifest, data)', 'the binary as an ArrayBuffer or Uint8Array', dataIn);
   const data = dataIn instanceof Uint8Array ? dataIn : new Uint8Array(dataIn);
   if (data.length !== manifest.byteLength) {
     throw invalid(`The weight binary has ${data.length} bytes but the manifest says ${manifest.byteLength} (truncated or wrong file).`, { expected: manifest.byteLength, actual: data.length });
@@ -236,6 +237,9 @@ export function decodeWeights(manifestIn: unknown, dataIn: ArrayBuffer | Uint8Ar
 
 /** Packs manifest and binary into one buffer: "SIRW", u32 version, u32 manifest length, manifest JSON, padding to 8, binary. */
 export function packWeights(files: WeightFiles): Uint8Array {
+  if (typeof files?.manifest !== 'object' || files.manifest === null || !(files.data instanceof Uint8Array)) {
+    throw invalidArgument('packWeights(files)', '{ manifest, data: Uint8Array } as model.toWeightFiles() gives', files);
+  }
   const json = new TextEncoder().encode(JSON.stringify(files.manifest));
   const head = 12 + json.length;
   const start = Math.ceil(head / 8) * 8;
@@ -257,6 +261,7 @@ export function isPackedWeights(buffer: ArrayBuffer | Uint8Array): boolean {
 
 /** Splits a packed buffer into manifest and binary. */
 export function unpackWeights(buffer: ArrayBuffer | Uint8Array): WeightFiles {
+  if (!(buffer instanceof ArrayBuffer) && !(buffer instanceof Uint8Array)) throw invalidArgument('unpackWeights(buffer)', 'an ArrayBuffer or Uint8Array', buffer);
   const bytes = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
   if (!isPackedWeights(bytes)) throw invalid('The buffer does not start with the packed weight magic "SIRW".');
   if (bytes.length < 12) throw invalid('The packed weight buffer is truncated (no header).');

@@ -4,7 +4,7 @@
  * Converters register themselves; the operator picks the first one that accepts the first frame.
  */
 import * as tf from '@tensorflow/tfjs';
-import { SimpleIRError } from '../core/errors.js';
+import { describeValue, SimpleIRError } from '../core/errors.js';
 import { validateImage } from '../core/image.js';
 
 /**
@@ -193,6 +193,14 @@ const registry: AnyConverter[] = [nodeFrameConverter];
  * converter twice has no effect. Returns a function that removes it again.
  */
 export function registerFrameConverter<F, I>(converter: FrameConverter<F, I>): () => void {
+  const c = converter as Partial<FrameConverter<F, I>> | null;
+  const missing = ['matches', 'toTensor', 'fromTensor', 'close', 'timestamp'].filter((k) => typeof (c as Record<string, unknown> | null)?.[k] !== 'function');
+  if (typeof c !== 'object' || c === null || typeof c.name !== 'string' || missing.length > 0) {
+    throw new SimpleIRError(
+      'INVALID_ARGUMENT',
+      `registerFrameConverter takes a FrameConverter { name, matches, toTensor, fromTensor, close, timestamp }; got ${describeValue(converter)}${missing.length > 0 && c ? ` lacking ${missing.join(', ')}` : ''}`,
+    );
+  }
   if (!registry.includes(converter)) registry.push(converter);
   return () => {
     const i = registry.indexOf(converter);

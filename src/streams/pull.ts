@@ -4,6 +4,7 @@
  * A plain `subscribe()` still works: it asks for the next item each time `next` returns.
  */
 import { Observable, type Observer, type Subscriber } from 'rxjs';
+import { invalidArgument } from '../core/errors.js';
 
 /** The consumer's side of a pull subscription. */
 export interface PullSubscription {
@@ -34,7 +35,7 @@ export interface PullSource<T> extends Observable<T> {
 
 /** True when `source` supports {@link PullSource.pull}. */
 export function isPullSource<T>(source: Observable<T>): source is PullSource<T> {
-  return typeof (source as Partial<PullSource<T>>).pull === 'function';
+  return typeof (source as Partial<PullSource<T>> | null | undefined)?.pull === 'function';
 }
 
 /**
@@ -42,6 +43,7 @@ export function isPullSource<T>(source: Observable<T>): source is PullSource<T> 
  * check `demand` (or await `waitForDemand()`) before each `next`, and return a teardown.
  */
 export function pullSource<T>(produce: (producer: PullProducer<T>) => (() => void) | void): PullSource<T> {
+  if (typeof produce !== 'function') throw invalidArgument('pullSource(produce)', 'a function (producer) => teardown', produce);
   const start = (observer: Partial<Observer<T>>, autoRequest: boolean): PullSubscription => {
     let demand = 0;
     let closed = false;

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Subject, type Observable, type OperatorFunction } from 'rxjs';
-import { SimpleIRError, type SimpleIRErrorCode } from '../core/errors.js';
+import { invalidArgument, isOptionsObject, SimpleIRError, type SimpleIRErrorCode } from '../core/errors.js';
 import type { TileOptions } from '../core/tiling.js';
 import { selectFrameConverter, type FrameConverter, type FrameTensor } from './frames.js';
 import { MetricsRecorder, type RestoreMetrics } from './metrics.js';
@@ -76,6 +76,10 @@ export function restore<F>(model: FramePredictor, options: RestoreStreamOptions<
 
 /** Like {@link restore}, and also gives the metrics as an Observable. */
 export function createRestorer<F>(model: FramePredictor, options: RestoreStreamOptions<F> = {}): Restorer<F> {
+  if (typeof (model as Partial<FramePredictor> | null)?.predict !== 'function') {
+    throw invalidArgument('restore(model)', 'a model with predict(x) (a SimpleIR from SimpleIR.load or SimpleIR.create)', model);
+  }
+  if (!isOptionsObject(options)) throw invalidArgument('restore(model, options)', "an options object such as { mode: 'live' }", options);
   const mode = options.mode ?? 'lossless';
   if (mode !== 'lossless' && mode !== 'live') {
     throw new SimpleIRError('INVALID_ARGUMENT', `restore: mode must be 'lossless' or 'live', got ${JSON.stringify(mode)}`);

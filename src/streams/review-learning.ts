@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import type { Degradation } from '../core/degrade/index.js';
-import { SimpleIRError } from '../core/errors.js';
+import { invalidArgument, isOptionsObject, SimpleIRError } from '../core/errors.js';
 import { OnlineReviewLearner, type LearnableModel, type LearnerEvent, type ReviewLearnerOptions } from '../core/review/online.js';
 import { selectFrameConverter, type FrameConverter } from './frames.js';
 
@@ -16,8 +16,23 @@ import { selectFrameConverter, type FrameConverter } from './frames.js';
  * Create it with {@link createReviewLearner}.
  */
 export class ReviewLearner extends OnlineReviewLearner {
+  /** @throws SimpleIRError `INVALID_ARGUMENT` when `model` is not a model (a SimpleIR) or `options` not an object. */
+  constructor(model: LearnableModel, options: ReviewLearnerOptions = {}) {
+    checkLearnable(model, options);
+    super(model, options);
+  }
+
   /** Every event of the learner (`step`, `hard-sample`, `domain`, `swap`); hot, completes when the learner is disposed. */
   readonly events$: Observable<LearnerEvent> = new Observable<LearnerEvent>((subscriber) => this.listen(subscriber));
+}
+
+/** Checks what a learner is made of before the learner reads it. */
+function checkLearnable(model: unknown, options: unknown): void {
+  const m = model as Partial<LearnableModel> | null;
+  if (typeof m?.getWeights !== 'function' || typeof m.setWeights !== 'function' || typeof m.config !== 'object') {
+    throw invalidArgument('createReviewLearner(model)', 'a SimpleIR model (SimpleIR.load or SimpleIR.create)', model);
+  }
+  if (!isOptionsObject(options)) throw invalidArgument('createReviewLearner(model, options)', 'an options object', options);
 }
 
 /**
@@ -75,6 +90,11 @@ const attached = new WeakSet<OnlineReviewLearner>();
  * @throws SimpleIRError `INVALID_ARGUMENT` (on subscribe) when `'synthesize'` has no `degrade`, or the learner is already taught by another stream.
  */
 export function reviewLearning<F = unknown>(learner: OnlineReviewLearner, options: ReviewLearningOptions<F>): <T extends F>(source: Observable<T>) => Observable<T> {
+  if (!(learner instanceof OnlineReviewLearner)) throw invalidArgument('reviewLearning(learner)', 'a learner from createReviewLearner(model)', learner);
+  if (!isOptionsObject(options)) throw invalidArgument('reviewLearning(learner, options)', "options such as { domain: 'night-rain', pairs: 'synthesize', degrade }", options);
+  if (options.pairs !== 'synthesize' && !(options.pairs instanceof Observable)) {
+    throw invalidArgument('reviewLearning: options.pairs', "'synthesize' or an Observable of training pairs", options.pairs);
+  }
   return <T extends F>(source: Observable<T>) =>
     new Observable<T>((subscriber) => {
       if (options.pairs === 'synthesize' && !options.degrade) {

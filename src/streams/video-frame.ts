@@ -4,7 +4,7 @@
  * On the webgpu backend the pixels never leave the GPU; elsewhere a CPU path does the same job.
  */
 import * as tf from '@tensorflow/tfjs';
-import { SimpleIRError } from '../core/errors.js';
+import { describeValue, SimpleIRError } from '../core/errors.js';
 import { registerFrameConverter, type FrameConverter, type FrameTensor } from './frames.js';
 import { canReadFramePixels, readFramePixels } from './frame-pixels.js';
 import { assertDeviceAlive, deviceLostError, isDeviceLost, tfjsDevice, tfjsFrameDevice, unlessLost } from './gpu/device.js';
@@ -69,7 +69,7 @@ function isVideoFrame(x: unknown): x is VideoFrame {
 export function frameTimestamp(frame: BrowserFrame): number {
   if (isVideoFrame(frame)) return frame.timestamp;
   if (!isBrowserFrame(frame)) {
-    throw new SimpleIRError('INVALID_ARGUMENT', `frameTimestamp takes a VideoFrame, ImageBitmap, ImageData or canvas, got ${frame === null ? 'null' : typeof frame}`);
+    throw new SimpleIRError('INVALID_ARGUMENT', `frameTimestamp takes a VideoFrame, ImageBitmap, ImageData or canvas, got ${describeValue(frame)}`);
   }
   let t = arrivals.get(frame);
   if (t === undefined) {

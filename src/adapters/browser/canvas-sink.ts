@@ -1,6 +1,6 @@
 /** `toCanvas`: draws each frame of a stream onto a canvas and closes it. */
 import { Observable, type OperatorFunction } from 'rxjs';
-import { SimpleIRError } from '../../core/errors.js';
+import { describeValue, SimpleIRError } from '../../core/errors.js';
 
 /** Options of {@link toCanvas}. */
 export interface CanvasSinkOptions {
@@ -14,8 +14,7 @@ export interface CanvasSinkOptions {
  */
 export function toCanvas(canvas: HTMLCanvasElement | OffscreenCanvas, options: CanvasSinkOptions = {}): OperatorFunction<VideoFrame, number> {
   if (typeof (canvas as { getContext?: unknown } | null)?.getContext !== 'function') {
-    const what = canvas === null ? 'null' : typeof canvas === 'object' ? ((canvas as object).constructor?.name ?? 'an object') : `${typeof canvas} ${JSON.stringify(canvas)}`;
-    throw new SimpleIRError('INVALID_ARGUMENT', `toCanvas takes an HTMLCanvasElement or an OffscreenCanvas (e.g. document.querySelector('canvas')), got ${what}`);
+    throw new SimpleIRError('INVALID_ARGUMENT', `toCanvas takes an HTMLCanvasElement or an OffscreenCanvas (e.g. document.querySelector('canvas')), got ${describeValue(canvas)}`);
   }
   const resize = options.resize ?? true;
   return (source) =>

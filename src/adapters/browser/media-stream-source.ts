@@ -5,7 +5,7 @@
  * keep running.
  */
 import { Observable, type Subscriber } from 'rxjs';
-import { SimpleIRError } from '../../core/errors.js';
+import { describeValue, SimpleIRError } from '../../core/errors.js';
 import { videoElementFrames } from './video-element-source.js';
 
 /** How frames are read from a track: `processor` (MediaStreamTrackProcessor) or `video-element`; `auto` picks the first that exists. */
@@ -31,19 +31,12 @@ function videoTrackOf(input: MediaStream | MediaStreamTrack): MediaStreamTrack {
   const isStream = typeof MediaStream !== 'undefined' && input instanceof MediaStream;
   const isTrack = typeof MediaStreamTrack !== 'undefined' && input instanceof MediaStreamTrack;
   if (!isStream && !isTrack) {
-    throw new SimpleIRError('INVALID_ARGUMENT', `fromMediaStream takes a MediaStream or a MediaStreamTrack (e.g. from getUserMedia or canvas.captureStream()), got ${describe(input)}`);
+    throw new SimpleIRError('INVALID_ARGUMENT', `fromMediaStream takes a MediaStream or a MediaStreamTrack (e.g. from getUserMedia or canvas.captureStream()), got ${describeValue(input)}`);
   }
   const track = isStream ? (input as MediaStream).getVideoTracks()[0] : (input as MediaStreamTrack);
   if (!track || track.kind !== 'video') throw new SimpleIRError('INVALID_ARGUMENT', 'the media stream has no video track');
   if (track.readyState === 'ended') throw new SimpleIRError('INVALID_ARGUMENT', 'the video track has ended');
   return track;
-}
-
-/** What a value is, for messages. */
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'an object';
-  return `${typeof v} ${JSON.stringify(v)}`;
 }
 
 const METHODS: readonly MediaStreamReadMethod[] = ['auto', 'processor', 'video-element'];
@@ -114,7 +107,7 @@ export function fromMediaStream(input: MediaStream | MediaStreamTrack, options: 
  */
 export function fromCamera(constraints: MediaTrackConstraints | boolean = true, options: MediaStreamSourceOptions = {}): Observable<VideoFrame> {
   if (typeof constraints !== 'boolean' && (typeof constraints !== 'object' || constraints === null || Array.isArray(constraints))) {
-    throw new SimpleIRError('INVALID_ARGUMENT', `fromCamera takes true or video constraints such as { width: 1280, facingMode: 'user' }, got ${describe(constraints)}`);
+    throw new SimpleIRError('INVALID_ARGUMENT', `fromCamera takes true or video constraints such as { width: 1280, facingMode: 'user' }, got ${describeValue(constraints)}`);
   }
   const method = readMethod(options);
   return new Observable<VideoFrame>((subscriber) => {

@@ -3,7 +3,7 @@
  * `requestVideoFrameCallback`. The app keeps the element: it is neither played nor paused here unless asked.
  */
 import { Observable, type Subscriber } from 'rxjs';
-import { SimpleIRError } from '../../core/errors.js';
+import { describeValue, SimpleIRError } from '../../core/errors.js';
 
 /** Options of {@link fromVideoElement}. */
 export interface VideoElementSourceOptions {
@@ -59,8 +59,7 @@ export function videoElementFrames(video: HTMLVideoElement, subscriber: Subscrib
  */
 export function fromVideoElement(video: HTMLVideoElement, options: VideoElementSourceOptions = {}): Observable<VideoFrame> {
   if (typeof HTMLVideoElement !== 'undefined' && !(video instanceof HTMLVideoElement)) {
-    const what = video === null ? 'null' : typeof video === 'object' ? ((video as object).constructor?.name ?? 'an object') : typeof video;
-    throw new SimpleIRError('INVALID_ARGUMENT', `fromVideoElement takes a <video> element (HTMLVideoElement), got ${what}`);
+    throw new SimpleIRError('INVALID_ARGUMENT', `fromVideoElement takes a <video> element (HTMLVideoElement), got ${describeValue(video)}`);
   }
   return new Observable<VideoFrame>((subscriber) => {
     const stop = videoElementFrames(video, subscriber, { live: false });

@@ -5,7 +5,8 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SimpleIRError } from '../../core/errors.js';
+import { invalidArgument, SimpleIRError } from '../../core/errors.js';
+import { checkPath } from './image-file.js';
 import type { Checkpoint, TrainerState } from '../../core/review/trainer.js';
 import { decodeWeights, encodeWeights } from '../../core/weights.js';
 
@@ -18,6 +19,10 @@ export async function writeAtomic(file: string, data: string | Uint8Array): Prom
 
 /** Writes a checkpoint into `dir` (created if needed). */
 export async function saveCheckpoint(dir: string, ckpt: Checkpoint): Promise<void> {
+  checkPath('saveCheckpoint(dir, checkpoint)', dir, 'a folder path');
+  if (typeof ckpt?.state?.options !== 'object' || !(ckpt.weights instanceof Map) || !Array.isArray(ckpt.optimizer)) {
+    throw invalidArgument('saveCheckpoint(dir, checkpoint)', 'a checkpoint { state, weights, optimizer } from trainer.checkpoint()', ckpt);
+  }
   await mkdir(dir, { recursive: true });
   const { manifest, data } = encodeWeights(ckpt.state.options.config, ckpt.weights, { dtype: 'float32', weightsFile: 'weights.bin' });
   let offset = 0;
@@ -38,6 +43,7 @@ export async function saveCheckpoint(dir: string, ckpt: Checkpoint): Promise<voi
 
 /** Reads the checkpoint in `dir`, or returns null when there is none. */
 export async function loadCheckpoint(dir: string): Promise<Checkpoint | null> {
+  checkPath('loadCheckpoint(dir)', dir, 'a folder path');
   let stateText: string;
   try {
     stateText = await readFile(join(dir, 'state.json'), 'utf8');

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { SimpleIRError } from '../../core/errors.js';
-import { assertReadableFile } from './image-file.js';
+import { assertReadableFile, checkPath } from './image-file.js';
 import type { VideoInfo } from './y4m-source.js';
 
 /** The message given when ffmpeg (or ffprobe) cannot be started. */
@@ -79,6 +79,7 @@ export function lastLine(stderr: string): string {
  *   stream), `CORRUPT_INPUT` (ffprobe cannot read the file).
  */
 export async function probeVideoFile(path: string): Promise<VideoInfo> {
+  checkPath('probeVideoFile(path)', path);
   await assertReadableFile(path);
   await ensureFfmpeg();
   const p = runFfmpeg('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,r_frame_rate,nb_frames', '-of', 'json', path]);

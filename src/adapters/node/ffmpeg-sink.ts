@@ -8,6 +8,7 @@ import type { OperatorFunction } from 'rxjs';
 import { SimpleIRError } from '../../core/errors.js';
 import type { NodeFrame } from '../../streams/frames.js';
 import { ensureFfmpeg, lastLine, runFfmpeg } from './ffmpeg-misc.js';
+import { checkPath } from './image-file.js';
 import { createY4mWriter } from './y4m.js';
 import { y4mSink, type VideoSinkOptions, type VideoSinkSummary } from './y4m-sink.js';
 
@@ -29,6 +30,7 @@ const DEFAULT_OUTPUT_ARGS = ['-c:v', 'libx264', '-pix_fmt', 'yuv420p'];
  * `IO_ERROR` (ffmpeg failed; its message is included).
  */
 export function toFfmpeg(path: string, options: ToFfmpegOptions = {}): OperatorFunction<NodeFrame, VideoSinkSummary> {
+  checkPath('toFfmpeg(path)', path);
   const outputArgs = options.outputArgs ?? DEFAULT_OUTPUT_ARGS;
   return y4mSink(async (format) => {
     const h264 = outputArgs.includes('libx264') && outputArgs.includes('yuv420p');

@@ -6,7 +6,7 @@ import { SimpleIRError } from '../../core/errors.js';
 import type { NodeFrame } from '../../streams/frames.js';
 import { pullSource, type PullSource } from '../../streams/pull.js';
 import { ensureFfmpeg, lastLine, runFfmpeg, type FfmpegProcess } from './ffmpeg-misc.js';
-import { assertReadableFile } from './image-file.js';
+import { assertReadableFile, checkPath } from './image-file.js';
 import { streamY4mFrames, type FromY4mOptions } from './y4m-source.js';
 
 /**
@@ -18,6 +18,7 @@ import { streamY4mFrames, type FromY4mOptions } from './y4m-source.js';
  * `CORRUPT_INPUT` (ffmpeg cannot decode the file; its message is included).
  */
 export function fromFfmpeg(path: string, options: FromY4mOptions = {}): PullSource<NodeFrame> {
+  checkPath('fromFfmpeg(path)', path);
   return pullSource<NodeFrame>((producer) => {
     let proc: FfmpegProcess | undefined;
     const run = async (): Promise<void> => {

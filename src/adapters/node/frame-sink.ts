@@ -4,6 +4,7 @@
  * summary when its input completes.
  */
 import { Observable, type OperatorFunction } from 'rxjs';
+import { invalidArgument } from '../../core/errors.js';
 import type { NodeFrame } from '../../streams/frames.js';
 import { isPullSource, type PullSubscription } from '../../streams/pull.js';
 
@@ -23,6 +24,7 @@ export interface FrameWriter<S> {
  * time, as writes finish; another input is buffered in order. Errors of the writer end the stream.
  */
 export function frameSink<S>(open: () => FrameWriter<S>): OperatorFunction<NodeFrame, S> {
+  if (typeof open !== 'function') throw invalidArgument('frameSink(open)', 'a function that makes a FrameWriter { write, finish, abort }', open);
   return (source) =>
     new Observable<S>((subscriber) => {
       const writer = open();

@@ -3,7 +3,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import sharp from 'sharp';
-import { SimpleIRError } from '../../core/errors.js';
+import { invalidArgument, SimpleIRError } from '../../core/errors.js';
 import { validateImage, type RGBImage } from '../../core/image.js';
 
 /** File extensions (lower case, with the dot) that {@link readImage} and {@link writeImage} handle. */
@@ -33,6 +33,7 @@ export interface WriteImageOptions {
  *   JPEG or WebP), `CORRUPT_INPUT` (a supported file that does not decode).
  */
 export async function readImage(path: string, options: ReadImageOptions = {}): Promise<RGBImage> {
+  checkPath('readImage(path)', path);
   const channels = options.channels ?? 3;
   if (channels !== 3 && channels !== 4) {
     throw new SimpleIRError('INVALID_ARGUMENT', `readImage: channels must be 3 or 4, got ${String(channels)}`);
@@ -57,6 +58,7 @@ export async function readImage(path: string, options: ReadImageOptions = {}): P
  *   `INVALID_ARGUMENT` (quality), `IO_ERROR` (the file cannot be written).
  */
 export async function writeImage(path: string, img: RGBImage, options: WriteImageOptions = {}): Promise<void> {
+  checkPath('writeImage(path, img)', path);
   const ext = extname(path).toLowerCase();
   if (!IMAGE_EXTENSIONS.includes(ext)) {
     throw new SimpleIRError('UNSUPPORTED_FORMAT', `cannot write ${path}: unknown extension '${ext || '(none)'}'; ${SUPPORTED}`, { path });
@@ -75,6 +77,14 @@ export async function writeImage(path: string, img: RGBImage, options: WriteImag
   } catch (e) {
     throw new SimpleIRError('IO_ERROR', `cannot write ${path}: ${messageOf(e)}`, { path }, { cause: e });
   }
+}
+
+/**
+ * Throws `INVALID_ARGUMENT` unless `path` is a non-empty string; `where` names the call (`readImage(path)`).
+ * The file adapters call it first, so that a wrong argument is not reported as a missing file.
+ */
+export function checkPath(where: string, path: unknown, expected = 'a file path'): asserts path is string {
+  if (typeof path !== 'string' || path.length === 0) throw invalidArgument(where, expected, path);
 }
 
 /**

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { OperatorFunction } from 'rxjs';
 import type { NodeFrame } from '../../streams/frames.js';
 import { frameSink } from './frame-sink.js';
-import { writeImage } from './image-file.js';
+import { checkPath, writeImage } from './image-file.js';
 
 /** Options of {@link toImageFiles}. */
 export interface ToImageFilesOptions {
@@ -34,6 +34,7 @@ export interface ImageFilesSummary {
  * Errors: those of {@link writeImage} (`UNSUPPORTED_FORMAT`, `INVALID_IMAGE`, `IO_ERROR`).
  */
 export function toImageFiles(dir: string, options: ToImageFilesOptions = {}): OperatorFunction<NodeFrame, ImageFilesSummary> {
+  checkPath('toImageFiles(dir)', dir, 'a folder path');
   const ext = options.ext ?? '.png';
   const prefix = options.prefix ?? 'frame-';
   const digits = options.digits ?? 5;

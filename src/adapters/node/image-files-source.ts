@@ -1,6 +1,7 @@
 /** Node source: a list of image files (PNG, JPEG, WebP) as a pull-based stream of frames at a constant rate. */
 import type { NodeFrame } from '../../streams/frames.js';
 import { pullSource, type PullSource } from '../../streams/pull.js';
+import { invalidArgument } from '../../core/errors.js';
 import { readImage } from './image-file.js';
 import type { Rational } from './y4m.js';
 import { frameDuration } from './y4m-source.js';
@@ -18,6 +19,9 @@ export interface FromImageFilesOptions {
  * apart. Errors: those of {@link readImage} (`IO_ERROR`, `UNSUPPORTED_FORMAT`, `CORRUPT_INPUT`).
  */
 export function fromImageFiles(paths: readonly string[], options: FromImageFilesOptions = {}): PullSource<NodeFrame> {
+  if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string' || p.length === 0)) {
+    throw invalidArgument('fromImageFiles(paths)', "a list of image file paths, e.g. ['frame-001.png', 'frame-002.png']", paths);
+  }
   const duration = frameDuration(options.fps ?? { num: 25, den: 1 });
   return pullSource<NodeFrame>((producer) => {
     const run = async (): Promise<void> => {

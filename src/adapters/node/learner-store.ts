@@ -6,6 +6,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SimpleIRError } from '../../core/errors.js';
+import { checkPath } from './image-file.js';
 import { writeAtomic } from './checkpoint.js';
 import type { LearnerSnapshot, LearnerState, LearnerStore } from '../../core/review/online.js';
 import type { ReplayMemoryFiles } from '../../core/review/replay.js';
@@ -16,6 +17,7 @@ import type { WeightManifest } from '../../core/weights.js';
  * later `learner.load(folderLearnerStore('adapted'))`; `SimpleIR.load('adapted/weights.json')` also works.
  */
 export function folderLearnerStore(dir: string): LearnerStore {
+  checkPath('folderLearnerStore(dir)', dir, 'a folder path');
   return {
     async write(snapshot: LearnerSnapshot): Promise<void> {
       await mkdir(dir, { recursive: true });

@@ -3,7 +3,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { SimpleIRError } from '../../core/errors.js';
-import { IMAGE_EXTENSIONS } from './image-file.js';
+import { checkPath, IMAGE_EXTENSIONS } from './image-file.js';
 
 /** Which part of the photo set a photograph belongs to. */
 export type PhotoSplit = 'train' | 'val';
@@ -46,6 +46,7 @@ const FETCH_HINT = 'run `npm run fetch-photos` (node scripts/fetch-photos.mjs) t
  * @throws SimpleIRError `IO_ERROR` when `dir` is missing or not a folder.
  */
 export async function listImages(dir: string): Promise<string[]> {
+  checkPath('listImages(dir)', dir, 'a folder path');
   let isDir = false;
   try {
     isDir = (await stat(dir)).isDirectory();
@@ -66,6 +67,7 @@ export async function listImages(dir: string): Promise<string[]> {
  *   says to run `npm run fetch-photos`), `CORRUPT_INPUT` when the manifest cannot be parsed.
  */
 export async function loadPhotoSet(root = '.cache/photos'): Promise<PhotoSet> {
+  checkPath('loadPhotoSet(root)', root, 'a folder path');
   const dir = resolve(root);
   const manifestPath = join(dir, 'manifest.json');
   let text: string;

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import type { SimpleIRConfig } from '../../core/config.js';
 import { createDegradation, type DegradationKind } from '../../core/degrade/index.js';
-import { SimpleIRError } from '../../core/errors.js';
+import { invalidArgument, isOptionsObject, SimpleIRError } from '../../core/errors.js';
 import { psnr, ssim } from '../../core/metrics.js';
 import type { ParamMap } from '../../core/model/forward.js';
 import { predictWith } from '../../core/model/simpleir.js';
@@ -83,6 +83,8 @@ export class PhotoPairSource implements PairSource {
   private readonly options: PhotoPairOptions;
 
   constructor(photos: readonly Photo[], options: PhotoPairOptions) {
+    if (!Array.isArray(photos)) throw invalidArgument('new PhotoPairSource(photos, options)', 'a list of decoded photos (use createPhotoPairSource({ files }))', photos);
+    if (!isOptionsObject(options)) throw invalidArgument('new PhotoPairSource(photos, options)', 'an options object', options);
     if (photos.length === 0) throw new SimpleIRError('INVALID_ARGUMENT', 'No training photographs: give a folder with PNG/JPEG/WebP images (or run `npm run fetch-photos`).');
     this.photos = photos;
     this.options = options;
@@ -162,8 +164,18 @@ export class PhotoPairSource implements PairSource {
   }
 }
 
+/** Throws `INVALID_ARGUMENT` unless `options.files` is a non-empty list of paths. */
+function checkFiles(where: string, options: { files?: unknown } | undefined): void {
+  if (!isOptionsObject(options)) throw invalidArgument(where, 'an options object with files: [paths of photographs]', options);
+  const files = options!.files;
+  if (!Array.isArray(files) || files.some((f) => typeof f !== 'string' || f.length === 0)) {
+    throw invalidArgument(`${where}: files`, 'a list of image file paths (e.g. from listImages(dir))', files);
+  }
+}
+
 /** Loads the photos and builds a {@link PhotoPairSource}. */
 export async function createPhotoPairSource(options: PhotoPairOptions): Promise<PhotoPairSource> {
+  checkFiles('createPhotoPairSource(options)', options);
   const maxSide = options.maxSide ?? 1920;
   const photos: Photo[] = [];
   for (const f of options.files) photos.push(await decodePhoto(f, maxSide));
@@ -200,6 +212,8 @@ export class ValidationSet {
 
   /** Builds the set (degradations applied once, kept as tensors). */
   static async create(options: ValidationOptions): Promise<ValidationSet> {
+    checkFiles('ValidationSet.create(options)', options);
+    if (!Array.isArray(options.tasks) || options.tasks.length === 0) throw invalidArgument('ValidationSet.create(options): tasks', "a list of degradation kinds such as ['rain', 'snow']", options.tasks);
     const width = options.width ?? 1920;
     const height = options.height ?? 1080;
     const cleans: { name: string; t: tf.Tensor4D }[] = [];

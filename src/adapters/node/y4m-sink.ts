@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import type { OperatorFunction } from 'rxjs';
 import type { NodeFrame } from '../../streams/frames.js';
 import { frameSink } from './frame-sink.js';
-import { createY4mWriter, rgbToYuv420, type Rational, type Y4mWriter, type YuvOptions } from './y4m.js';
+import { checkDestination, createY4mWriter, rgbToYuv420, type Rational, type Y4mWriter, type YuvOptions } from './y4m.js';
 
 /** Options of {@link toY4m} (and of the other sinks built on {@link y4mSink}). */
 export interface VideoSinkOptions {
@@ -74,6 +74,7 @@ function gcd(a: number, b: number): number {
  * Errors: `INVALID_IMAGE`/`INVALID_ARGUMENT` for a bad frame or a size change, `IO_ERROR` when writing fails.
  */
 export function toY4m(dest: string | NodeJS.WritableStream, options: VideoSinkOptions = {}): OperatorFunction<NodeFrame, VideoSinkSummary> {
+  checkDestination('toY4m(dest)', dest);
   return y4mSink((format) => {
     const writer = createY4mWriter(dest, format);
     const frameBytes = 'FRAME\n'.length + format.width * format.height + 2 * Math.ceil(format.width / 2) * Math.ceil(format.height / 2);

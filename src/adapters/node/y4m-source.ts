@@ -6,6 +6,7 @@ import { open, stat } from 'node:fs/promises';
 import { SimpleIRError } from '../../core/errors.js';
 import type { NodeFrame } from '../../streams/frames.js';
 import { pullSource, type PullProducer, type PullSource } from '../../streams/pull.js';
+import { checkPath } from './image-file.js';
 import { readY4m, yuv420ToRgb, type Rational, type Y4mHeader, type Y4mSource, type YuvOptions } from './y4m.js';
 
 /** Options of {@link fromY4m}. */
@@ -80,6 +81,7 @@ export async function streamY4mFrames(producer: PullProducer<NodeFrame>, source:
  * @throws SimpleIRError as {@link readY4m}.
  */
 export async function probeY4m(path: string): Promise<VideoInfo> {
+  checkPath('probeY4m(path)', path);
   const reader = await readY4m(path);
   const header: Y4mHeader = reader.header;
   await reader.close();

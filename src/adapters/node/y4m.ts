@@ -7,7 +7,7 @@ import { open } from 'node:fs/promises';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
-import { SimpleIRError } from '../../core/errors.js';
+import { describeValue, isOptionsObject, SimpleIRError } from '../../core/errors.js';
 import { validateImage, type RGBImage } from '../../core/image.js';
 
 /** A positive ratio such as a frame rate (`30000/1001`) or a pixel aspect (`0:0` = unknown). */
@@ -192,6 +192,8 @@ export async function readY4m(source: Y4mSource): Promise<Y4mReader> {
  *   `INVALID_ARGUMENT` for planes of the wrong size and `IO_ERROR` when the destination fails.
  */
 export function createY4mWriter(dest: string | NodeJS.WritableStream, options: Y4mWriterOptions): Y4mWriter {
+  checkDestination('createY4mWriter(dest, options)', dest);
+  if (!isOptionsObject(options)) throw badArg(`createY4mWriter(dest, options): expected { width, height, fps: { num, den } }, got ${describeValue(options)}`);
   const { width, height, fps } = options;
   for (const [k, v] of [['width', width], ['height', height]] as const) {
     if (!Number.isInteger(v) || v <= 0 || v > MAX_SIDE) throw badArg(`y4m writer: ${k} must be an integer from 1 to ${MAX_SIDE}, got ${String(v)}`);
@@ -271,6 +273,12 @@ export function createY4mWriter(dest: string | NodeJS.WritableStream, options: Y
       await finished;
     },
   };
+}
+
+/** Throws `INVALID_ARGUMENT` unless `dest` is a file path or a writable stream; `where` names the call. */
+export function checkDestination(where: string, dest: unknown): void {
+  const ok = typeof dest === 'string' ? dest.length > 0 : typeof (dest as NodeJS.WritableStream | null)?.write === 'function' && typeof (dest as NodeJS.WritableStream).on === 'function';
+  if (!ok) throw badArg(`${where}: expected a file path or a writable stream, got ${describeValue(dest)}`);
 }
 
 /** The matrix used when none is given: BT.709 for 720 lines and more (HD), BT.601 below (SD). */
@@ -602,6 +610,7 @@ function coefficients(matrix: YuvMatrix, range: YuvRange): Coefficients {
 }
 
 function checkPlanes(frame: Yuv420Planes): Yuv420Planes {
+  if (typeof frame !== 'object' || frame === null) throw badArg(`yuv420ToRgb: expected planes { y, u, v, width, height }, got ${describeValue(frame)}`);
   const { width, height } = frame;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
     throw badArg(`yuv420ToRgb: width and height must be positive integers, got ${String(width)}x${String(height)}`);

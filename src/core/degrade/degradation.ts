@@ -1,6 +1,6 @@
 /** The shape every synthetic degradation shares: options, input checks, batching, per-shape tensor caches. */
 import * as tf from '@tensorflow/tfjs';
-import { SimpleIRError } from '../errors.js';
+import { invalidArgument, isOptionsObject, SimpleIRError } from '../errors.js';
 import { Random } from '../random.js';
 
 /** The degradations the SDK can synthesise. */
@@ -55,6 +55,7 @@ export interface ResolvedOptions {
 
 /** Checks the common options and fills in their defaults. Throws `INVALID_ARGUMENT`. */
 export function resolveOptions(options: DegradationOptions = {}): ResolvedOptions {
+  if (!isOptionsObject(options)) throw invalidArgument('degradation options', 'an object such as { seed: 1, strength: 0.5 }', options);
   const seed = options.seed ?? 0;
   const strength = options.strength ?? 0.5;
   const pixelScale = options.pixelScale ?? 1;
@@ -197,6 +198,7 @@ export function defineDegradation(
     kind,
     params: frozen,
     apply(clean, options = {}) {
+      if (!isOptionsObject(options)) throw invalidArgument(`${kind}.apply(clean, options)`, 'an object such as { time: 0.5 }', options);
       if (disposed) throw new SimpleIRError('DISPOSED', `This ${kind} degradation was disposed; create a new one.`);
       checkImage(clean);
       const time = options.time ?? 0;

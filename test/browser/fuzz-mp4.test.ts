@@ -78,6 +78,27 @@ test(`fuzz: ${COUNT} mutated MP4 files through fromMp4: decoded or a typed error
   page.assertNoErrors();
 });
 
+/**
+ * Inputs that crashed or blocked the page before the fixes, found by the wider sweep
+ * (test/fuzz/mp4-demux-sweep.ts): a 64-bit box size of 0 on an stsz, and an esds renamed stsz inside
+ * the audio sample entry, each made V8 build an array of billions (a fatal "invalid size" error).
+ */
+const REGRESSIONS: { seed: number; base: number; what: string }[] = [
+  { seed: 100_774, base: 2, what: 'stsz with a 64-bit size of 0 (fragmented base)' },
+  { seed: 208_344, base: 0, what: 'esds renamed stsz in the mp4a entry (H.264 + AAC base)' },
+];
+
+test('regressions from the wider demuxer sweep: typed errors, no crash', async () => {
+  const urls = ['h264-aac', 'moov-end', 'fragmented', 'sample-rain-3'].map((n) => `/media/${n}.mp4`);
+  for (const r of REGRESSIONS) {
+    const out = await runInPage(page, (a) => window.fuzzMp4(a.urls, a.seed, 1, 5000), { urls: [urls[r.base]!], seed: r.seed });
+    console.log(`# seed ${r.seed} (${r.what}): ${out.report.decoded ? 'decoded' : JSON.stringify(out.report.codes)}`);
+    assert.equal(out.report.failures.length, 0, `seed ${r.seed}: ${failureLines(out.report)}`);
+    assert.deepEqual(out.leaks, []);
+  }
+  page.assertNoErrors();
+});
+
 function mergeCounts(list: Record<string, number>[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const counts of list) for (const [k, n] of Object.entries(counts)) out[k] = (out[k] ?? 0) + n;

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describeValue, SimpleIRError } from '../core/errors.js';
 import { registerFrameConverter, type FrameConverter, type FrameTensor } from './frames.js';
 import { canReadFramePixels, readFramePixels } from './frame-pixels.js';
-import { assertDeviceAlive, deviceLostError, isDeviceLost, tfjsDevice, tfjsFrameDevice, unlessLost } from './gpu/device.js';
+import { assertDeviceAlive, deviceLostError, lossAfterFailure, tfjsDevice, tfjsFrameDevice, unlessLost } from './gpu/device.js';
 import { frameExporter } from './gpu/export-frame.js';
 import { frameImporter } from './gpu/import-frame.js';
 
@@ -122,7 +122,9 @@ async function onLiveDevice<T>(work: () => T | Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (e) {
-    if (device && isDeviceLost(device) && !(e instanceof SimpleIRError && e.code === 'DEVICE_LOST')) throw deviceLostError(null, e);
+    if (!device || e instanceof SimpleIRError) throw e;
+    const info = await lossAfterFailure(device);
+    if (info) throw deviceLostError(info, e);
     throw e;
   }
 }

@@ -61,9 +61,23 @@ export function assertDeviceAlive(device: GPUDevice): void {
   if (w.info) throw deviceLostError(w.info);
 }
 
-/** True when `device` is known to be lost. */
-export function isDeviceLost(device: GPUDevice): boolean {
-  return watchDevice(device).info !== null;
+/**
+ * After a GPU operation failed: the loss of `device` if it is lost or gets lost within `waitMs`, else
+ * null. A destroyed device fails pending work (a mapping "unmapped before mapping was resolved")
+ * some tasks before its `lost` promise resolves, so the failure alone cannot tell.
+ */
+export async function lossAfterFailure(device: GPUDevice, waitMs = 1000): Promise<GPUDeviceLostInfo | null> {
+  const w = watchDevice(device);
+  if (w.info) return w.info;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), waitMs);
+  });
+  try {
+    return await Promise.race([w.lost, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -80,9 +94,9 @@ export async function unlessLost<T>(device: GPUDevice, work: Promise<T>): Promis
   try {
     return await Promise.race([work, w.lost.then((info) => Promise.reject(deviceLostError(info)))]);
   } catch (e) {
-    // A rejection caused by the loss can come a little before `lost` resolves: give it a turn.
-    await Promise.race([w.lost, new Promise((r) => setTimeout(r, 0))]);
-    if (w.info) throw e instanceof SimpleIRError && e.code === 'DEVICE_LOST' ? e : deviceLostError(w.info, e);
+    if (e instanceof SimpleIRError && e.code === 'DEVICE_LOST') throw e;
+    const info = await lossAfterFailure(device);
+    if (info) throw deviceLostError(info, e);
     throw e;
   }
 }

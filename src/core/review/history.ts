@@ -3,7 +3,7 @@
  * scores how much they fluctuate, so that the difficult samples of a task can be found.
  */
 
-import { SimpleIRError } from '../errors.js';
+import { invalidArgument, isOptionsObject, SimpleIRError } from '../errors.js';
 
 /** How the spread term of {@link LossHistory.fluctuation} is measured. */
 export type SpreadMeasure = 'detrended' | 'cv';
@@ -71,6 +71,7 @@ export class LossHistory {
   private readonly tracks = new Map<string, Track>();
 
   constructor(options: LossHistoryOptions = {}) {
+    if (!isOptionsObject(options)) throw invalidArgument('new LossHistory(options)', 'an options object like { window: 6 } (or nothing)', options);
     this.window = checkInt('window', options.window ?? 6, 2, 256);
     this.maxIds = checkInt('maxIds', options.maxIds ?? 65536, 1, Number.MAX_SAFE_INTEGER);
     this.spreadWeight = checkWeight('spreadWeight', options.spreadWeight ?? 1);

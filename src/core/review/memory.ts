@@ -3,7 +3,7 @@
  * samples of past tasks, replayed into later batches; generic over what a sample is.
  */
 
-import { SimpleIRError } from '../errors.js';
+import { invalidArgument, isOptionsObject, SimpleIRError } from '../errors.js';
 import type { Random } from '../random.js';
 import { byScoreThenId, type LossHistory } from './history.js';
 
@@ -75,6 +75,7 @@ export class HardSampleMemory<T> implements Iterable<MemoryEntry<T>> {
   private count = 0;
 
   constructor(options: HardSampleMemoryOptions) {
+    if (!isOptionsObject(options)) throw invalidArgument('new HardSampleMemory(options)', 'an options object like { capacity: 256, perTask: 64 }', options);
     this.capacity = checkCount('capacity', options.capacity);
     this.perTask = checkCount('perTask', options.perTask);
     this.balance = options.balance ?? true;

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { paramSpecs, type SimpleIRConfig } from '../config.js';
 import { createDegradation, type Degradation, type DegradationKind } from '../degrade/index.js';
-import { SimpleIRError } from '../errors.js';
+import { invalidArgument, isOptionsObject, SimpleIRError } from '../errors.js';
 import { trainingOpsFor } from '../model/ops.js';
 import { Random } from '../random.js';
 import { decodeWeights, encodeWeights, type WeightFiles } from '../weights.js';
@@ -300,6 +300,10 @@ export class OnlineReviewLearner {
    * the first clean frames, synthesising `seedDomains`.
    */
   constructor(model: LearnableModel, options: ReviewLearnerOptions = {}) {
+    if (typeof model !== 'object' || model === null || typeof (model as { getWeights?: unknown }).getWeights !== 'function') {
+      throw invalidArgument('new OnlineReviewLearner(model)', 'a SimpleIR model (from SimpleIR.load or SimpleIR.create)', model);
+    }
+    if (!isOptionsObject(options)) throw invalidArgument('new OnlineReviewLearner(model, options)', 'an options object (or nothing)', options);
     this.options = resolveLearnerOptions(options);
     this.model = model;
     this.shipped = model.getWeights();

@@ -4,7 +4,7 @@
  * learner; with the conversions between crops, tensors and their stored forms.
  */
 import * as tf from '@tensorflow/tfjs';
-import { SimpleIRError } from '../errors.js';
+import { describeValue, invalidArgument, isOptionsObject, SimpleIRError } from '../errors.js';
 import { HardSampleMemory, type HardSampleMemoryJSON } from './memory.js';
 import type { PairSource, SampleRef } from './trainer.js';
 
@@ -172,6 +172,7 @@ function cropJSON(id: string, score: number, crop: ReplayCrop): ReplayCropJSON {
  * each cut to its central `cropSize` square. Put it in a weight file's `metadata.memory`.
  */
 export function exportReplayMemory(memory: HardSampleMemory<ReplayCrop>, options: ReplayExportOptions = {}): ReplayMemoryJSON {
+  if (!(memory instanceof HardSampleMemory)) throw invalidArgument('exportReplayMemory(memory)', 'a HardSampleMemory of replay crops', memory);
   const { cropSize, perDomain } = checkLimits(options);
   const byDomain = new Map<string, { id: string; score: number; crop: ReplayCrop }[]>();
   for (const e of memory) {
@@ -200,6 +201,7 @@ export function isReplayMemoryJSON(value: unknown): value is ReplayMemoryJSON {
  */
 export function importReplayMemory(json: ReplayMemoryJSON): ReplayEntry[] {
   const bad = (why: string): SimpleIRError => new SimpleIRError('WEIGHTS_INVALID', `The weight file's replay memory is malformed: ${why}.`);
+  if (!isOptionsObject(json)) throw bad(`expected an object (metadata.memory), got ${describeValue(json)}`);
   if (json.version !== 1 || json.encoding !== 'rgb8-base64' || !Array.isArray(json.domains)) throw bad('expected version 1, encoding rgb8-base64 and a domains list');
   const out: ReplayEntry[] = [];
   for (const { domain, crops } of json.domains) {

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { paramSpecs, validateConfig, type SimpleIRConfig } from '../config.js';
-import { SimpleIRError } from '../errors.js';
+import { invalidArgument, isOptionsObject, SimpleIRError } from '../errors.js';
 import { trainingOpsFor } from '../model/ops.js';
 import { Random } from '../random.js';
 import { LossHistory, type LossHistoryJSON } from './history.js';
@@ -193,6 +193,8 @@ export class ReviewTrainer {
   private readonly stepSetup: StepSetup;
 
   constructor(options: TrainerOptions, initial: ReadonlyMap<string, Float32Array>, resume?: Checkpoint) {
+    if (!resume && !isOptionsObject(options)) throw invalidArgument('new ReviewTrainer(options, initial)', 'an options object like { config, tasks: [...] }', options);
+    if (!resume && !(initial instanceof Map)) throw invalidArgument('new ReviewTrainer(options, initial)', 'initial weights as a Map of name to Float32Array (see initialWeights)', initial);
     this.options = resume ? resume.state.options : resolveOptions(options);
     this.plan = weightedPlan(this.options);
     const weights = resume ? resume.weights : initial;

@@ -3,6 +3,7 @@
  * peak) by preset x size x backend in Node, 4K tiled cost per pixel against untiled 1080p, peak RSS.
  * Each figure is the median of repeated runs after a warm-up; ratios are taken within this run.
  * Prints a table and writes bench/results/<date>-<machine>.json. `--quick` runs a subset (< 5 min).
+ * `--browser` runs bench/browser.ts (headless Chromium) instead.
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -12,6 +13,12 @@ import { parseArgs } from 'node:util';
 import { selectBackend, type BackendName } from '../src/core/backend.js';
 import { flopsPerPixel, PRESETS, type PresetName } from '../src/core/config.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
+
+// `npm run bench -- --browser`: the browser part instead (bench/browser.ts, same as `npm run bench:browser`).
+if (process.argv.includes('--browser')) {
+  await import('./browser.js');
+  process.exit(0);
+}
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean' }, out: { type: 'string' }, backends: { type: 'string' } } });
 const quick = Boolean(args.quick);

@@ -1,0 +1,240 @@
+/**
+ * Page side of `npm run bench:browser` (bench/browser.ts bundles this file with the browser test
+ * harness and calls the functions it puts on `window`). Everything here runs in headless Chromium.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Observable, firstValueFrom, from, lastValueFrom, map, toArray } from 'rxjs';
+import { SimpleIR, selectBackend, type BackendName } from '../src/index';
+import { flopsPerPixel, PRESETS, type PresetName } from '../src/core/config';
+import { restore } from '../src/streams/restore';
+import type { RestoreMetrics } from '../src/streams/metrics';
+import type { FrameConverter } from '../src/streams/frames';
+import { createVideoFrameConverter, type FramePath, type VideoFrameInfo } from '../src/streams/video-frame';
+
+export interface PeakResult {
+  gflops: number;
+  what: string;
+  all: { what: string; ms: number; gflops: number }[];
+}
+
+export interface ModelTiming {
+  preset: PresetName;
+  size: string;
+  /** Every timed run in ms (after the warm-up). */
+  runs: number[];
+  warmMs: number;
+  ms: number;
+  mpxPerS: number;
+  gflops: number;
+}
+
+export interface PathTiming {
+  path: FramePath;
+  model: 'identity' | PresetName;
+  size: string;
+  frames: number;
+  /** Per-frame wall time of the whole stream (ms / frame), median of the timed runs. */
+  msPerFrame: number;
+  runs: number[];
+}
+
+export interface LiveResult {
+  backend: string;
+  size: string;
+  framesSent: number;
+  sendMs: number;
+  inputFps: number;
+  metrics: RestoreMetrics | null;
+  outputFps: number;
+  dropRate: number;
+  totalMs: number;
+}
+
+declare global {
+  interface Window {
+    benchBackend: (name: BackendName) => Promise<{ name: string; fallbackAdapter: boolean } | { error: string }>;
+    benchPeak: (big: boolean) => Promise<PeakResult>;
+    benchModel: (preset: PresetName, w: number, h: number, reps: number, budgetMs: number) => Promise<ModelTiming>;
+    benchPaths: (model: 'identity' | PresetName, w: number, h: number, frames: number, reps: number) => Promise<PathTiming[]>;
+    benchLive: (w: number, h: number, frames: number, fps: number) => Promise<LiveResult>;
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+window.benchBackend = async (name) => {
+  try {
+    const info = await selectBackend(name, { wasmPaths: '/wasm/', onWarning: () => undefined });
+    return { name: info.name, fallbackAdapter: info.fallbackAdapter };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
+};
+
+/** Median ms of an async op (which must wait for its result) over `reps` runs after `warm` warm-ups. */
+async function time(fn: () => Promise<void>, reps: number, warm = 1): Promise<number> {
+  for (let i = 0; i < warm; i++) await fn();
+  const t: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await fn();
+    t.push(performance.now() - t0);
+  }
+  return median(t);
+}
+
+/**
+ * The backend's peak as in bench/run.ts: best GFLOP/s of 3x3 convolutions (32 and 64 channels) and a
+ * square matMul. `big` = bench/run.ts's sizes (1.2 GFLOP each); otherwise a quarter of that, for the
+ * SwiftShader backends where one big op takes seconds.
+ */
+window.benchPeak = async (big) => {
+  const all: PeakResult['all'] = [];
+  const convs: [number, number][] = big ? [[256, 32], [128, 64]] : [[128, 32], [64, 64]];
+  for (const [h, c] of convs) {
+    const x = tf.randomUniform([1, h, h, c]) as tf.Tensor4D;
+    const w = tf.randomUniform([3, 3, c, c]) as tf.Tensor4D;
+    const ms = await time(async () => {
+      const y = tf.conv2d(x, w, 1, 'same');
+      await y.data();
+      y.dispose();
+    }, 3, 2);
+    const flops = 2 * 9 * c * c * h * h;
+    all.push({ what: `conv2d 3x3 ${c}->${c} on ${h}x${h}`, ms, gflops: flops / ms / 1e6 });
+    tf.dispose([x, w]);
+  }
+  const n = big ? 1024 : 512;
+  const a = tf.randomUniform([n, n]) as tf.Tensor2D;
+  const b = tf.randomUniform([n, n]) as tf.Tensor2D;
+  const ms = await time(async () => {
+    const y = tf.matMul(a, b);
+    await y.data();
+    y.dispose();
+  }, 3, 2);
+  all.push({ what: `matMul ${n}x${n}x${n}`, ms, gflops: (2 * n ** 3) / ms / 1e6 });
+  tf.dispose([a, b]);
+  const best = all.reduce((p, c) => (c.gflops > p.gflops ? c : p));
+  return { gflops: best.gflops, what: best.what, all };
+};
+
+/** Forward pass of a random-weight model on a random input, read back (`await data()`), `reps` timed runs after one warm-up; fewer when over `budgetMs`. */
+window.benchModel = async (preset, w, h, reps, budgetMs) => {
+  const model = SimpleIR.create(preset, { init: 'random', seed: 1 });
+  const x = tf.randomUniform([1, h, w, 3]) as tf.Tensor4D;
+  const once = async (): Promise<number> => {
+    const t0 = performance.now();
+    const y = model.predict(x);
+    await y.data();
+    y.dispose();
+    return performance.now() - t0;
+  };
+  const warmMs = await once();
+  const runs: number[] = [];
+  const start = performance.now();
+  for (let i = 0; i < reps; i++) {
+    runs.push(await once());
+    if (performance.now() - start + runs.at(-1)! > budgetMs) break;
+  }
+  x.dispose();
+  model.dispose();
+  const ms = median(runs);
+  const mpx = (w * h) / 1e6;
+  return { preset, size: `${w}x${h}`, runs, warmMs, ms, mpxPerS: mpx / (ms / 1000), gflops: (flopsPerPixel(PRESETS[preset]) * w * h) / ms / 1e6 };
+};
+
+/** `n` RGBA VideoFrames of a smooth seeded pattern (same pixels for both paths). */
+function makeFrames(w: number, h: number, n: number, t0 = 0): VideoFrame[] {
+  const data = new Uint8Array(w * h * 4);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = 4 * (y * w + x);
+      data[i] = (x * 255) / w;
+      data[i + 1] = (y * 255) / h;
+      data[i + 2] = ((x + y) * 97) & 255;
+      data[i + 3] = 255;
+    }
+  }
+  const frames: VideoFrame[] = [];
+  for (let k = 0; k < n; k++) frames.push(new VideoFrame(data, { format: 'RGBA', codedWidth: w, codedHeight: h, timestamp: t0 + k * 33_333, duration: 33_333 }));
+  return frames;
+}
+
+/**
+ * The same frames through restore() on the zero-copy (`gpu`) and the fallback (`cpu`: copyTo +
+ * readback) converter, on the active backend (webgpu). `identity`: the model is `x => x.clone()`, so
+ * only the frame paths are timed; otherwise a random-weight preset. Runs alternate gpu/cpu.
+ */
+window.benchPaths = async (modelName, w, h, frames, reps) => {
+  const model = modelName === 'identity' ? { predict: (x: tf.Tensor4D) => x.clone(), dispose: () => undefined } : SimpleIR.create(modelName, { init: 'random', seed: 1 });
+  const paths: FramePath[] = ['gpu', 'cpu'];
+  const converters = Object.fromEntries(paths.map((p) => [p, createVideoFrameConverter({ path: p }) as unknown as FrameConverter<VideoFrame, VideoFrameInfo>]));
+  const runOnce = async (path: FramePath, n: number): Promise<number> => {
+    const inputs = makeFrames(w, h, n);
+    const t0 = performance.now();
+    const outs = (await firstValueFrom(from(inputs).pipe(restore(model, { converter: converters[path]! }), toArray()))) as VideoFrame[];
+    const ms = performance.now() - t0;
+    outs.forEach((f) => f.close());
+    return ms / n;
+  };
+  for (const p of paths) await runOnce(p, 1); // warm-up: shaders, buffers
+  const runs: Record<FramePath, number[]> = { gpu: [], cpu: [] };
+  for (let r = 0; r < reps; r++) for (const p of paths) runs[p].push(await runOnce(p, frames));
+  model.dispose();
+  return paths.map((p) => ({ path: p, model: modelName, size: `${w}x${h}`, frames, msPerFrame: median(runs[p]), runs: runs[p] }));
+};
+
+/** `frames` VideoFrames at `fps` (by the wall clock; see below) into restore(tiny, live); the last metrics report and the rates. */
+window.benchLive = async (w, h, frames, fps) => {
+  const model = SimpleIR.create('tiny', { init: 'random', seed: 5 });
+  // Warm-up outside the count (shader compilation / first allocation).
+  const warm = makeFrames(w, h, 1);
+  (await firstValueFrom(from(warm).pipe(restore(model)))).close();
+  const data = new Uint8Array(w * h * 4);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 31) & 255;
+  let sendMs = 0;
+  const source = new Observable<VideoFrame>((sub) => {
+    let k = 0;
+    const t0 = performance.now();
+    // A camera keeps capturing while the page's thread is busy (wasm computes on it): each tick emits
+    // every frame due by the wall clock, so a blocked thread gets a burst, as from a track processor.
+    const timer = setInterval(() => {
+      const due = Math.min(frames, Math.floor(((performance.now() - t0) * fps) / 1000) + 1);
+      for (; k < due; k++) {
+        sub.next(new VideoFrame(data, { format: 'RGBA', codedWidth: w, codedHeight: h, timestamp: Math.round((k * 1e6) / fps), duration: Math.round(1e6 / fps) }));
+      }
+      if (k >= frames) {
+        clearInterval(timer);
+        sendMs = performance.now() - t0;
+        sub.complete();
+      }
+    }, 1000 / fps);
+    return () => clearInterval(timer);
+  });
+  let metrics: RestoreMetrics | null = null;
+  const t0 = performance.now();
+  await lastValueFrom(
+    source.pipe(
+      restore(model, { mode: 'live', onMetrics: (m) => (metrics = m) }),
+      map((f) => f.close()),
+    ),
+    { defaultValue: undefined },
+  );
+  const totalMs = performance.now() - t0;
+  model.dispose();
+  const m = metrics as RestoreMetrics | null;
+  const out = m?.framesOut ?? 0;
+  return {
+    backend: tf.getBackend(),
+    size: `${w}x${h}`,
+    framesSent: frames,
+    sendMs,
+    inputFps: frames / (sendMs / 1000),
+    metrics: m,
+    outputFps: out / (totalMs / 1000),
+    dropRate: m ? m.dropped / m.framesIn : NaN,
+    totalMs,
+  };
+};

@@ -12,6 +12,7 @@ import * as browser from '../../../src/browser';
 import { fromMp4 } from '../../../src/browser';
 import { Random } from '../../../src/core/random';
 import { restore } from '../../../src/streams/restore';
+import { countReadbacks } from './readbacks';
 
 setWasmPaths('/wasm/');
 
@@ -136,30 +137,6 @@ const light: FramePredictor = { predict: (x) => tf.tidy(() => tf.clipByValue(tf.
 
 async function useBackend(name: 'webgpu' | 'wasm'): Promise<void> {
   await selectBackend(name, { onWarning: () => undefined });
-}
-
-/** Counts every way tfjs reads tensor data back to the CPU while `run` runs. */
-async function countReadbacks<T>(run: () => Promise<T>): Promise<{ result: T; counts: Record<string, number> }> {
-  const counts: Record<string, number> = {};
-  const undo: (() => void)[] = [];
-  const wrap = (obj: object, name: string, label: string): void => {
-    const target = obj as Record<string, unknown>;
-    const original = target[name];
-    if (typeof original !== 'function') return;
-    counts[label] = 0;
-    target[name] = function (this: unknown, ...args: unknown[]) {
-      counts[label]!++;
-      return (original as (...a: unknown[]) => unknown).apply(this, args);
-    };
-    undo.push(() => (target[name] = original));
-  };
-  for (const m of ['dataSync', 'data', 'array', 'arraySync', 'bytes', 'buffer', 'bufferSync']) wrap(tf.Tensor.prototype, m, `Tensor.${m}`);
-  for (const m of ['readSync', 'read', 'getBufferData']) wrap(tf.backend(), m, `backend.${m}`);
-  try {
-    return { result: await run(), counts };
-  } finally {
-    undo.forEach((u) => u());
-  }
 }
 
 /** Runs `source` to its end (or `boundMs`), closing every frame; reports the outcome. */

@@ -9,6 +9,7 @@ import { SimpleIR, selectBackend, type BackendName } from '../../../src/index';
 import { restore } from '../../../src/streams/restore';
 import type { FrameConverter } from '../../../src/streams/frames';
 import { createVideoFrameConverter, type FramePath, type VideoFrameInfo } from '../../../src/streams/video-frame';
+import { startReadbackCount } from './readbacks';
 
 /** One solid block of a test frame: its YUV (I420 cases) or RGB (RGBA/BGRA cases) value. */
 export interface Block {
@@ -171,30 +172,6 @@ window.roundTrip = async (path) => {
   return result;
 };
 
-/** Counts every way tfjs reads tensor data back to the CPU. */
-function countReadbacks(): { counts: Record<string, number>; restore: () => void } {
-  const counts: Record<string, number> = {};
-  const undo: (() => void)[] = [];
-  const wrap = (obj: object, name: string, label: string): void => {
-    const target = obj as Record<string, unknown>;
-    const original = target[name];
-    if (typeof original !== 'function') return;
-    counts[label] = 0;
-    target[name] = function (this: unknown, ...args: unknown[]) {
-      counts[label]!++;
-      return (original as (...a: unknown[]) => unknown).apply(this, args);
-    };
-    undo.push(() => {
-      target[name] = original;
-    });
-  };
-  const proto = tf.Tensor.prototype as unknown as object;
-  for (const m of ['dataSync', 'data', 'array', 'arraySync', 'bytes', 'buffer', 'bufferSync']) wrap(proto, m, `Tensor.${m}`);
-  const backend = tf.backend() as unknown as object;
-  for (const m of ['readSync', 'read', 'getBufferData']) wrap(backend, m, `backend.${m}`);
-  return { counts, restore: () => undo.forEach((u) => u()) };
-}
-
 /** Counts VideoFrames made and closed on the page (every path: constructor and close are wrapped). */
 function trackFrames(): { open: () => number; restore: () => void } {
   const Original = globalThis.VideoFrame;
@@ -239,7 +216,7 @@ window.restoreFrames = async (path, n) => {
   const warm = await firstValueFrom(from([new VideoFrame(new Uint8Array(W * H * 4), { format: 'RGBA', codedWidth: W, codedHeight: H, timestamp: 0 })]).pipe(restore(model, { converter })));
   warm.close();
   const tensorsBefore = tf.memory().numTensors;
-  const rb = countReadbacks();
+  const rb = startReadbackCount();
   let outputs: VideoFrame[];
   try {
     outputs = (await firstValueFrom(from(inputs).pipe(restore(model, { converter }), toArray()))) as VideoFrame[];

@@ -7,6 +7,7 @@ import { count, firstValueFrom, lastValueFrom, map, Observable, take, toArray, t
 import { SimpleIR, selectBackend } from '../../../src/index';
 import { fromMp4, toMp4, type Mp4Info } from '../../../src/browser';
 import { restore } from '../../../src/streams/restore';
+import { countReadbacks } from './readbacks';
 
 export interface TranscodeResult {
   readonly info: Mp4Info;
@@ -145,30 +146,6 @@ function tapTimestamps(into: number[]): OperatorFunction<VideoFrame, VideoFrame>
 }
 
 let model: SimpleIR | undefined;
-
-/** Counts every way tfjs reads tensor data back to the CPU while `run` runs. */
-async function countReadbacks<T>(run: () => Promise<T>): Promise<{ result: T; counts: Record<string, number> }> {
-  const counts: Record<string, number> = {};
-  const undo: (() => void)[] = [];
-  const wrap = (obj: object, name: string, label: string): void => {
-    const target = obj as Record<string, unknown>;
-    const original = target[name];
-    if (typeof original !== 'function') return;
-    counts[label] = 0;
-    target[name] = function (this: unknown, ...args: unknown[]) {
-      counts[label]!++;
-      return (original as (...a: unknown[]) => unknown).apply(this, args);
-    };
-    undo.push(() => (target[name] = original));
-  };
-  for (const m of ['dataSync', 'data', 'array', 'arraySync', 'bytes', 'buffer', 'bufferSync']) wrap(tf.Tensor.prototype, m, `Tensor.${m}`);
-  for (const m of ['readSync', 'read', 'getBufferData']) wrap(tf.backend(), m, `backend.${m}`);
-  try {
-    return { result: await run(), counts };
-  } finally {
-    undo.forEach((u) => u());
-  }
-}
 
 window.transcode = async (url, mode, audio) => {
   resetTracking();

@@ -3,8 +3,11 @@
  * harness and calls the functions it puts on `window`). Everything here runs in headless Chromium.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Observable, firstValueFrom, from, lastValueFrom, map, toArray } from 'rxjs';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { Observable, concatMap, count, firstValueFrom, from, lastValueFrom, map, toArray } from 'rxjs';
 import { SimpleIR, selectBackend, type BackendName } from '../src/index';
+import { fromMp4, toMp4 } from '../src/browser';
+import { median, type PipelineTiming } from './pipeline-overhead';
 import { flopsPerPixel, PRESETS, type PresetName } from '../src/core/config';
 import { restore } from '../src/streams/restore';
 import type { RestoreMetrics } from '../src/streams/metrics';
@@ -57,12 +60,8 @@ declare global {
     benchModel: (preset: PresetName, w: number, h: number, reps: number, budgetMs: number) => Promise<ModelTiming>;
     benchPaths: (model: 'identity' | PresetName, w: number, h: number, frames: number, reps: number) => Promise<PathTiming[]>;
     benchLive: (w: number, h: number, frames: number, fps: number) => Promise<LiveResult>;
+    benchPipeline: (url: string, preset: PresetName, reps: number) => Promise<PipelineTiming>;
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 window.benchBackend = async (name) => {
@@ -237,4 +236,145 @@ window.benchLive = async (w, h, frames, fps) => {
     dropRate: m ? m.dropped / m.framesIn : NaN,
     totalMs,
   };
+};
+
+/** A decoded frame's visible pixels, copied out of the decoder's memory, and what it takes to rebuild it. */
+interface FrameCopy {
+  data: Uint8Array;
+  init: VideoFrameBufferInit;
+}
+
+async function copyFrame(frame: VideoFrame): Promise<FrameCopy> {
+  const data = new Uint8Array(frame.allocationSize());
+  const layout = await frame.copyTo(data);
+  const { width, height } = frame.visibleRect!;
+  const init: VideoFrameBufferInit = { format: frame.format!, codedWidth: width, codedHeight: height, timestamp: frame.timestamp, layout, colorSpace: frame.colorSpace.toJSON() };
+  if (frame.duration !== null) init.duration = frame.duration;
+  return { data, init };
+}
+
+/**
+ * Pipeline overhead: the MP4 at `url` through fromMp4 -> restore(preset, lossless) -> toMp4 (audio
+ * copied), against restore alone over copies of the same decoded frames (built before the clock starts,
+ * outputs closed), on the active backend with the shipped weights. One untimed run of each, then `reps`
+ * pairs in alternating order; also decode alone (fromMp4, frames closed) and encode alone (toMp4 over
+ * clones of restored frames), to say where a difference goes. Each output file is read back for its
+ * frame count.
+ */
+window.benchPipeline = async (url, preset, reps) => {
+  const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  const model = await SimpleIR.load(preset, { weightsBaseUrl: '/weights/' });
+  const info = await fromMp4(bytes).info;
+  const copies = await lastValueFrom(
+    fromMp4(bytes).pipe(
+      concatMap(async (f) => {
+        try {
+          return await copyFrame(f);
+        } finally {
+          f.close();
+        }
+      }),
+      toArray(),
+    ),
+  );
+  const frames = copies.length;
+  const metrics: PipelineTiming['pipelineMetrics'] = [];
+  const pipeline = async (): Promise<{ ms: number; tailMs: number; blob: Blob }> => {
+    const source = fromMp4(bytes);
+    let last: RestoreMetrics | undefined;
+    let restoreDone = NaN;
+    const onMetrics = (m: RestoreMetrics): void => {
+      last = m;
+      // The final report comes as restore completes, right after its last frame went to toMp4.
+      if (m.done) restoreDone = performance.now();
+    };
+    const t0 = performance.now();
+    const blob = await lastValueFrom(source.pipe(restore(model, { mode: 'lossless', onMetrics }), toMp4({ source })));
+    const end = performance.now();
+    const m = last as RestoreMetrics | undefined;
+    metrics.push({ framesIn: m?.framesIn ?? 0, framesOut: m?.framesOut ?? 0, dropped: m?.dropped ?? 0, errors: m?.errors ?? 0 });
+    return { ms: end - t0, tailMs: end - restoreDone, blob };
+  };
+  let restored: VideoFrame[] = [];
+  const restoreOnly = async (): Promise<{ ms: number; n: number }> => {
+    const inputs = copies.map((c) => new VideoFrame(c.data, c.init));
+    const t0 = performance.now();
+    const outs = await lastValueFrom(from(inputs).pipe(restore(model, { mode: 'lossless' }), toArray()));
+    const ms = performance.now() - t0;
+    restored.forEach((f) => f.close());
+    restored = outs;
+    return { ms, n: outs.length };
+  };
+  const decodeOnly = async (): Promise<{ ms: number; firstMs: number }> => {
+    let first = NaN;
+    const t0 = performance.now();
+    await lastValueFrom(
+      fromMp4(bytes).pipe(
+        map((f) => {
+          if (Number.isNaN(first)) first = performance.now();
+          f.close();
+        }),
+        count(),
+      ),
+    );
+    return { ms: performance.now() - t0, firstMs: first - t0 };
+  };
+  const encodeOnly = async (): Promise<number> => {
+    const inputs = restored.map((f) => f.clone());
+    const t0 = performance.now();
+    await lastValueFrom(from(inputs).pipe(toMp4({ source: fromMp4(bytes) })));
+    return performance.now() - t0;
+  };
+  const framesIn = async (blob: Blob): Promise<number> => (await fromMp4(blob).info).video.frameCount;
+  try {
+    const warmPipeline = await pipeline();
+    const warmRestore = await restoreOnly();
+    await decodeOnly();
+    await encodeOnly();
+    metrics.length = 0;
+    const t: PipelineTiming = {
+      backend: tf.getBackend(),
+      preset,
+      size: `${info.video.width}x${info.video.height}`,
+      codec: info.video.codec,
+      frames,
+      threads: tf.getBackend() === 'wasm' ? getThreadsCount() : 0,
+      warmup: { pipelineMs: warmPipeline.ms, restoreMs: warmRestore.ms },
+      pipelineMs: [],
+      restoreMs: [],
+      decodeMs: [],
+      encodeMs: [],
+      firstFrameMs: [],
+      tailMs: [],
+      framesOut: [],
+      restoredFrames: [],
+      pipelineMetrics: metrics,
+      outputBytes: warmPipeline.blob.size,
+    };
+    const timePipeline = async (): Promise<void> => {
+      const p = await pipeline();
+      t.pipelineMs.push(p.ms);
+      t.tailMs.push(p.tailMs);
+      t.framesOut.push(await framesIn(p.blob));
+      t.outputBytes = p.blob.size;
+    };
+    const timeRestore = async (): Promise<void> => {
+      const o = await restoreOnly();
+      t.restoreMs.push(o.ms);
+      t.restoredFrames.push(o.n);
+    };
+    for (let r = 0; r < reps; r++) {
+      // Pairs alternate their order (pipeline first, then restore first), so that a load that grows or
+      // shrinks during the run weighs on both sides alike.
+      for (const part of r % 2 ? [timeRestore, timePipeline] : [timePipeline, timeRestore]) await part();
+      const d = await decodeOnly();
+      t.decodeMs.push(d.ms);
+      t.firstFrameMs.push(d.firstMs);
+      t.encodeMs.push(await encodeOnly());
+    }
+    return t;
+  } finally {
+    restored.forEach((f) => f.close());
+    model.dispose();
+  }
 };

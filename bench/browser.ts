@@ -6,27 +6,41 @@
  *     by backend (wasm, webgl when it starts, webgpu) x preset (tiny, base) x size;
  *  2. the zero-copy WebGPU frame path against the fallback (CPU copy) path on the same VideoFrames,
  *     with an identity model (frame paths alone) and with tiny, ratio taken in one run;
- *  3. live mode under overload: frames at 30 fps into restore(tiny, { mode: 'live' }).
- * Prints tables and writes bench/results/<date>-<machine>-browser.json. Each figure is a median after
- * a warm-up; runs whose warm-up is slow get fewer repetitions (see `budgetMs`), so the whole run stays
- * near 5 minutes on a 2-core machine.
+ *  3. live mode under overload: frames at 30 fps into restore(tiny, { mode: 'live' });
+ *  4. pipeline overhead: the first frames of the sample clip (examples/assets/sample-rain.mp4, cut by
+ *     ffmpeg) through fromMp4 -> restore(tiny, lossless) -> toMp4 against restore alone on copies of the
+ *     same decoded frames, alternating, on wasm (plus decode alone and encode alone, to place the difference).
+ * Prints tables and writes bench/results/<date>-<machine>-browser.json (with `--parts`, the parts' names
+ * are added: `...-browser-pipeline.json`). Each figure is a median after a warm-up; runs whose warm-up
+ * is slow get fewer repetitions (see `budgetMs`), so parts 1-3 stay near 5 minutes on a 2-core machine;
+ * part 4 adds about 2.
  *
  * Options: --backends wasm,webgl,webgpu  --sizes 256x256,1280x720  --live-frames 90  --out DIR
+ *          --parts throughput,paths,live,pipeline (default all)  --pipeline-frames 30  --pipeline-reps 6
+ *          --pipeline-backends wasm  --pipeline-size WxH (default the clip's 640x360; e.g. 128x72 for webgpu)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createBrowserFixture, runInPage, type TestPage } from '../test/browser/harness';
+import { createBrowserFixture, REPO_ROOT, runInPage, type BrowserFixture, type TestPage } from '../test/browser/harness';
+import { ffmpeg, fixtureDir } from '../test/browser/video-fixtures';
 import type { LiveResult, ModelTiming, PathTiming, PeakResult } from './browser-page';
+import { pipelineRow, type PipelineRow, type PipelineTiming } from './pipeline-overhead';
 import type { BackendName } from '../src/core/backend';
 import type { PresetName } from '../src/core/config';
 
+const ALL_PARTS = ['throughput', 'paths', 'live', 'pipeline'];
 const { values: args } = parseArgs({
   options: {
     backends: { type: 'string', default: 'wasm,webgl,webgpu' },
     sizes: { type: 'string', default: '256x256,1280x720' },
     'live-frames': { type: 'string', default: '90' },
+    parts: { type: 'string', default: ALL_PARTS.join(',') },
+    'pipeline-frames': { type: 'string', default: '30' },
+    'pipeline-reps': { type: 'string', default: '6' },
+    'pipeline-backends': { type: 'string', default: 'wasm' },
+    'pipeline-size': { type: 'string' },
     out: { type: 'string', default: 'bench/results' },
     browser: { type: 'boolean' }, // accepted so that `npm run bench:browser -- --browser` is harmless
   },
@@ -35,11 +49,28 @@ const { values: args } = parseArgs({
 const backends = args.backends.split(',') as BackendName[];
 const sizes = args.sizes.split(',').map((s) => s.split('x').map(Number) as [number, number]);
 const presets: PresetName[] = ['tiny', 'base'];
+const parts = new Set(args.parts.split(','));
+for (const p of parts) if (!ALL_PARTS.includes(p)) throw new Error(`--parts: unknown part '${p}' (known: ${ALL_PARTS.join(', ')})`);
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
 const t0 = performance.now();
 const elapsed = (): string => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
 
-const fx = await createBrowserFixture();
+// The pipeline's clip: the first frames of the sample clip, re-encoded as the sample recipe does (libx264, CRF 22), audio kept.
+const media = await fixtureDir();
+const SAMPLE_CLIP = join(REPO_ROOT, 'examples/assets/sample-rain.mp4');
+const SAMPLE_FPS = 24;
+const pipelineFrames = Number(args['pipeline-frames']);
+let fx: BrowserFixture;
+try {
+  if (parts.has('pipeline')) {
+    const scale = args['pipeline-size'] ? ['-vf', `scale=${args['pipeline-size'].replace('x', ':')}`] : [];
+    await ffmpeg(['-i', SAMPLE_CLIP, '-t', String(pipelineFrames / SAMPLE_FPS), '-frames:v', String(pipelineFrames), ...scale, '-c:v', 'libx264', '-preset', 'slow', '-crf', '22', '-pix_fmt', 'yuv420p', '-c:a', 'copy', join(media.dir, 'pipeline.mp4')]);
+  }
+  fx = await createBrowserFixture({ routes: { '/media/': media.dir } });
+} catch (e) {
+  await media.remove();
+  throw e;
+}
 let page: TestPage;
 const call = <A, R>(fn: (a: A) => R | Promise<R>, a: A): Promise<R> => runInPage(page, fn, a, { timeoutMs: 400_000 });
 
@@ -54,6 +85,7 @@ interface BackendResult {
 const results: BackendResult[] = [];
 let paths: PathTiming[] = [];
 const live: LiveResult[] = [];
+const pipeline: (PipelineTiming & { row: PipelineRow })[] = [];
 let browserVersion = '';
 
 try {
@@ -63,7 +95,7 @@ try {
   browserVersion ||= /Chrome\/([\d.]+)/.exec(ua)?.[1] ?? ua;
 
   // 1. Model throughput.
-  for (const want of backends) {
+  for (const want of parts.has('throughput') ? backends : []) {
     const info = await call((b) => window.benchBackend(b), want);
     if ('error' in info || info.name !== want) {
       const error = 'error' in info ? info.error : `got ${info.name}`;
@@ -94,37 +126,51 @@ try {
   }
 
   // 2 and 3 on webgpu (the zero-copy path needs it).
-  const gpu = await call((b) => window.benchBackend(b), 'webgpu' as BackendName);
+  const gpu = parts.has('paths') || parts.has('live') ? await call((b) => window.benchBackend(b), 'webgpu' as BackendName) : { error: 'not asked for' };
   if (!('error' in gpu) && gpu.name === 'webgpu') {
-    for (const [w, h] of [
-      [640, 360],
-      [1280, 720],
-    ] as const) {
+    for (const [w, h] of parts.has('paths') ? ([[640, 360], [1280, 720]] as const) : []) {
       const id = await call((a) => window.benchPaths('identity', a.w, a.h, 5, 3), { w, h });
       paths.push(...id);
       log(`[${elapsed()}] paths identity ${w}x${h}: gpu ${id[0]!.msPerFrame.toFixed(1)} ms/frame, cpu ${id[1]!.msPerFrame.toFixed(1)} ms/frame`);
     }
     // With the model: tiny on SwiftShader WebGPU takes seconds per 256x256 frame (~25 s at 640x360), so 256x256, one frame per path.
-    const tiny = await call((a) => window.benchPaths('tiny', a.w, a.h, 1, 1), { w: 256, h: 256 });
-    paths.push(...tiny);
-    log(`[${elapsed()}] paths tiny 256x256: gpu ${tiny[0]!.msPerFrame.toFixed(0)} ms/frame, cpu ${tiny[1]!.msPerFrame.toFixed(0)} ms/frame`);
-    const frames = Number(args['live-frames']);
-    const lr = await call((a) => window.benchLive(a.w, a.h, a.frames, 30), { w: 256, h: 256, frames });
-    live.push(lr);
-    log(`[${elapsed()}] live webgpu 256x256: in ${lr.metrics?.framesIn} out ${lr.metrics?.framesOut} dropped ${lr.metrics?.dropped}`);
-  } else {
+    if (parts.has('paths')) {
+      const tiny = await call((a) => window.benchPaths('tiny', a.w, a.h, 1, 1), { w: 256, h: 256 });
+      paths.push(...tiny);
+      log(`[${elapsed()}] paths tiny 256x256: gpu ${tiny[0]!.msPerFrame.toFixed(0)} ms/frame, cpu ${tiny[1]!.msPerFrame.toFixed(0)} ms/frame`);
+    }
+    if (parts.has('live')) {
+      const frames = Number(args['live-frames']);
+      const lr = await call((a) => window.benchLive(a.w, a.h, a.frames, 30), { w: 256, h: 256, frames });
+      live.push(lr);
+      log(`[${elapsed()}] live webgpu 256x256: in ${lr.metrics?.framesIn} out ${lr.metrics?.framesOut} dropped ${lr.metrics?.dropped}`);
+    }
+  } else if (parts.has('paths') || parts.has('live')) {
     log('webgpu unavailable: zero-copy and live parts skipped');
   }
   // Live mode on wasm as well (a CPU backend: compute blocks the page's thread, so the 30 fps timer also slows).
-  if (backends.includes('wasm')) {
+  if (parts.has('live') && backends.includes('wasm')) {
     await call((b) => window.benchBackend(b), 'wasm' as BackendName);
     const lr = await call((a) => window.benchLive(a.w, a.h, a.frames, 30), { w: 640, h: 360, frames: Number(args['live-frames']) });
     live.push(lr);
     log(`[${elapsed()}] live wasm 640x360: in ${lr.metrics?.framesIn} out ${lr.metrics?.framesOut} dropped ${lr.metrics?.dropped}`);
   }
+  // 4. Pipeline overhead; wasm by default (webgpu here is SwiftShader: ~25 s per 640x360 frame).
+  for (const want of parts.has('pipeline') ? (args['pipeline-backends'].split(',') as BackendName[]) : []) {
+    const info = await call((b) => window.benchBackend(b), want);
+    if ('error' in info || info.name !== want) {
+      log(`pipeline ${want}: unavailable (${'error' in info ? info.error : `got ${info.name}`})`);
+      continue;
+    }
+    const t = await call((a) => window.benchPipeline(a.url, 'tiny', a.reps), { url: '/media/pipeline.mp4', reps: Number(args['pipeline-reps']) });
+    const row = pipelineRow(t);
+    pipeline.push({ ...t, row });
+    log(`[${elapsed()}] pipeline ${want} tiny ${t.size}, ${t.frames} frames: pipeline ${row.pipelineFps.toFixed(2)} fps, restore-only ${row.restoreFps.toFixed(2)} fps, overhead ${(100 * row.overhead).toFixed(1)} % (paired ${(100 * row.pairedOverhead).toFixed(1)} %)`);
+  }
   if (page.errors.length) log(`page errors:\n${page.errors.join('\n')}`);
 } finally {
   await fx.close();
+  await media.remove();
 }
 
 // Report.
@@ -134,7 +180,7 @@ for (const r of results) {
   if (r.error) console.log(`${r.backend}: unavailable (${r.error})`);
   else console.log(`peak ${r.backend}${r.fallbackAdapter ? ' (fallback adapter)' : ''}: ${r.peak!.gflops.toFixed(2)} GFLOP/s (${r.peak!.what})`);
 }
-console.log('\n| backend | preset | size | ms/frame | runs | Mpx/s | GFLOP/s | % of peak |\n|---|---|---|---:|---:|---:|---:|---:|');
+if (results.length) console.log('\n| backend | preset | size | ms/frame | runs | Mpx/s | GFLOP/s | % of peak |\n|---|---|---|---:|---:|---:|---:|---:|');
 for (const r of results) for (const m of r.rows) console.log(`| ${r.backend} | ${m.preset} | ${m.size} | ${m.ms.toFixed(0)} | ${m.runs.length} | ${m.mpxPerS.toFixed(3)} | ${m.gflops.toFixed(2)} | ${(100 * m.peakFraction).toFixed(0)} |`);
 for (const r of results) for (const s of r.skipped) console.log(`skipped: ${r.backend} ${s}`);
 if (paths.length) {
@@ -152,9 +198,22 @@ if (live.length) {
     console.log(`| ${l.backend} | ${l.size} | ${m?.framesIn} | ${l.inputFps.toFixed(1)} | ${m?.framesOut} | ${m?.dropped} | ${m?.errors} | ${l.outputFps.toFixed(2)} | ${(100 * l.dropRate).toFixed(0)} % | ${m?.latencyP50.toFixed(0)} / ${m?.latencyP95.toFixed(0)} |`);
   }
 }
+if (pipeline.length) {
+  console.log('\n| pipeline | size | frames | runs | decode→restore→encode fps | restore-only fps | overhead | paired overhead | frames out = in |\n|---|---|---:|---:|---:|---:|---:|---:|---|');
+  for (const { row: r, threads } of pipeline) {
+    console.log(`| ${r.backend}${threads ? ` (${threads} thread${threads > 1 ? 's' : ''})` : ''}, ${r.preset} | ${r.size} | ${r.frames} | ${r.runs} | ${r.pipelineFps.toFixed(2)} | ${r.restoreFps.toFixed(2)} | ${(100 * r.overhead).toFixed(1)} % | ${(100 * r.pairedOverhead).toFixed(1)} % | ${r.framesMatch ? 'yes' : 'NO'} |`);
+  }
+  console.log('\n| pipeline | ms/frame: pipeline | restore only | decode only | encode + mux only | pipeline − restore | start ms | tail ms |\n|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const { row: r } of pipeline) {
+    const ms = r.msPerFrame;
+    console.log(`| ${r.backend}, ${r.preset} | ${ms.pipeline.toFixed(1)} | ${ms.restore.toFixed(1)} | ${ms.decode.toFixed(1)} | ${ms.encode.toFixed(1)} | ${(ms.pipeline - ms.restore).toFixed(1)} | ${r.startMs.toFixed(0)} | ${r.tailMs.toFixed(0)} |`);
+  }
+}
 
 const date = new Date().toISOString().slice(0, 10);
 await mkdir(args.out, { recursive: true });
-const file = join(args.out, `${date}-${hostname()}-browser.json`);
-await writeFile(file, JSON.stringify({ date, machine: { host: hostname(), cpus: cpus().length, model: cpus()[0]?.model, node: process.version, chromium: browserVersion }, note: 'webgpu and webgl run on SwiftShader (CPU emulation of a GPU): not real-GPU figures', totalSeconds: (performance.now() - t0) / 1000, backends: results, paths, live }, null, 2));
+// A run of some parts only gets their names in the file name, so that it does not replace a whole run's file.
+const subset = ALL_PARTS.every((p) => parts.has(p)) ? '' : `-${[...parts].join('-')}`;
+const file = join(args.out, `${date}-${hostname()}-browser${subset}.json`);
+await writeFile(file, JSON.stringify({ date, machine: { host: hostname(), cpus: cpus().length, model: cpus()[0]?.model, node: process.version, chromium: browserVersion }, note: 'webgpu and webgl run on SwiftShader (CPU emulation of a GPU): not real-GPU figures', totalSeconds: (performance.now() - t0) / 1000, parts: [...parts], backends: results, paths, live, pipeline }, null, 2));
 console.log(`written ${file}`);

@@ -202,3 +202,25 @@ test('events: domain, step, hard-sample and swap, with memory sizes', async () =
   assert.ok(completed, 'listeners complete on dispose');
   model.dispose();
 });
+
+test("review targets: earlier domains replay the shipped weights' outputs (reviewTarget 'shipped', the default) or their clean crops", async () => {
+  const firstStep = async (options: ReviewLearnerOptions): Promise<{ fresh: number; review: number }> => {
+    const model = SimpleIR.create('tiny', { seed: 5 });
+    const learner = new OnlineReviewLearner(model, { ...BASE, ...options });
+    const steps: LearnerEvent[] = [];
+    learner.listen({ next: (e) => e.type === 'step' && steps.push(e) });
+    await train(learner, 1);
+    const e = steps[0]!;
+    assert.ok(e.type === 'step' && e.reviewed === 2 && e.reviewLoss !== null);
+    learner.dispose();
+    model.dispose();
+    return { fresh: e.freshLoss, review: e.reviewLoss };
+  };
+  const shipped = await firstStep({});
+  const clean = await firstStep({ reviewTarget: 'clean' });
+  // At the first step the variables are the shipped weights: their output on the reviewed crops is the target itself.
+  assert.ok(shipped.review < 1e-4, `review loss against the shipped outputs ${shipped.review}`);
+  assert.ok(clean.review > 0.01, `review loss against the clean crops ${clean.review}`);
+  assert.ok(Math.abs(shipped.fresh - clean.fresh) < 1e-6, 'fresh crops train against their clean images either way');
+  assert.throws(() => new OnlineReviewLearner(SimpleIR.create('tiny'), { reviewTarget: 'teacher' as 'clean' }), /reviewTarget/);
+});

@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import { paramSpecs, type SimpleIRConfig } from '../config.js';
 import { createDegradation, type Degradation, type DegradationKind } from '../degrade/index.js';
 import { invalidArgument, isOptionsObject, SimpleIRError } from '../errors.js';
-import { trainingOpsFor } from '../model/ops.js';
+import { forward } from '../model/forward.js';
+import { nativeOps, trainingOpsFor } from '../model/ops.js';
 import { Random } from '../random.js';
 import { decodeWeights, encodeWeights, type WeightFiles } from '../weights.js';
 import { LossHistory } from './history.js';
@@ -67,6 +68,14 @@ export interface ReviewLearnerOptions {
   readonly clipNorm?: number;
   /** Seed of crop positions, batch draws and seed degradations (default 1). */
   readonly seed?: number;
+  /**
+   * Target of reviewed crops of the earlier domains (those present before online learning):
+   * `'shipped'` (default) is the shipped weights' own output on the crop (before clipping), so that replay holds
+   * the network to what it did on those domains (replay with the old model's outputs, as in dark
+   * experience replay); `'clean'` is the crop's clean image. Crops of domains learnt online always
+   * use their clean image. Measured in docs/online-learning.md: `'shipped'` forgets about half as much.
+   */
+  readonly reviewTarget?: 'shipped' | 'clean';
 }
 
 /** Options with their defaults filled in. */
@@ -88,6 +97,7 @@ export interface ResolvedLearnerOptions {
   readonly edgeWeight: number;
   readonly clipNorm: number;
   readonly seed: number;
+  readonly reviewTarget: 'shipped' | 'clean';
 }
 
 /** Where the memory's earlier domains came from: the weight file, synthesis from the first frames (`pending` until done), or nowhere. */
@@ -231,6 +241,8 @@ export function resolveLearnerOptions(o: ReviewLearnerOptions = {}): ResolvedLea
   const learningRate = o.learningRate ?? 1e-4;
   const stepBudgetMs = o.stepBudgetMs ?? 8;
   if (!Number.isInteger(o.warmupSteps ?? 0) || (o.warmupSteps ?? 0) < 0) throw new SimpleIRError('INVALID_ARGUMENT', `warmupSteps must be an integer >= 0; got ${o.warmupSteps}.`);
+  const reviewTarget = o.reviewTarget ?? 'shipped';
+  if (reviewTarget !== 'shipped' && reviewTarget !== 'clean') throw new SimpleIRError('INVALID_ARGUMENT', `reviewTarget must be 'shipped' or 'clean'; got ${String(reviewTarget)}.`);
   if (!(learningRate > 0) || !(stepBudgetMs >= 0)) throw new SimpleIRError('INVALID_ARGUMENT', `learningRate must be > 0 and stepBudgetMs >= 0; got ${learningRate}, ${stepBudgetMs}.`);
   return {
     capacity,
@@ -249,6 +261,7 @@ export function resolveLearnerOptions(o: ReviewLearnerOptions = {}): ResolvedLea
     edgeWeight: o.edgeWeight ?? 0.5,
     clipNorm: o.clipNorm ?? 1,
     seed: o.seed ?? 1,
+    reviewTarget,
   };
 }
 
@@ -270,6 +283,8 @@ export class OnlineReviewLearner {
   readonly options: ResolvedLearnerOptions;
   private readonly model: LearnableModel;
   private readonly shipped: Map<string, Float32Array>;
+  /** The shipped weights as tensors, for review targets (`reviewTarget: 'shipped'`); empty otherwise. */
+  private readonly shippedTensors = new Map<string, tf.Tensor>();
   private readonly variables = new Map<string, tf.Variable>();
   private optimizer: tf.Optimizer;
   private readonly setup: () => StepSetup;
@@ -311,7 +326,8 @@ export class OnlineReviewLearner {
     for (const spec of paramSpecs(model.config)) {
       const initial = tf.tensor(this.shipped.get(spec.name)!, [...spec.shape]);
       this.variables.set(spec.name, tf.variable(initial, true, `${prefix}/${spec.name}`));
-      initial.dispose();
+      if (this.options.reviewTarget === 'shipped') this.shippedTensors.set(spec.name, initial);
+      else initial.dispose();
     }
     this.optimizer = tf.train.adam(this.options.learningRate, 0.9, 0.999, 1e-8);
     const ops = trainingOpsFor(tf.getBackend());
@@ -461,6 +477,7 @@ export class OnlineReviewLearner {
     this.disposed = true;
     this.epoch++;
     this.variables.forEach((v) => v.dispose());
+    this.shippedTensors.forEach((t) => t.dispose());
     this.optimizer.dispose();
     this.clearPool();
     this.dropStaged();
@@ -645,7 +662,7 @@ export class OnlineReviewLearner {
     const { fromMemory, fromTask } = this.composition();
     const fresh = this.drawFresh(fromTask);
     const reviewed = this.memoryStore.sample(fromMemory, this.rng);
-    const groups = this.reviewGroups(reviewed.map((r) => r.sample));
+    const groups = this.reviewGroups(reviewed.map((r) => r.sample), reviewed.map((r) => this.baseDomains.includes(r.task)));
     const { learningRate, warmupSteps } = this.options;
     const lr = warmupSteps > 0 ? (learningRate * Math.min(warmupSteps, this.optimizerSteps + 1)) / warmupSteps : learningRate;
     this.optimizerSteps++;
@@ -762,14 +779,28 @@ export class OnlineReviewLearner {
     return same.slice(0, Math.max(1, n));
   }
 
-  /** Reviewed crops grouped by size, each group a batch; `members` are indexes into `crops`. */
-  private reviewGroups(crops: readonly ReplayCrop[]): { batch: PairBatch; members: number[] }[] {
+  /**
+   * Reviewed crops grouped by size, each group a batch; `members` are indexes into `crops`. With
+   * `reviewTarget: 'shipped'`, the targets of crops of earlier domains (`base[i]`) are the shipped
+   * weights' restoration of their degraded image instead of their clean image.
+   */
+  private reviewGroups(crops: readonly ReplayCrop[], base: readonly boolean[]): { batch: PairBatch; members: number[] }[] {
     const bySize = new Map<string, number[]>();
     crops.forEach((c, i) => {
       const key = `${c.height}x${c.width}`;
       bySize.set(key, [...(bySize.get(key) ?? []), i]);
     });
-    return [...bySize.values()].map((members) => ({ batch: cropsToTensors(members.map((i) => crops[i]!)), members }));
+    return [...bySize.values()].map((members) => {
+      const batch = cropsToTensors(members.map((i) => crops[i]!));
+      if (this.options.reviewTarget !== 'shipped' || !members.some((i) => base[i])) return { batch, members };
+      const clean = tf.tidy(() => {
+        const restored = forward(this.model.config, nativeOps, this.shippedTensors, batch.degraded, false);
+        const mask = tf.tensor4d(members.map((i) => (base[i] ? 1 : 0)), [members.length, 1, 1, 1]);
+        return tf.add(tf.mul(restored, mask), tf.mul(batch.clean, tf.sub(1, mask))) as tf.Tensor4D;
+      });
+      batch.clean.dispose();
+      return { batch: { degraded: batch.degraded, clean }, members };
+    });
   }
 
   /** Takes crops matching `done` out of the pool and offers the scored ones to the memory. */

@@ -8,7 +8,9 @@
  * Options: --weights PATH (default weights/tiny.json, else training/tiny/weights.json, the running
  * checkpoint), --steps N (default 200), --crop N (128), --batch N (4), --lr X (1e-4), --review X (0.5),
  * --val-size WxH (480x272; multiples of 4), --frames N (live frames, 150), --fps N (10), --frame-size WxH (320x180),
- * --budget MS (8), --out DIR (bench/results), --quick (steps 12, crop 64, val 192x108, 40 frames).
+ * --budget MS (8), --out DIR (bench/results), --quick (steps 12, crop 64, val 192x108, 40 frames),
+ * --variants LIST (review,review-plain,no-review: review = the learner's defaults, review-plain = clean
+ * targets and memory-only replay, no-review = plain fine-tuning).
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
@@ -46,6 +48,7 @@ const { values: args } = parseArgs({
     budget: { type: 'string' },
     out: { type: 'string' },
     quick: { type: 'boolean' },
+    variants: { type: 'string' },
   },
 });
 const quick = Boolean(args.quick);
@@ -105,10 +108,13 @@ function variedHaze(seed: number): Degradation {
   };
 }
 
-const learnerOptions = (review: boolean): ReviewLearnerOptions => ({
+/** Learner variants: `review` (the defaults: shipped-output targets, replay synthesis), `review-plain` (clean targets, memory only: the learner as first built), `no-review`. */
+type Variant = 'review' | 'review-plain' | 'no-review';
+const learnerOptions = (variant: Variant): ReviewLearnerOptions => ({
+  ...(variant === 'review-plain' ? { reviewTarget: 'clean' as const, replaySynthesis: 0 } : {}),
   memory: { capacity: 256, perDomain: true },
-  reviewRatio: review ? reviewRatio : 0,
-  seedDomains: review ? undefined : [],
+  reviewRatio: variant !== 'no-review' ? reviewRatio : 0,
+  seedDomains: variant !== 'no-review' ? undefined : [],
   learningRate: lr,
   cropSize: crop,
   batchSize,
@@ -134,9 +140,9 @@ interface RunResult {
   lastLosses: number[];
 }
 
-async function adapt(name: string, review: boolean, frames: tf.Tensor4D[]): Promise<RunResult> {
+async function adapt(name: Variant, frames: tf.Tensor4D[]): Promise<RunResult> {
   const model = await SimpleIR.load(weightsPath!);
-  const learner = new OnlineReviewLearner(model, learnerOptions(review));
+  const learner = new OnlineReviewLearner(model, learnerOptions(name));
   for (let i = 0; learner.needsSeedFrames; i++) await learner.seedFrom(frames[i % frames.length]!);
   learner.setDomain(DOMAIN);
   const degrade = variedHaze(11);
@@ -172,7 +178,7 @@ async function adapt(name: string, review: boolean, frames: tf.Tensor4D[]): Prom
 /** Restore latency of a live stream of clean frames at `fps`, with or without learning in the stream. */
 async function liveLatency(learn: boolean, frames: Uint8Array[]): Promise<{ metrics: RestoreMetrics; steps: number; seeded: string }> {
   const model = await SimpleIR.load(weightsPath!);
-  const learner = learn ? new OnlineReviewLearner(model, learnerOptions(true)) : undefined;
+  const learner = learn ? new OnlineReviewLearner(model, learnerOptions('review')) : undefined;
   const degrade = variedHaze(13);
   let final: RestoreMetrics | undefined;
   const source = interval(1000 / fps).pipe(
@@ -190,7 +196,10 @@ async function liveLatency(learn: boolean, frames: Uint8Array[]): Promise<{ metr
 
 const base = validation.evaluate(shipped.config, shipped.params, { ssim: false });
 const train = await cleanFrames(Math.max(crop * 3, 384), Math.max(crop * 2, 216));
-const runs = [await adapt('review', true, train.tensors), await adapt('no-review', false, train.tensors)];
+const variants = (args.variants ?? 'review,review-plain,no-review').split(',') as Variant[];
+for (const v of variants) if (!['review', 'review-plain', 'no-review'].includes(v)) throw new Error(`unknown variant ${v}: use review, review-plain, no-review`);
+const runs: RunResult[] = [];
+for (const v of variants) runs.push(await adapt(v, train.tensors));
 tf.dispose(train.tensors);
 
 const live = await cleanFrames(fw, fh);
@@ -218,8 +227,9 @@ const latency = [
   ),
 ].join('\n');
 console.log(`\n${table}\n\n${latency}\n\np95 latency growth while learning: ${(100 * p95Growth).toFixed(1)} % (target <= 25 %)`);
-const review = runs[0]!;
-console.log(`new-domain gain with review ${review.newDomainGain.toFixed(2)} dB (target >= 2); old tasks with review ${review.oldTasksMeanDelta.toFixed(2)} dB (target >= -0.5), without ${runs[1]!.oldTasksMeanDelta.toFixed(2)} dB`);
+const review = runs.find((r) => r.name === 'review');
+const none = runs.find((r) => r.name === 'no-review');
+if (review) console.log(`new-domain gain with review ${review.newDomainGain.toFixed(2)} dB (target >= 2); old tasks with review ${review.oldTasksMeanDelta.toFixed(2)} dB (target >= -0.5)${none ? `, without ${none.oldTasksMeanDelta.toFixed(2)} dB` : ''}`);
 
 const date = new Date().toISOString().slice(0, 10);
 await mkdir(outDir, { recursive: true });
@@ -233,7 +243,7 @@ await writeFile(
       backend: tf.getBackend(),
       weights: weightsPath,
       weightsMetadata: { ...shipped.metadata, memory: shipped.metadata.memory ? '(omitted)' : undefined },
-      settings: { domain: DOMAIN, steps, crop, batchSize, lr, reviewRatio, validation: `${vw}x${vh}`, liveFrames, fps, frameSize: `${fw}x${fh}`, stepBudgetMs, quick },
+      settings: { domain: DOMAIN, variants, steps, crop, batchSize, lr, reviewRatio, validation: `${vw}x${vh}`, liveFrames, fps, frameSize: `${fw}x${fh}`, stepBudgetMs, quick },
       shipped: base,
       runs,
       latency: { baseline, learning, p95Growth },

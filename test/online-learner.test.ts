@@ -224,3 +224,35 @@ test("review targets: earlier domains replay the shipped weights' outputs (revie
   assert.ok(Math.abs(shipped.fresh - clean.fresh) < 1e-6, 'fresh crops train against their clean images either way');
   assert.throws(() => new OnlineReviewLearner(SimpleIR.create('tiny'), { reviewTarget: 'teacher' as 'clean' }), /reviewTarget/);
 });
+
+test('replay synthesis: earlier domains are synthesised from the clean frames, reviewed, and refill the memory (replaySynthesis 0 turns it off)', async () => {
+  const run = async (replaySynthesis: number): Promise<{ synthesized: number[]; entered: { domain: string; id: string }[]; leaked: number }> => {
+    const model = SimpleIR.create('tiny', { seed: 5 });
+    const before = tf.memory().numTensors;
+    const learner = new OnlineReviewLearner(model, { ...BASE, replaySynthesis });
+    const synthesized: number[] = [];
+    const entered: { domain: string; id: string }[] = [];
+    learner.listen({
+      next: (e) => {
+        if (e.type === 'step') synthesized.push(e.synthesized);
+        if (e.type === 'hard-sample') entered.push({ domain: e.domain, id: e.id });
+      },
+    });
+    await train(learner, 12);
+    learner.dispose();
+    const leaked = tf.memory().numTensors - before;
+    model.dispose();
+    return { synthesized, entered, leaked };
+  };
+  const on = await run(1);
+  const off = await run(0);
+  assert.equal(on.synthesized.length, 12);
+  assert.ok(on.synthesized.every((n) => n >= 1 && n <= 2), `synthesised crops per step ${on.synthesized}`);
+  const synthEntered = on.entered.filter((e) => e.id.startsWith('s'));
+  assert.ok(synthEntered.length > 0, 'synthesised crops enter the memory after their visits');
+  assert.ok(synthEntered.every((e) => ['rain', 'snow', 'lowlight', 'blur'].includes(e.domain)), JSON.stringify(synthEntered));
+  assert.equal(on.leaked, 0, 'no tensor left after dispose');
+  assert.deepEqual(off.synthesized, Array(12).fill(0));
+  assert.ok(!off.entered.some((e) => e.id.startsWith('s')));
+  assert.throws(() => new OnlineReviewLearner(SimpleIR.create('tiny'), { replaySynthesis: -1 }), /replaySynthesis/);
+});

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { paramSpecs, type SimpleIRConfig } from '../config.js';
-import { createDegradation, type Degradation, type DegradationKind } from '../degrade/index.js';
+import { createDegradation, DEGRADATION_KINDS, type Degradation, type DegradationKind } from '../degrade/index.js';
 import { invalidArgument, isOptionsObject, SimpleIRError } from '../errors.js';
 import { forward } from '../model/forward.js';
 import { nativeOps, trainingOpsFor } from '../model/ops.js';
@@ -76,6 +76,15 @@ export interface ReviewLearnerOptions {
    * use their clean image. Measured in docs/online-learning.md: `'shipped'` forgets about half as much.
    */
   readonly reviewTarget?: 'shipped' | 'clean';
+  /**
+   * Crops of the earlier domains synthesised per fresh crop, from the same clean image, with the SDK's
+   * generator of each domain (random seed and strength; domains the SDK has no generator for are only
+   * replayed from the memory). They are reviewed next to the memory's crops (about half the review
+   * share), and after `visitsPerCrop` visits they are offered to the memory with their loss
+   * fluctuation, so the memory keeps refilling with difficult crops of the earlier domains taken from
+   * the stream itself. Default 1; 0 reviews the memory only. Measured in docs/online-learning.md.
+   */
+  readonly replaySynthesis?: number;
 }
 
 /** Options with their defaults filled in. */
@@ -98,6 +107,7 @@ export interface ResolvedLearnerOptions {
   readonly clipNorm: number;
   readonly seed: number;
   readonly reviewTarget: 'shipped' | 'clean';
+  readonly replaySynthesis: number;
 }
 
 /** Where the memory's earlier domains came from: the weight file, synthesis from the first frames (`pending` until done), or nowhere. */
@@ -123,8 +133,10 @@ export interface StepEvent extends MemoryCounts {
   readonly freshLoss: number;
   /** Mean loss of the reviewed memory crops, `null` when none. */
   readonly reviewLoss: number | null;
-  /** Samples drawn from the memory. */
+  /** Reviewed samples: drawn from the memory plus synthesised crops of earlier domains. */
   readonly reviewed: number;
+  /** Of `reviewed`, crops of earlier domains synthesised from the stream's clean images (`replaySynthesis`). */
+  readonly synthesized: number;
   /** Learning rate of the step. */
   readonly lr: number;
   /** Wall time of the step, ms. */
@@ -218,6 +230,8 @@ export interface BudgetStats {
 /** A fresh crop waiting to be trained on. */
 interface PoolCrop {
   readonly id: string;
+  /** Domain of the crop (the current domain for fresh crops, an earlier one for synthesised review crops). */
+  readonly domain?: string;
   readonly degraded: tf.Tensor4D;
   readonly clean: tf.Tensor4D;
   visits: number;
@@ -243,6 +257,8 @@ export function resolveLearnerOptions(o: ReviewLearnerOptions = {}): ResolvedLea
   if (!Number.isInteger(o.warmupSteps ?? 0) || (o.warmupSteps ?? 0) < 0) throw new SimpleIRError('INVALID_ARGUMENT', `warmupSteps must be an integer >= 0; got ${o.warmupSteps}.`);
   const reviewTarget = o.reviewTarget ?? 'shipped';
   if (reviewTarget !== 'shipped' && reviewTarget !== 'clean') throw new SimpleIRError('INVALID_ARGUMENT', `reviewTarget must be 'shipped' or 'clean'; got ${String(reviewTarget)}.`);
+  const replaySynthesis = o.replaySynthesis ?? 1;
+  if (!Number.isInteger(replaySynthesis) || replaySynthesis < 0) throw new SimpleIRError('INVALID_ARGUMENT', `replaySynthesis must be an integer >= 0; got ${String(replaySynthesis)}.`);
   if (!(learningRate > 0) || !(stepBudgetMs >= 0)) throw new SimpleIRError('INVALID_ARGUMENT', `learningRate must be > 0 and stepBudgetMs >= 0; got ${learningRate}, ${stepBudgetMs}.`);
   return {
     capacity,
@@ -262,6 +278,7 @@ export function resolveLearnerOptions(o: ReviewLearnerOptions = {}): ResolvedLea
     clipNorm: o.clipNorm ?? 1,
     seed: o.seed ?? 1,
     reviewTarget,
+    replaySynthesis,
   };
 }
 
@@ -292,6 +309,9 @@ export class OnlineReviewLearner {
   private history: LossHistory;
   private readonly rng: Random;
   private pool: PoolCrop[] = [];
+  /** Synthesised crops of earlier domains waiting to be reviewed (`replaySynthesis`). */
+  private reviewPool: PoolCrop[] = [];
+  private synthCounter = 0;
   private listeners = new Set<LearnerListener>();
   private staged: { weights: Map<string, tf.Tensor>; step: number; loss: number } | null = null;
   private seedSource: SeedSource;
@@ -586,6 +606,7 @@ export class OnlineReviewLearner {
     } finally {
       clean.dispose();
     }
+    this.synthesizeReview(frame, count * this.options.replaySynthesis);
   }
 
   /** Adds one fresh pair from an application's pair (same-size [1, H, W, 3] tensors, not disposed): one random crop of both. */
@@ -603,6 +624,41 @@ export class OnlineReviewLearner {
       tf.dispose([d, c]);
     } finally {
       both.dispose();
+    }
+    this.synthesizeReview(clean, this.options.replaySynthesis);
+  }
+
+  /** Earlier domains that can be synthesised (they have a generator in the SDK). */
+  private get synthesizableDomains(): DegradationKind[] {
+    return this.baseDomains.filter((d): d is DegradationKind => (DEGRADATION_KINDS as readonly string[]).includes(d));
+  }
+
+  /**
+   * Adds `count` crops of earlier domains (round-robin) to the review pool, synthesised from random
+   * crops of the clean image `frame` with random seeds and strengths. The pool keeps four batches.
+   */
+  private synthesizeReview(frame: tf.Tensor4D, count: number): void {
+    const domains = this.synthesizableDomains;
+    if (count < 1 || domains.length === 0 || this.options.reviewRatio === 0) return;
+    for (let i = 0; i < count; i++) {
+      const kind = domains[this.synthCounter % domains.length]!;
+      const id = `s${++this.synthCounter}`;
+      const clean = tf.keep(this.randomCrops(frame, 1));
+      const d = createDegradation(kind, { seed: this.rng.int(0, 0x7fffffff), strength: this.rng.uniform(0, 1) });
+      try {
+        const degraded = tf.keep(d.apply(clean) as tf.Tensor4D);
+        this.reviewPool.push({ id, domain: kind, degraded, clean, visits: 0 });
+      } catch (e) {
+        clean.dispose();
+        throw e;
+      } finally {
+        d.dispose();
+      }
+    }
+    while (this.reviewPool.length > this.poolTarget) {
+      const i = Math.max(0, this.reviewPool.findIndex((c) => c.visits === 0));
+      const [old] = this.reviewPool.splice(i, 1);
+      tf.dispose([old!.degraded, old!.clean]);
     }
   }
 
@@ -661,12 +717,24 @@ export class OnlineReviewLearner {
     const domain = this.currentDomain!;
     const { fromMemory, fromTask } = this.composition();
     const fresh = this.drawFresh(fromTask);
-    const reviewed = this.memoryStore.sample(fromMemory, this.rng);
+    const synthReady = this.reviewPool.filter((c) => c.visits < this.options.visitsPerCrop);
+    const nSynth = Math.min(synthReady.length, this.memoryStore.size > 0 ? Math.ceil(fromMemory / 2) : fromMemory);
+    for (let i = synthReady.length - 1; i > 0; i--) {
+      const j = this.rng.int(0, i);
+      [synthReady[i], synthReady[j]] = [synthReady[j]!, synthReady[i]!];
+    }
+    const synth = synthReady.slice(0, nSynth);
+    const reviewed = this.memoryStore.sample(fromMemory - nSynth, this.rng);
     const groups = this.reviewGroups(reviewed.map((r) => r.sample), reviewed.map((r) => this.baseDomains.includes(r.task)));
+    const synthGroups = this.synthGroups(synth);
     const { learningRate, warmupSteps } = this.options;
     const lr = warmupSteps > 0 ? (learningRate * Math.min(warmupSteps, this.optimizerSteps + 1)) / warmupSteps : learningRate;
     this.optimizerSteps++;
-    const batches: PairBatch[] = [{ degraded: tf.concat(fresh.map((c) => c.degraded), 0) as tf.Tensor4D, clean: tf.concat(fresh.map((c) => c.clean), 0) as tf.Tensor4D }, ...groups.map((g) => g.batch)];
+    const batches: PairBatch[] = [
+      { degraded: tf.concat(fresh.map((c) => c.degraded), 0) as tf.Tensor4D, clean: tf.concat(fresh.map((c) => c.clean), 0) as tf.Tensor4D },
+      ...groups.map((g) => g.batch),
+      ...synthGroups.map((g) => g.batch),
+    ];
     let losses: Float32Array;
     try {
       const perSample = optimizerStep(this.setup(), batches, lr);
@@ -688,8 +756,13 @@ export class OnlineReviewLearner {
       this.history.record(key, losses[fresh.length + k]!);
       if (this.history.isScored(key)) this.memoryStore.add(r.task, r.id, r.sample, this.history.fluctuation(key));
     });
+    let k = fresh.length + order.length;
+    for (const g of synthGroups) for (const c of g.members) this.history.record(`${c.domain}/${c.id}`, losses[k++]!);
     fresh.forEach((c) => c.visits++);
+    synth.forEach((c) => c.visits++);
     await this.retire(domain, epoch, (c) => c.visits >= this.options.visitsPerCrop);
+    if (epoch !== this.epoch) return null;
+    await this.retireReview(epoch);
     if (epoch !== this.epoch) return null;
     this.stepCount++;
     const loss = mean(losses);
@@ -702,8 +775,9 @@ export class OnlineReviewLearner {
       domain,
       loss,
       freshLoss: mean(losses, 0, fresh.length),
-      reviewLoss: reviewed.length > 0 ? mean(losses, fresh.length) : null,
-      reviewed: reviewed.length,
+      reviewLoss: reviewed.length + synth.length > 0 ? mean(losses, fresh.length) : null,
+      reviewed: reviewed.length + synth.length,
+      synthesized: synth.length,
       lr,
       ms,
       credit: this.budget.credit,
@@ -716,7 +790,8 @@ export class OnlineReviewLearner {
   // ---- internals -----------------------------------------------------------------------------
 
   private composition(): { fromMemory: number; fromTask: number } {
-    return batchComposition(this.options.batchSize, this.options.reviewRatio, this.memoryStore.size);
+    const synthReady = this.reviewPool.filter((c) => c.visits < this.options.visitsPerCrop).length;
+    return batchComposition(this.options.batchSize, this.options.reviewRatio, this.memoryStore.size + synthReady);
   }
 
   private emptyMemory(): HardSampleMemory<ReplayCrop> {
@@ -803,6 +878,44 @@ export class OnlineReviewLearner {
     });
   }
 
+  /** Synthesised review crops grouped by size, each group a batch; targets as {@link reviewGroups} (they are all of earlier domains). */
+  private synthGroups(crops: readonly PoolCrop[]): { batch: PairBatch; members: PoolCrop[] }[] {
+    const bySize = new Map<string, PoolCrop[]>();
+    for (const c of crops) {
+      const key = c.degraded.shape.join();
+      bySize.set(key, [...(bySize.get(key) ?? []), c]);
+    }
+    return [...bySize.values()].map((members) => {
+      const degraded = tf.concat(members.map((c) => c.degraded), 0) as tf.Tensor4D;
+      const clean =
+        this.options.reviewTarget === 'shipped'
+          ? tf.tidy(() => forward(this.model.config, nativeOps, this.shippedTensors, degraded, false))
+          : (tf.concat(members.map((c) => c.clean), 0) as tf.Tensor4D);
+      return { batch: { degraded, clean }, members };
+    });
+  }
+
+  /** Retires synthesised review crops after their visits, offering the scored ones to the memory under their domain. */
+  private async retireReview(epoch: number): Promise<void> {
+    const leaving = this.reviewPool.filter((c) => c.visits >= this.options.visitsPerCrop);
+    this.reviewPool = this.reviewPool.filter((c) => c.visits < this.options.visitsPerCrop);
+    for (const c of leaving) {
+      const key = `${c.domain}/${c.id}`;
+      try {
+        if (!this.history.isScored(key) || this.options.capacity === 0 || epoch !== this.epoch) continue;
+        const score = this.history.fluctuation(key);
+        const [crop] = await tensorsToCrops(c.degraded, c.clean);
+        if (epoch !== this.epoch) return;
+        if (this.memoryStore.add(c.domain!, c.id, crop!, score)) {
+          this.emit({ type: 'hard-sample', domain: c.domain!, id: c.id, score, ...this.memoryCounts() });
+        }
+      } finally {
+        tf.dispose([c.degraded, c.clean]);
+        this.history.delete(key);
+      }
+    }
+  }
+
   /** Takes crops matching `done` out of the pool and offers the scored ones to the memory. */
   private async retire(domain: string, epoch: number, done: (c: PoolCrop) => boolean): Promise<void> {
     const leaving = this.pool.filter(done);
@@ -860,6 +973,8 @@ export class OnlineReviewLearner {
   private clearPool(): void {
     this.pool.forEach((c) => tf.dispose([c.degraded, c.clean]));
     this.pool = [];
+    this.reviewPool.forEach((c) => tf.dispose([c.degraded, c.clean]));
+    this.reviewPool = [];
   }
 
   private emit(event: LearnerEvent): void {

@@ -1,6 +1,7 @@
 /**
- * Tests of the tiled full-resolution stage: the per-axis tile plans, option resolution, tiled output
- * against untiled output on random (non-identity) weights, tensor hygiene, and one full 4K frame.
+ * Tests of the tiled full-resolution stage: the per-axis tile plans and the runs the blend is cut into,
+ * the exact crop, option resolution, tiled output against untiled output on random (non-identity)
+ * weights, tensor hygiene, and one full 4K frame.
  */
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import { isSimpleIRError, type SimpleIRErrorCode } from '../src/core/errors.js';
 import type { RGBImage } from '../src/core/image.js';
 import { Random } from '../src/core/random.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
-import { AUTO_TILE_PIXELS, AUTO_TILE_SIZE, axisTilePlan, resolveTiling, roundUp } from '../src/core/tiling.js';
+import { AUTO_TILE_PIXELS, AUTO_TILE_SIZE, axisRuns, axisTilePlan, cropWindow, resolveTiling, roundUp } from '../src/core/tiling.js';
 
 before(async () => {
   await selectBackend('wasm');
@@ -52,7 +53,9 @@ function checkPlan(length: number, size: number, overlap: number, radius: number
     assert.deepEqual(plan.starts, [0], label);
     assert.equal(plan.size, length, label);
   } else {
-    assert.equal(plan.size, size, `${label}: all tiles have the requested size`);
+    assert.ok(plan.size <= size && plan.size % step === 0, `${label}: tiles of ${plan.size}, at most the requested size and a multiple of the step`);
+    assert.ok(plan.size >= Math.min(size, 2 * overlap), `${label}: tiles of ${plan.size}, at least twice the overlap`);
+    assert.equal(n, Math.ceil((length - overlap) / (size - overlap)), `${label}: as few tiles as tiles of the requested size would need`);
   }
   assert.equal(plan.starts[0], 0, `${label}: first tile at 0`);
   assert.equal(plan.starts[n - 1]! + plan.size, length, `${label}: last tile flush with the end`);
@@ -102,6 +105,9 @@ describe('axisTilePlan', () => {
     for (const length of [2160, 3840, 4096, 2176, 7680, 4320]) checkPlan(length, 512, 24, 8, 4);
     const plan = axisTilePlan(3840, 512, 24, 8, 4);
     assert.equal(plan.starts.length, Math.ceil((3840 - 24) / (512 - 24)));
+    // Spread evenly: 8 tiles of 504 and 5 of 452 instead of 512 (whose last tile mostly repeats its neighbour).
+    assert.equal(plan.size, 504);
+    assert.equal(axisTilePlan(2160, 512, 24, 8, 4).size, 452);
   });
 
   test('minimum overlap (exactly twice the radius) still covers every pixel', () => {
@@ -113,6 +119,61 @@ describe('axisTilePlan', () => {
     assert.deepEqual(plan.starts, [0]);
     assert.equal(plan.size, 100);
     assert.ok(plan.weights[0]!.every((v) => v === 1));
+  });
+});
+
+/** Checks that the runs of a plan tile its axis and list exactly the tiles of nonzero weight, a lone tile's weight being 1. */
+function checkRuns(length: number, size: number, overlap: number, radius: number, step: number): number {
+  const label = `length ${length}, size ${size}, overlap ${overlap}`;
+  const plan = axisTilePlan(length, size, overlap, radius, step);
+  const runs = axisRuns(plan);
+  assert.equal(runs[0]!.start, 0, label);
+  assert.equal(runs.at(-1)!.end, length, label);
+  let most = 0;
+  runs.forEach((run, k) => {
+    assert.ok(run.end > run.start, label);
+    if (k > 0) assert.equal(run.start, runs[k - 1]!.end, `${label}: runs are contiguous`);
+    if (k > 0) assert.notDeepEqual(run.tiles, runs[k - 1]!.tiles, `${label}: neighbouring runs differ`);
+    assert.ok(run.tiles.length >= 1, `${label}: every position has a tile`);
+    most = Math.max(most, run.tiles.length);
+    for (let p = run.start; p < run.end; p++) {
+      const nonzero = plan.starts.flatMap((a, i) => (p >= a && p < a + plan.size && plan.weights[i]![p - a]! > 0 ? [i] : []));
+      assert.deepEqual(nonzero, run.tiles, `${label}: tiles at ${p}`);
+      if (run.tiles.length === 1) {
+        const i = run.tiles[0]!;
+        assert.equal(plan.weights[i]![p - plan.starts[i]!], 1, `${label}: a lone tile's weight is exactly 1 at ${p}`);
+      }
+    }
+  });
+  return most;
+}
+
+describe('axisRuns', () => {
+  test('runs cover the axis, list the tiles of nonzero weight, and a lone tile has weight 1', () => {
+    let most = 0;
+    for (const [size, overlap] of [[48, 24], [64, 24], [96, 40], [64, 16], [512, 24]] as const) {
+      for (const length of [size - 4, size, size + 4, 76, 100, 204, 316, 2160, 3840]) most = Math.max(most, checkRuns(length, size, overlap, 8, 4));
+    }
+    assert.equal(most, 3, 'some plans overlap three tiles at a position');
+  });
+});
+
+describe('cropWindow', () => {
+  test('copies exactly the values tf.slice would, at edges, corners and odd sizes', () => {
+    for (const [b, h, w, c] of [[1, 37, 53, 3], [2, 9, 1, 5], [1, 1, 40, 4], [1, 2160, 31, 2]] as const) {
+      const t = randomInput([b, h, w, c] as unknown as [number, number, number, number], h * w);
+      const windows: [number, number, number, number][] = [[0, 0, h, w], [0, 0, 1, 1], [h - 1, w - 1, 1, 1], [0, 0, h, 1], [Math.floor(h / 3), 0, h - Math.floor(h / 3), w], [0, Math.floor(w / 2), h, w - Math.floor(w / 2)], [Math.floor(h / 4), Math.floor(w / 4), Math.ceil(h / 2), Math.ceil(w / 2)]];
+      for (const [y0, x0, hh, ww] of windows) {
+        const before = tf.memory().numTensors;
+        const got = cropWindow(t, y0, x0, hh, ww);
+        const want = tf.slice(t, [0, y0, x0, 0], [b, hh, ww, c]);
+        assert.deepEqual(got.shape, want.shape);
+        assert.equal(maxAbsDiff(got.dataSync(), want.dataSync()), 0, `[${t.shape}] window ${[y0, x0, hh, ww]}`);
+        tf.dispose([got, want]);
+        assert.equal(tf.memory().numTensors, before);
+      }
+      t.dispose();
+    }
   });
 });
 
@@ -223,6 +284,17 @@ describe('tiled output equals untiled output', () => {
     const x = randomInput([1, 203, 317, 3], 2);
     compare(model, x, [{ tileSize: 64 }, { tileSize: 96 }]);
     x.dispose();
+    model.dispose();
+  });
+
+  test('tiny, random weights, tiles overlapping three deep (tile 48, overlap 24) on 76x100, 100x76 and a batch of 2', () => {
+    const model = SimpleIR.create('tiny', { init: 'random', seed: 11 });
+    for (const [b, h, w] of [[1, 76, 100], [1, 100, 76], [2, 77, 101]] as const) {
+      const x = randomInput([b, h, w, 3], b * h + w);
+      const diffs = compare(model, x, [{ tileSize: 48, overlap: 24 }, { tileSize: 48, overlap: 16 }]);
+      assert.ok(Math.max(...diffs) < 1e-4, `diffs ${diffs}`);
+      x.dispose();
+    }
     model.dispose();
   });
 

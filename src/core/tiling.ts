@@ -1,5 +1,5 @@
 /**
- * Tiling of the full-resolution stage for large frames: fixed-size tiles whose overlap covers the
+ * Tiling of the full-resolution stage for large frames: equal-size tiles whose overlap covers the
  * receptive field, blended with a feathered partition-of-unity window, so tiled output equals untiled
  * output. The body (with its whole-frame statistics) runs once on the low-resolution grid.
  */
@@ -12,8 +12,9 @@ import type { NetOps } from './model/ops.js';
 /** Tiling options of a restore call. */
 export interface TileOptions {
   /**
-   * Side in pixels of the full-resolution tiles (rounded up to a multiple of the model's scale).
-   * `'auto'` (default) tiles frames above 1920x1088 with 512-pixel tiles; `0` never tiles.
+   * Largest side in pixels of the full-resolution tiles (rounded up to a multiple of the model's scale);
+   * tiles shrink to spread evenly over the frame. `'auto'` (default) tiles frames above 1920x1088 with
+   * tiles of up to 512 pixels; `0` never tiles.
    */
   readonly tileSize?: number | 'auto';
   /** Overlap of neighbouring tiles in pixels; at least twice the receptive radius (default: that plus 2 x scale). */
@@ -30,7 +31,7 @@ export interface AxisTilePlan {
 
 /** Frames with more pixels than this are tiled when `tileSize` is `'auto'`. */
 export const AUTO_TILE_PIXELS = 1920 * 1088;
-/** Tile side used when `tileSize` is `'auto'`. */
+/** Largest tile side used when `tileSize` is `'auto'`. */
 export const AUTO_TILE_SIZE = 512;
 
 /** Rounds `n` up to a multiple of `m`. */
@@ -39,14 +40,17 @@ export function roundUp(n: number, m: number): number {
 }
 
 /**
- * Plans tiles of `size` along an axis of `length` (both multiples of `step`), starting every
- * `size - overlap` and with the last tile flush with the end, so all tiles have the same size.
+ * Plans tiles of at most `maxSize` along an axis of `length` (all multiples of `step`): as few tiles as
+ * tiles of `maxSize` would need, shrunk to a common size that spreads them evenly (so the last one does
+ * not mostly repeat its neighbour), starting every `size - overlap`, the last flush with the end.
  * Pixels within `radius` of an interior tile edge get weight 0 in that tile; the rest ramp linearly.
  */
-export function axisTilePlan(length: number, size: number, overlap: number, radius: number, step: number): AxisTilePlan {
-  if (size >= length) {
+export function axisTilePlan(length: number, maxSize: number, overlap: number, radius: number, step: number): AxisTilePlan {
+  if (maxSize >= length) {
     return { starts: [0], size: length, weights: [new Float32Array(length).fill(1)] };
   }
+  const count = Math.ceil((length - overlap) / (maxSize - overlap));
+  const size = Math.min(maxSize, Math.max(2 * overlap, roundUp(Math.ceil((length - overlap) / count) + overlap, step)));
   const stride = size - overlap;
   const starts: number[] = [];
   for (let k = 0; ; k++) {
@@ -96,9 +100,81 @@ export function resolveTiling(config: SimpleIRConfig, height: number, width: num
   return { tileSize: size, overlap: ov };
 }
 
+/** A run of positions along an axis over which the same tiles have nonzero weight. */
+export interface AxisRun {
+  readonly start: number;
+  /** One past the run's last position. */
+  readonly end: number;
+  /** The tiles with nonzero weight over the run, in increasing order (one where tiles do not overlap). */
+  readonly tiles: readonly number[];
+}
+
+/** Cuts the axis of a plan into runs covered, with nonzero weight, by the same tiles. */
+export function axisRuns(plan: AxisTilePlan): AxisRun[] {
+  const length = plan.starts[plan.starts.length - 1]! + plan.size;
+  const runs: { start: number; end: number; tiles: number[] }[] = [];
+  for (let p = 0; p < length; p++) {
+    const tiles = plan.starts.flatMap((a, i) => (p >= a && p < a + plan.size && plan.weights[i]![p - a]! > 0 ? [i] : []));
+    const last = runs[runs.length - 1];
+    if (last && last.tiles.length === tiles.length && last.tiles.every((t, k) => t === tiles[k])) last.end = p + 1;
+    else runs.push({ start: p, end: p + 1, tiles });
+  }
+  return runs;
+}
+
 /**
- * Runs the full-resolution stage tile by tile and blends the tiles. `x` is the padded input
- * [1, H, W, 3], `f` the body output for the whole frame.
+ * The window [y0, y0 + h) x [x0, x0 + w) of every image of a [B, H, W, C] tensor, values copied exactly.
+ * It is a nearest-neighbour crop whose sample points sit within a quarter pixel of the pixel centres, not
+ * a `tf.slice`: tfjs-backend-wasm's slice copies its whole source and then moves each pixel in
+ * JavaScript, so cutting the 40 tiles of a 4K frame that way cost more than running the network on them.
+ */
+export function cropWindow(t: tf.Tensor4D, y0: number, x0: number, h: number, w: number): tf.Tensor4D {
+  const [b, height, width] = t.shape;
+  if (y0 === 0 && x0 === 0 && h === height && w === width) return tf.clone(t);
+  return tf.tidy(() => {
+    // Normalised box corners, pulled a quarter pixel inwards so that float rounding never lands outside the image.
+    const ny = Math.max(height - 1, 1);
+    const nx = Math.max(width - 1, 1);
+    const box = [(y0 + 0.25) / ny, (x0 + 0.25) / nx, (y0 + h - 1.25) / ny, (x0 + w - 1.25) / nx];
+    const boxes = tf.tensor2d(Array.from({ length: b }, () => box), [b, 4]);
+    const index = tf.tensor1d(Array.from({ length: b }, (_, i) => i), 'int32');
+    return tf.image.cropAndResize(t, boxes, index, [h, w], 'nearest');
+  });
+}
+
+/** The weights of tile `i` over `run` as a tensor shaped to scale `axis` (1: rows, 2: columns), or null where they are all 1. */
+function runWeights(plan: AxisTilePlan, i: number, run: AxisRun, axis: 1 | 2): tf.Tensor4D | null {
+  const offset = run.start - plan.starts[i]!;
+  const w = plan.weights[i]!.slice(offset, offset + run.end - run.start);
+  if (w.every((v) => v === 1)) return null;
+  return tf.tensor4d(w, axis === 1 ? [1, w.length, 1, 1] : [1, 1, w.length, 1]);
+}
+
+/**
+ * One block of the output, a row run by a column run: the sum over the tiles covering it of their
+ * output's crop times their row and column weights; where a single tile covers it (weights 1), the
+ * crop alone.
+ */
+function blendBlock(rows: AxisTilePlan, cols: AxisTilePlan, rowRun: AxisRun, colRun: AxisRun, outputs: ReadonlyMap<number, readonly tf.Tensor4D[]>): tf.Tensor4D {
+  const terms: tf.Tensor4D[] = [];
+  for (const ri of rowRun.tiles) {
+    for (const ci of colRun.tiles) {
+      const crop = cropWindow(outputs.get(ri)![ci]!, rowRun.start - rows.starts[ri]!, colRun.start - cols.starts[ci]!, rowRun.end - rowRun.start, colRun.end - colRun.start);
+      const wy = runWeights(rows, ri, rowRun, 1);
+      const wx = runWeights(cols, ci, colRun, 2);
+      terms.push(wy && wx ? tf.mul(tf.mul(crop, wy), wx) : wy || wx ? tf.mul(crop, (wy ?? wx)!) : crop);
+    }
+  }
+  return terms.reduce((sum, term) => tf.add<tf.Tensor4D>(sum, term));
+}
+
+/**
+ * Runs the full-resolution stage tile by tile and blends the tiles. The output is cut into blocks, a
+ * run of rows by a run of columns over which the same tiles have nonzero weight: each block is copied
+ * from its one tile or summed from the weighted crops of the overlapping ones, the blocks of a row run
+ * are concatenated, then the row runs. A row of tiles is computed when a row run first needs it and
+ * released after its last one, so at most the tile rows overlapping one row run are alive.
+ * `x` is the padded input [1, H, W, 3], `f` the body output for the whole frame.
  */
 export function fullResolutionTiled(config: SimpleIRConfig, ops: NetOps, p: ParamMap, x: tf.Tensor4D, f: tf.Tensor4D, tileSize: number, overlap: number): tf.Tensor4D {
   const [, h, w] = x.shape;
@@ -106,30 +182,35 @@ export function fullResolutionTiled(config: SimpleIRConfig, ops: NetOps, p: Para
   const radius = fullResReceptiveRadius(config);
   const rows = axisTilePlan(h, tileSize, overlap, radius, s);
   const cols = axisTilePlan(w, tileSize, overlap, radius, s);
-  let frame: tf.Tensor4D | null = null;
-  rows.starts.forEach((y0, ri) => {
-    const strip = tf.tidy(() => {
-      let acc: tf.Tensor4D | null = null;
-      cols.starts.forEach((x0, ci) => {
-        const xt = tf.slice(x, [0, y0, x0, 0], [1, rows.size, cols.size, 3]);
-        const ft = tf.slice(f, [0, y0 / s, x0 / s, 0], [1, rows.size / s, cols.size / s, f.shape[3]]);
-        const out = fullResolution(config, ops, p, xt, ft, true);
-        const wy = tf.tensor4d(rows.weights[ri]!, [1, rows.size, 1, 1]);
-        const wx = tf.tensor4d(cols.weights[ci]!, [1, 1, cols.size, 1]);
-        const weighted = tf.mul(out, tf.mul(wy, wx));
-        const placed = tf.pad(weighted, [[0, 0], [0, 0], [x0, w - x0 - cols.size], [0, 0]]) as tf.Tensor4D;
-        acc = acc ? (tf.add(acc, placed) as tf.Tensor4D) : placed;
-      });
-      return acc!;
+  const tile = (ri: number, ci: number): tf.Tensor4D => {
+    const y0 = rows.starts[ri]!;
+    const x0 = cols.starts[ci]!;
+    const xt = cropWindow(x, y0, x0, rows.size, cols.size);
+    const ft = cropWindow(f, y0 / s, x0 / s, rows.size / s, cols.size / s);
+    return fullResolution(config, ops, p, xt, ft, true);
+  };
+  const rowRuns = axisRuns(rows);
+  const colRuns = axisRuns(cols);
+  const lastRowRun = new Map<number, number>();
+  rowRuns.forEach((run, k) => run.tiles.forEach((ri) => lastRowRun.set(ri, k)));
+  const outputs = new Map<number, tf.Tensor4D[]>();
+  const pieces: tf.Tensor4D[] = [];
+  try {
+    rowRuns.forEach((rowRun, k) => {
+      for (const ri of rowRun.tiles) {
+        if (!outputs.has(ri)) outputs.set(ri, cols.starts.map((_, ci) => tf.tidy(() => tile(ri, ci))));
+      }
+      pieces.push(tf.tidy(() => tf.concat(colRuns.map((colRun) => blendBlock(rows, cols, rowRun, colRun, outputs)), 2)));
+      for (const ri of rowRun.tiles) {
+        if (lastRowRun.get(ri) === k) {
+          tf.dispose(outputs.get(ri)!);
+          outputs.delete(ri);
+        }
+      }
     });
-    const placedStrip = tf.tidy(() => tf.pad(strip, [[0, 0], [y0, h - y0 - rows.size], [0, 0], [0, 0]]) as tf.Tensor4D);
-    strip.dispose();
-    if (frame) {
-      const next: tf.Tensor4D = tf.add(frame, placedStrip);
-      frame.dispose();
-      placedStrip.dispose();
-      frame = next;
-    } else frame = placedStrip;
-  });
-  return frame!;
+    return tf.concat(pieces, 1);
+  } finally {
+    tf.dispose(pieces);
+    outputs.forEach((t) => tf.dispose(t));
+  }
 }

@@ -263,7 +263,7 @@ describe('FLOPs per pixel against the built graph', () => {
       for (const c of pooled) assert.deepEqual(c.filter, [1, 1, config.width, config.width]);
       // Every call at least one output position, and depthwise calls counted.
       const dw = counter.calls.filter((c) => c.kind === 'dwconv');
-      assert.equal(dw.length, config.blocks + config.iterations + 1, 'one depthwise conv per block application plus the LDAM one');
+      assert.equal(dw.length, 2 * (config.blocks + config.iterations) + 1, 'two depthwise convs per block application (one per half of its gate) plus the LDAM one');
       x.dispose();
       model.dispose();
     });

@@ -28,33 +28,68 @@ function convNamed(ops: NetOps, p: ParamMap, name: string, x: tf.Tensor4D): tf.T
   return ops.conv(x, get<tf.Tensor4D>(p, `${name}.w`), get<tf.Tensor1D>(p, `${name}.b`));
 }
 
-/** Layer normalisation over channels, per pixel, with a per-channel affine map. */
-function layerNorm(p: ParamMap, name: string, x: tf.Tensor4D): tf.Tensor4D {
+/**
+ * Layer normalisation over channels, per pixel, without its per-channel affine map: the blocks fold
+ * that map into the 1x1 convolution that follows (see {@link affineIntoConv}).
+ */
+function normalise(x: tf.Tensor4D): tf.Tensor4D {
   const { mean, variance } = tf.moments(x, -1, true);
-  const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-6)));
-  return tf.add(tf.mul(normed, get(p, `${name}.g`)), get(p, `${name}.b`));
+  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-6)));
 }
 
-/** Splits channels in two halves and multiplies them. */
-function gate(x: tf.Tensor4D): tf.Tensor4D {
-  const [a, b] = tf.split(x, 2, 3);
-  return tf.mul(a!, b!);
+/** Weights and bias of a convolution. */
+type ConvParams = [w: tf.Tensor4D, b: tf.Tensor1D];
+
+function convParams(p: ParamMap, name: string): ConvParams {
+  return [get(p, `${name}.w`), get(p, `${name}.b`)];
+}
+
+/** A 1x1 convolution applied to `x * g + h` (per input channel), as one convolution of `x`: weights w * g, bias b + h . w. */
+function affineIntoConv([w, b]: ConvParams, g: tf.Tensor1D, h: tf.Tensor1D): ConvParams {
+  const [, , cin, cout] = w.shape;
+  const bias = tf.add<tf.Tensor1D>(b, tf.reshape(tf.matMul(tf.reshape(h, [1, cin]), tf.reshape(w, [cin, cout])), [cout]));
+  return [tf.mul<tf.Tensor4D>(w, tf.reshape(g, [1, 1, cin, 1])), bias];
+}
+
+/** A convolution whose output is then scaled per channel by `s`, as one convolution: weights and bias times s. */
+function scaleIntoConv([w, b]: ConvParams, s: tf.Tensor): ConvParams {
+  return [tf.mul<tf.Tensor4D>(w, s), tf.mul<tf.Tensor1D>(b, s)];
+}
+
+/** Output channels [from, from + n) of a convolution, or of a depthwise convolution (`depthwise`: channels on axis 2). */
+function channels([w, b]: ConvParams, from: number, n: number, depthwise = false): ConvParams {
+  const [k, , cin, cout] = w.shape;
+  const ws = depthwise ? tf.slice(w, [0, 0, from, 0], [k, k, n, cout]) : tf.slice(w, [0, 0, 0, from], [k, k, cin, n]);
+  return [ws, tf.slice(b, [from], [n])];
+}
+
+/**
+ * A gate: the two halves of the channels of `produce` multiplied. Each half is computed by its own
+ * convolutions (`produce` is given the half's first channel and count) rather than split off a tensor
+ * twice as wide: splitting a frame-sized tensor on channels is a slow copy on some backends (wasm).
+ */
+function gated(c: number, produce: (from: number, n: number) => tf.Tensor4D): tf.Tensor4D {
+  return tf.mul(produce(0, c), produce(c, c));
 }
 
 /**
  * One Hybrid Attention Block: a gated conv branch with channel and spatial attention, then a gated
  * feed-forward, each added back with a learned per-channel scale (times `scale`, the FIB's alpha_k).
+ * The layer norms' affine maps and the two scales are folded into the neighbouring 1x1 convolutions'
+ * weights (exact up to float rounding), so none of them is a frame-sized operation.
  */
 function hybridAttentionBlock(ops: NetOps, p: ParamMap, prefix: string, f: tf.Tensor4D, scale?: tf.Tensor): tf.Tensor4D {
-  let t = layerNorm(p, `${prefix}.ln1`, f);
-  t = convNamed(ops, p, `${prefix}.pw1`, t);
-  t = ops.dwconv(t, get(p, `${prefix}.dw.w`), get(p, `${prefix}.dw.b`));
-  t = gate(t);
+  const c = f.shape[3];
+  const pw1 = affineIntoConv(convParams(p, `${prefix}.pw1`), get(p, `${prefix}.ln1.g`), get(p, `${prefix}.ln1.b`));
+  const dw = convParams(p, `${prefix}.dw`);
+  const n1 = normalise(f);
+  let t = gated(c, (from, n) => ops.dwconv(ops.conv(n1, ...channels(pw1, from, n)), ...channels(dw, from, n, true)));
   // Channel attention from the global average: the whole frame's statistics.
   const pooled = tf.mean(t, [1, 2], true) as tf.Tensor4D;
   t = tf.mul(t, convNamed(ops, p, `${prefix}.ca`, pooled));
-  // Spatial attention from channel mean and max.
-  const stats = tf.concat([tf.mean(t, 3, true), tf.max(t, 3, true)], 3) as tf.Tensor4D;
+  // Spatial attention from channel mean and max, put side by side by padding each with a zero channel and
+  // adding (exact; a channel concat is a slow per-pixel copy on wasm).
+  const stats = tf.add(tf.pad(tf.mean(t, 3, true), [[0, 0], [0, 0], [0, 0], [0, 1]]), tf.pad(tf.max(t, 3, true), [[0, 0], [0, 0], [0, 0], [1, 0]])) as tf.Tensor4D;
   t = tf.mul(t, tf.sigmoid(convNamed(ops, p, `${prefix}.sa`, stats)));
   let beta: tf.Tensor = get(p, `${prefix}.beta`);
   let gamma: tf.Tensor = get(p, `${prefix}.gamma`);
@@ -62,10 +97,11 @@ function hybridAttentionBlock(ops: NetOps, p: ParamMap, prefix: string, f: tf.Te
     beta = tf.mul(beta, scale);
     gamma = tf.mul(gamma, scale);
   }
-  let out = tf.add(f, tf.mul(convNamed(ops, p, `${prefix}.pw2`, t), beta)) as tf.Tensor4D;
-  let u = convNamed(ops, p, `${prefix}.ffn1`, layerNorm(p, `${prefix}.ln2`, out));
-  u = convNamed(ops, p, `${prefix}.ffn2`, gate(u));
-  out = tf.add(out, tf.mul(u, gamma));
+  let out = tf.add(f, ops.conv(t, ...scaleIntoConv(convParams(p, `${prefix}.pw2`), beta))) as tf.Tensor4D;
+  const ffn1 = affineIntoConv(convParams(p, `${prefix}.ffn1`), get(p, `${prefix}.ln2.g`), get(p, `${prefix}.ln2.b`));
+  const n2 = normalise(out);
+  const u = gated(c, (from, n) => ops.conv(n2, ...channels(ffn1, from, n)));
+  out = tf.add(out, ops.conv(u, ...scaleIntoConv(convParams(p, `${prefix}.ffn2`), gamma)));
   return out;
 }
 

@@ -2,7 +2,7 @@
  * The network's primitive operations in interchangeable formulations: native tfjs kernels for
  * inference, and a formulation built from slices, reshapes and matrix products whose gradients run on
  * every backend (tfjs-backend-wasm has no Conv2DBackpropFilter nor depthwise backprop kernels, and tfjs
- * has no gradient for DepthToSpace).
+ * has no gradient for DepthToSpace). All share the reshape + transpose space/depth moves.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -20,22 +20,28 @@ export interface NetOps {
   depthToSpace(x: tf.Tensor4D, s: number): tf.Tensor4D;
 }
 
-/** Space-to-depth as reshape + transpose: differentiable everywhere. */
+/**
+ * Space-to-depth as reshape + transpose: differentiable everywhere. The column offset and the channel
+ * stay together (sx * c) so that the transpose is 4-D, several times faster than a 5-D one on wasm.
+ */
 function spaceToDepthByReshape(x: tf.Tensor4D, s: number): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
   if (s === 1) return x;
-  const t = tf.reshape(x, [b * (h / s), s, w / s, s, c]);
-  const p = tf.transpose(t, [0, 2, 1, 3, 4]); // [b*h/s, w/s, sy, sx, c]
+  const t = tf.reshape(x, [b * (h / s), s, w / s, s * c]); // [b*h/s, sy, w/s, sx*c]
+  const p = tf.transpose(t, [0, 2, 1, 3]); // [b*h/s, w/s, sy, sx*c]
   return tf.reshape(p, [b, h / s, w / s, s * s * c]);
 }
 
-/** Depth-to-space as reshape + transpose: differentiable everywhere. */
+/**
+ * Depth-to-space as reshape + transpose: differentiable everywhere, and the fast form on wasm, whose
+ * DepthToSpace kernel took 1.1 s where this takes 23 ms (a 270x480x128 input, this VM).
+ */
 function depthToSpaceByReshape(x: tf.Tensor4D, s: number): tf.Tensor4D {
   const [b, h, w, cs] = x.shape;
   if (s === 1) return x;
   const c = cs / (s * s);
-  const t = tf.reshape(x, [b * h, w, s, s, c]); // [b*h, w, sy, sx, c]
-  const p = tf.transpose(t, [0, 2, 1, 3, 4]); // [b*h, sy, w, sx, c]
+  const t = tf.reshape(x, [b * h, w, s, s * c]); // [b*h, w, sy, sx*c]
+  const p = tf.transpose(t, [0, 2, 1, 3]); // [b*h, sy, w, sx*c]
   return tf.reshape(p, [b, h * s, w * s, c]);
 }
 
@@ -129,9 +135,9 @@ export const nativeOps: NetOps = {
   name: 'native',
   conv: (x, w, b) => tf.fused.conv2d({ x, filter: w, bias: b, strides: 1, pad: 'same' }),
   dwconv: (x, w, b) => tf.fused.depthwiseConv2d({ x, filter: w, bias: b, strides: 1, pad: 'same' }),
-  // tfjs has no SpaceToDepth kernel: reshape + transpose is the native form.
+  // tfjs has no SpaceToDepth kernel, and wasm's DepthToSpace is far slower than reshape + transpose.
   spaceToDepth: spaceToDepthByReshape,
-  depthToSpace: (x, s) => (s === 1 ? x : tf.depthToSpace(x, s, 'NHWC')),
+  depthToSpace: depthToSpaceByReshape,
 };
 
 /**

@@ -1,8 +1,11 @@
 /**
- * `npx tsx scripts/profile-4k.ts [--presets tiny,base] [--reps 3] [--only NAME,...] [--baseline DIR]`:
+ * `npx tsx scripts/profile-4k.ts [--presets tiny,base] [--reps 3] [--inner 2] [--only NAME,...] [--skip NAME,...]
+ * [--baseline DIR]`:
  * where the time of a tiled 4K frame goes on Node wasm, stage by stage, against an untiled 1080p frame,
- * as per-pixel ratios. Every case runs once per round and rounds alternate the cases (the machine may be
- * shared: compare figures of one run only); figures are medians over the rounds. `--baseline DIR` also
+ * as per-pixel ratios. Each round runs every case in turn, each `--inner` times (default 2) after one
+ * untimed run: a case that follows a 4K one is slower at first (the 4K output's garbage, the heap), so
+ * timing single runs of alternating cases favours 4K. Rounds alternate the cases because the machine
+ * may be shared: compare figures of one run only. Figures are medians of all timed runs. `--baseline DIR` also
  * times `predict` of another checkout's sources in the same process, e.g.
  * `git archive HEAD~1 src | tar -x -C /tmp/base` then `--baseline /tmp/base`.
  */
@@ -18,10 +21,12 @@ import { nativeOps, type NetOps } from '../src/core/model/ops.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
 import { axisTilePlan, cropWindow, fullResolutionTiled, resolveTiling, type AxisTilePlan } from '../src/core/tiling.js';
 
-const { values: args } = parseArgs({ options: { presets: { type: 'string' }, reps: { type: 'string' }, only: { type: 'string' }, baseline: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { presets: { type: 'string' }, reps: { type: 'string' }, inner: { type: 'string' }, only: { type: 'string' }, skip: { type: 'string' }, baseline: { type: 'string' } } });
 const presets = (args.presets ?? 'tiny').split(',') as PresetName[];
 const reps = Number(args.reps ?? 3);
+const inner = Number(args.inner ?? 2);
 const only = args.only?.split(',');
+const skip = args.skip?.split(',') ?? [];
 type PredictWith = (config: SimpleIRConfig, weights: ParamMap, x: tf.Tensor4D, options?: { tileSize?: number }) => tf.Tensor4D;
 const baseline: PredictWith | undefined = args.baseline
   ? ((await import(pathToFileURL(join(resolve(args.baseline), 'src/core/model/simpleir.ts')).href)) as { predictWith: PredictWith }).predictWith
@@ -180,7 +185,7 @@ function casesFor(preset: PresetName, model: SimpleIR, frames: { hd: tf.Tensor4D
     { name: hd.toBytes, pixels: hdPx, run: toBytes(frames.hd) },
     { name: 'tensor->bytes 4K', pixels: uhdPx, versus: hd.toBytes, run: toBytes(frames.uhd) },
   ];
-  return cases.filter((k) => !only || only.some((o) => k.name.includes(o)));
+  return cases.filter((k) => (!only || only.some((o) => k.name.includes(o))) && !skip.some((o) => k.name.includes(o)));
 }
 
 await selectBackend('wasm');
@@ -191,19 +196,22 @@ for (const preset of presets) {
   const cases = casesFor(preset, model, frames, features);
   const times = new Map<string, number[]>(cases.map((k) => [k.name, []]));
   const tensorsBefore = tf.memory().numTensors;
-  for (let round = 0; round <= reps; round++) {
+  for (let round = 0; round < reps; round++) {
     for (const k of cases) {
-      const t0 = performance.now();
       k.run();
-      const ms = performance.now() - t0;
-      if (round > 0) times.get(k.name)!.push(ms); // round 0 is the warm-up
-      process.stderr.write(`round ${round} ${preset} ${k.name}: ${ms.toFixed(0)} ms\n`);
+      for (let i = 0; i < inner; i++) {
+        const t0 = performance.now();
+        k.run();
+        const ms = performance.now() - t0;
+        times.get(k.name)!.push(ms);
+        process.stderr.write(`round ${round} ${preset} ${k.name}: ${ms.toFixed(0)} ms\n`);
+      }
     }
   }
   if (tf.memory().numTensors !== tensorsBefore) throw new Error(`tensor leak: ${tensorsBefore} -> ${tf.memory().numTensors}`);
   const ms = new Map(cases.map((k) => [k.name, median(times.get(k.name)!)]));
   const nsPerPixel = (k: Case): number => (ms.get(k.name)! * 1e6) / k.pixels;
-  console.log(`\n${preset}, wasm, median of ${reps} rounds after a warm-up round; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}:\n`);
+  console.log(`\n${preset}, wasm, median of ${reps} rounds x ${inner} runs, each case's runs after an untimed one; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}:\n`);
   console.log('| case | ms | ns/pixel | per pixel vs 1080p |\n|---|---:|---:|---:|');
   for (const k of cases) {
     const base = k.versus ? cases.find((b) => b.name === k.versus) : undefined;

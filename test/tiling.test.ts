@@ -175,6 +175,19 @@ describe('cropWindow', () => {
       t.dispose();
     }
   });
+
+  test('small windows of a large tensor (the crop path), columns grouped by 1, 6, 8 and whole rows', () => {
+    const t = randomInput([2, 64, 96, 3], 7);
+    for (const [y0, x0, h, w] of [[5, 8, 7, 16], [0, 0, 3, 96], [60, 90, 4, 6], [63, 95, 1, 1], [10, 13, 9, 17]] as const) {
+      const before = tf.memory().numTensors;
+      const got = cropWindow(t, y0, x0, h, w);
+      const want = tf.slice(t, [0, y0, x0, 0], [2, h, w, 3]);
+      assert.equal(maxAbsDiff(got.dataSync(), want.dataSync()), 0, `window ${[y0, x0, h, w]}`);
+      tf.dispose([got, want]);
+      assert.equal(tf.memory().numTensors, before);
+    }
+    t.dispose();
+  });
 });
 
 describe('resolveTiling', () => {

@@ -39,6 +39,12 @@ test('loss falls on held-out hazed crops (training losses are of ever new crops:
   assert.ok(result.heldOutAfter < result.heldOutBefore * 0.93, `held-out L1 ${result.heldOutBefore} -> ${result.heldOutAfter}`);
 });
 
+test("default options on webgpu: the first step reviews earlier domains against the shipped weights' outputs", () => {
+  const f = result.defaultsFirstStep;
+  assert.ok(f && f.reviewed >= 1 && f.synthesized >= 1, JSON.stringify(f));
+  assert.ok(f.reviewLoss !== null && f.reviewLoss < 1e-3, `first review loss ${f.reviewLoss}`);
+});
+
 test('events are emitted: domain, step, swap and hard-sample', () => {
   for (const type of ['domain', 'step', 'swap', 'hard-sample']) assert.ok((result.eventCounts[type] ?? 0) > 0, `${type} events`);
 });

@@ -134,6 +134,10 @@ function fitWidth(maxWidth: number | null): MonoTypeOperatorFunction<VideoFrame>
       let canvas: OffscreenCanvas | null = null;
       return source.subscribe({
         next: (frame) => {
+          if (subscriber.closed) {
+            frame.close();
+            return;
+          }
           if (maxWidth === null || frame.displayWidth <= maxWidth) {
             subscriber.next(frame);
             return;
@@ -169,6 +173,11 @@ function countFrames(generation: number): MonoTypeOperatorFunction<VideoFrame> {
     new Observable<VideoFrame>((subscriber) =>
       source.subscribe({
         next: (f) => {
+          // A closed subscriber drops what it is given: close the frame rather than leave it to the GC.
+          if (subscriber.closed) {
+            f.close();
+            return;
+          }
           if (generation === state.generation) state.framesSeen++;
           subscriber.next(f);
         },

@@ -219,7 +219,7 @@ class LearningSession<F> {
   }
 
   private emit(frame: F): void {
-    if (this.closed) this.release(frame);
+    if (this.closed || this.subscriber.closed) this.release(frame);
     else this.subscriber.next(frame);
   }
 

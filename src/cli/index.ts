@@ -61,7 +61,7 @@ export function buildProgram(): Command {
     .requiredOption('-o, --output <file>', `output file (${[...IMAGE_EXTENSIONS, ...VIDEO_EXTENSIONS].join(', ')})`)
     .option('-m, --model <model>', 'tiny, base, or a weight file', 'base')
     .option('-b, --backend <backend>', 'wasm, cpu or webgpu', 'wasm')
-    .option('-t, --tile <n>', 'full-resolution tile size in pixels (0: never tile; default: auto above 1080p)')
+    .option('-t, --tile <n>', 'largest side of the full-resolution tiles in pixels (0: never tile; default: auto above 1080p)')
     .action(async (input: string, opts: { output: string; model: string; backend: string; tile?: string }) => {
       const tileSize = opts.tile === undefined ? 'auto' : numberOption('tile', opts.tile, 0, (n) => Number.isInteger(n) && n >= 0);
       if (isVideoPath(input) || isVideoPath(opts.output)) {

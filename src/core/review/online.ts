@@ -655,11 +655,7 @@ export class OnlineReviewLearner {
         d.dispose();
       }
     }
-    while (this.reviewPool.length > this.poolTarget) {
-      const i = Math.max(0, this.reviewPool.findIndex((c) => c.visits === 0));
-      const [old] = this.reviewPool.splice(i, 1);
-      tf.dispose([old!.degraded, old!.clean]);
-    }
+    this.trimPool(this.reviewPool);
   }
 
   /**
@@ -760,9 +756,8 @@ export class OnlineReviewLearner {
     for (const g of synthGroups) for (const c of g.members) this.history.record(`${c.domain}/${c.id}`, losses[k++]!);
     fresh.forEach((c) => c.visits++);
     synth.forEach((c) => c.visits++);
-    await this.retire(domain, epoch, (c) => c.visits >= this.options.visitsPerCrop);
-    if (epoch !== this.epoch) return null;
-    await this.retireReview(epoch);
+    await this.retire('pool', domain, epoch);
+    await this.retire('reviewPool', domain, epoch);
     if (epoch !== this.epoch) return null;
     this.stepCount++;
     const loss = mean(losses);
@@ -829,10 +824,14 @@ export class OnlineReviewLearner {
       const c = tf.keep(tf.slice(clean, [i, 0, 0, 0], [1, h, w, 3]));
       this.pool.push({ id: `c${++this.cropCounter}`, degraded: d, clean: c, visits: 0 });
     }
-    // Bounded: crops not trained on yet leave first (oldest first), so that scoring crops finish their visits.
-    while (this.pool.length > this.poolTarget) {
-      const i = Math.max(0, this.pool.findIndex((c) => c.visits === 0));
-      const [old] = this.pool.splice(i, 1);
+    this.trimPool(this.pool);
+  }
+
+  /** Bounds a pool to {@link poolTarget}: crops not trained on yet leave first (oldest first), so that scoring crops finish their visits. */
+  private trimPool(pool: PoolCrop[]): void {
+    while (pool.length > this.poolTarget) {
+      const i = Math.max(0, pool.findIndex((c) => c.visits === 0));
+      const [old] = pool.splice(i, 1);
       tf.dispose([old!.degraded, old!.clean]);
     }
   }
@@ -869,13 +868,18 @@ export class OnlineReviewLearner {
       const batch = cropsToTensors(members.map((i) => crops[i]!));
       if (this.options.reviewTarget !== 'shipped' || !members.some((i) => base[i])) return { batch, members };
       const clean = tf.tidy(() => {
-        const restored = forward(this.model.config, nativeOps, this.shippedTensors, batch.degraded, false);
+        const restored = this.shippedOutput(batch.degraded);
         const mask = tf.tensor4d(members.map((i) => (base[i] ? 1 : 0)), [members.length, 1, 1, 1]);
         return tf.add(tf.mul(restored, mask), tf.mul(batch.clean, tf.sub(1, mask))) as tf.Tensor4D;
       });
       batch.clean.dispose();
       return { batch: { degraded: batch.degraded, clean }, members };
     });
+  }
+
+  /** The shipped weights' output (before clipping) on `degraded`: the review target of earlier domains. */
+  private shippedOutput(degraded: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => forward(this.model.config, nativeOps, this.shippedTensors, degraded, false));
   }
 
   /** Synthesised review crops grouped by size, each group a batch; targets as {@link reviewGroups} (they are all of earlier domains). */
@@ -889,46 +893,31 @@ export class OnlineReviewLearner {
       const degraded = tf.concat(members.map((c) => c.degraded), 0) as tf.Tensor4D;
       const clean =
         this.options.reviewTarget === 'shipped'
-          ? tf.tidy(() => forward(this.model.config, nativeOps, this.shippedTensors, degraded, false))
+          ? this.shippedOutput(degraded)
           : (tf.concat(members.map((c) => c.clean), 0) as tf.Tensor4D);
       return { batch: { degraded, clean }, members };
     });
   }
 
-  /** Retires synthesised review crops after their visits, offering the scored ones to the memory under their domain. */
-  private async retireReview(epoch: number): Promise<void> {
-    const leaving = this.reviewPool.filter((c) => c.visits >= this.options.visitsPerCrop);
-    this.reviewPool = this.reviewPool.filter((c) => c.visits < this.options.visitsPerCrop);
+  /**
+   * Takes the crops that finished their visits out of a pool (`pool`: fresh crops of `domain`;
+   * `reviewPool`: synthesised crops, each of its own domain) and offers the scored ones to the memory.
+   * After a reset or load (`epoch` changed) they are only released.
+   */
+  private async retire(which: 'pool' | 'reviewPool', domain: string, epoch: number): Promise<void> {
+    const done = (c: PoolCrop): boolean => c.visits >= this.options.visitsPerCrop;
+    const leaving = this[which].filter(done);
+    this[which] = this[which].filter((c) => !done(c));
     for (const c of leaving) {
-      const key = `${c.domain}/${c.id}`;
+      const cropDomain = c.domain ?? domain;
+      const key = `${cropDomain}/${c.id}`;
       try {
-        if (!this.history.isScored(key) || this.options.capacity === 0 || epoch !== this.epoch) continue;
+        if (epoch !== this.epoch || !this.history.isScored(key) || this.options.capacity === 0) continue;
         const score = this.history.fluctuation(key);
         const [crop] = await tensorsToCrops(c.degraded, c.clean);
-        if (epoch !== this.epoch) return;
-        if (this.memoryStore.add(c.domain!, c.id, crop!, score)) {
-          this.emit({ type: 'hard-sample', domain: c.domain!, id: c.id, score, ...this.memoryCounts() });
-        }
-      } finally {
-        tf.dispose([c.degraded, c.clean]);
-        this.history.delete(key);
-      }
-    }
-  }
-
-  /** Takes crops matching `done` out of the pool and offers the scored ones to the memory. */
-  private async retire(domain: string, epoch: number, done: (c: PoolCrop) => boolean): Promise<void> {
-    const leaving = this.pool.filter(done);
-    this.pool = this.pool.filter((c) => !done(c));
-    for (const c of leaving) {
-      const key = `${domain}/${c.id}`;
-      try {
-        if (!this.history.isScored(key) || this.options.capacity === 0) continue;
-        const score = this.history.fluctuation(key);
-        const [crop] = await tensorsToCrops(c.degraded, c.clean);
-        if (epoch !== this.epoch) return;
-        if (this.memoryStore.add(domain, c.id, crop!, score)) {
-          this.emit({ type: 'hard-sample', domain, id: c.id, score, ...this.memoryCounts() });
+        if (epoch !== this.epoch) continue;
+        if (this.memoryStore.add(cropDomain, c.id, crop!, score)) {
+          this.emit({ type: 'hard-sample', domain: cropDomain, id: c.id, score, ...this.memoryCounts() });
         }
       } finally {
         tf.dispose([c.degraded, c.clean]);

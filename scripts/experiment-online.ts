@@ -1,6 +1,6 @@
 /**
  * `npm run experiment:online`: online Review Learning of the shipped `tiny` weights on a domain not in
- * training (haze), in Node on wasm: a fixed number of steps with and without review; the new domain's
+ * training (a new rain style, or haze), in Node on wasm: a fixed number of steps with and without review; the new domain's
  * PSNR gain over the shipped weights, the four original tasks' change, and the growth of live restore
  * latency (p95) while learning runs in the stream. Prints a table and writes
  * bench/results/online-<date>.json (docs/online-learning.md quotes it).
@@ -8,9 +8,14 @@
  * Options: --weights PATH (default weights/tiny.json, else training/tiny/weights.json, the running
  * checkpoint), --steps N (default 200), --crop N (128), --batch N (4), --lr X (1e-4), --review X (0.5),
  * --val-size WxH (480x272; multiples of 4), --frames N (live frames, 150), --fps N (10), --frame-size WxH (320x180),
- * --budget MS (8), --out DIR (bench/results), --quick (steps 12, crop 64, val 192x108, 40 frames),
- * --variants LIST (review,review-plain,no-review: review = the learner's defaults, review-plain = clean
- * targets and memory-only replay, no-review = plain fine-tuning).
+ * --budget MS[,MS...] (learning time per live frame, 8; more than one: a live run each, the first is the target's), --out DIR (bench/results), --quick (steps 12, crop 64, val 192x108, 40 frames),
+ * --variants LIST (default review,review-plain,no-review; review = the learner's defaults, review-raw = the
+ * defaults without weight averaging, review-clean = clean targets for reviewed crops, review-plain = the
+ * learner as first built: clean targets, memory-only replay, no averaging; no-review = the defaults without
+ * review (no replay, no seeds), no-review-raw = plain fine-tuning, no averaging), --seed N (the learner's
+ * seed: crops, batches; default 7), --domain haze|storm-rain (the new domain,
+ * default storm-rain: rain at 40-65 degrees from vertical in saturated colours, a style the shipped weights
+ * never saw; haze: a degradation kind not in training).
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
@@ -23,7 +28,7 @@ import sharp from 'sharp';
 import { loadPhotoSet } from '../src/adapters/node/photos.js';
 import { ValidationSet } from '../src/adapters/node/train-data.js';
 import { selectBackend } from '../src/core/backend.js';
-import { createDegradation, type Degradation } from '../src/core/degrade/index.js';
+import { createDegradation, rain, type Degradation } from '../src/core/degrade/index.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
 import { OnlineReviewLearner, type ReviewLearnerOptions } from '../src/core/review/online.js';
 import type { TaskScore } from '../src/core/review/trainer.js';
@@ -49,6 +54,8 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     quick: { type: 'boolean' },
     variants: { type: 'string' },
+    domain: { type: 'string' },
+    seed: { type: 'string' },
   },
 });
 const quick = Boolean(args.quick);
@@ -62,9 +69,12 @@ const [vw, vh] = size(args['val-size'] ?? (quick ? '192x108' : '480x272'));
 const liveFrames = Number(args.frames ?? (quick ? 40 : 150));
 const fps = Number(args.fps ?? 10);
 const [fw, fh] = size(args['frame-size'] ?? '320x180');
-const stepBudgetMs = Number(args.budget ?? 8);
+const budgets = (args.budget ?? '8').split(',').map(Number);
+const stepBudgetMs = budgets[0]!;
+const learnerSeed = Number(args.seed ?? 7);
 const outDir = args.out ?? 'bench/results';
-const DOMAIN = 'haze';
+const DOMAIN = args.domain ?? 'storm-rain';
+if (DOMAIN !== 'haze' && DOMAIN !== 'storm-rain') throw new Error(`unknown --domain ${DOMAIN}: use storm-rain or haze`);
 const OLD_TASKS = ['rain', 'snow', 'lowlight', 'blur'];
 
 const weightsPath = args.weights ?? ['weights/tiny.json', 'training/tiny/weights.json'].find((p) => existsSync(p));
@@ -74,7 +84,28 @@ await selectBackend('wasm');
 const shipped = await SimpleIR.load(weightsPath);
 const set = await loadPhotoSet();
 process.stderr.write(`weights ${weightsPath}; ${set.train.length} train / ${set.val.length} val photos; validation ${vw}x${vh}\n`);
-const validation = await ValidationSet.create({ files: set.val, tasks: [DOMAIN, ...OLD_TASKS], width: vw, height: vh });
+/**
+ * The new rain style: the SDK's rain with the fall angle and the streak colour replaced, drawn from the
+ * seed: 40-65 degrees either side of vertical (wind-driven; training used -30..30) and a saturated colour
+ * (street lights, neon signs; training used near-grey streaks). scripts/gpu/degrade_torch.py `storm_rain`
+ * is its torch port for the probes.
+ */
+function stormRain(options: { seed: number; strength: number }): Degradation {
+  const rng = new Random(options.seed).fork(0x5707);
+  const angle = (rng.next() < 0.5 ? -1 : 1) * rng.uniform(40, 65);
+  const [hue, sat, val] = [rng.next(), rng.uniform(0.45, 0.85), rng.uniform(0.85, 1)];
+  const channel = (n: number): number => {
+    const k = (n + hue * 6) % 6;
+    return val - val * sat * Math.max(0, Math.min(1, k, 4 - k));
+  };
+  return rain({ ...options, angle, tint: [channel(5), channel(3), channel(1)] });
+}
+
+/** A generator of the new domain for one seed and strength. */
+const makeDomain = (options: { seed: number; strength: number }): Degradation =>
+  DOMAIN === 'haze' ? createDegradation('haze', options) : stormRain(options);
+
+const validation = await ValidationSet.create({ files: set.val, tasks: [DOMAIN, ...OLD_TASKS], width: vw, height: vh, generators: { 'storm-rain': stormRain } });
 
 /** Clean training frames as [1, H, W, 3] float tensors and as RGB byte frames. */
 async function cleanFrames(width: number, height: number): Promise<{ tensors: tf.Tensor4D[]; bytes: Uint8Array[] }> {
@@ -88,16 +119,16 @@ async function cleanFrames(width: number, height: number): Promise<{ tensors: tf
 }
 
 /**
- * A haze generator that draws a new haze (seed, strength uniform in [0, 1]) on every call, so that
- * the learner sees the domain's range, not one instance of it.
+ * A generator of the new domain that draws a new instance (seed, strength uniform in [0, 1]) on every
+ * call, so that the learner sees the domain's range, not one instance of it.
  */
-function variedHaze(seed: number): Degradation {
+function varied(seed: number): Degradation {
   const rng = new Random(seed);
   return {
-    kind: 'haze',
+    kind: DOMAIN === 'haze' ? 'haze' : 'rain',
     params: { varied: true },
     apply(clean, options) {
-      const d = createDegradation('haze', { seed: rng.int(0, 0x7fffffff), strength: rng.uniform(0, 1) });
+      const d = makeDomain({ seed: rng.int(0, 0x7fffffff), strength: rng.uniform(0, 1) });
       try {
         return d.apply(clean, options);
       } finally {
@@ -108,18 +139,21 @@ function variedHaze(seed: number): Degradation {
   };
 }
 
-/** Learner variants: `review` (the defaults: shipped-output targets, replay synthesis), `review-plain` (clean targets, memory only: the learner as first built), `no-review`. */
-type Variant = 'review' | 'review-plain' | 'no-review';
+/** Learner variants (see the header). */
+const VARIANTS = ['review', 'review-raw', 'review-clean', 'review-plain', 'no-review', 'no-review-raw'] as const;
+type Variant = (typeof VARIANTS)[number];
 const learnerOptions = (variant: Variant): ReviewLearnerOptions => ({
   ...(variant === 'review-plain' ? { reviewTarget: 'clean' as const, replaySynthesis: 0 } : {}),
+  ...(variant === 'review-clean' ? { reviewTarget: 'clean' as const } : {}),
+  ...(variant.endsWith('-raw') || variant === 'review-plain' ? { weightAveraging: 0 } : {}),
   memory: { capacity: 256, perDomain: true },
-  reviewRatio: variant !== 'no-review' ? reviewRatio : 0,
-  seedDomains: variant !== 'no-review' ? undefined : [],
+  reviewRatio: variant.startsWith('review') ? reviewRatio : 0,
+  seedDomains: variant.startsWith('review') ? undefined : [],
   learningRate: lr,
   cropSize: crop,
   batchSize,
   stepBudgetMs,
-  seed: 7,
+  seed: learnerSeed,
 });
 
 const gains = (scores: Record<string, TaskScore>, base: Record<string, TaskScore>): Record<string, number> =>
@@ -145,7 +179,7 @@ async function adapt(name: Variant, frames: tf.Tensor4D[]): Promise<RunResult> {
   const learner = new OnlineReviewLearner(model, learnerOptions(name));
   for (let i = 0; learner.needsSeedFrames; i++) await learner.seedFrom(frames[i % frames.length]!);
   learner.setDomain(DOMAIN);
-  const degrade = variedHaze(11);
+  const degrade = varied(11);
   const losses: number[] = [];
   const t0 = Date.now();
   for (let i = 0; i < steps; i++) {
@@ -176,10 +210,10 @@ async function adapt(name: Variant, frames: tf.Tensor4D[]): Promise<RunResult> {
 }
 
 /** Restore latency of a live stream of clean frames at `fps`, with or without learning in the stream. */
-async function liveLatency(learn: boolean, frames: Uint8Array[]): Promise<{ metrics: RestoreMetrics; steps: number; seeded: string }> {
+async function liveLatency(learn: boolean, frames: Uint8Array[], budget = stepBudgetMs): Promise<{ metrics: RestoreMetrics; steps: number; seeded: string; budget: number }> {
   const model = await SimpleIR.load(weightsPath!);
-  const learner = learn ? new OnlineReviewLearner(model, learnerOptions('review')) : undefined;
-  const degrade = variedHaze(13);
+  const learner = learn ? new OnlineReviewLearner(model, { ...learnerOptions('review'), stepBudgetMs: budget }) : undefined;
+  const degrade = varied(13);
   let final: RestoreMetrics | undefined;
   const source = interval(1000 / fps).pipe(
     take(liveFrames),
@@ -188,7 +222,7 @@ async function liveLatency(learn: boolean, frames: Uint8Array[]): Promise<{ metr
   const restored = restore(model, { mode: 'live', onMetrics: (m) => (final = m) });
   await lastValueFrom(learner ? source.pipe(reviewLearning(learner, { domain: DOMAIN, pairs: 'synthesize', degrade }), restored) : source.pipe(restored), { defaultValue: undefined });
   while (learner?.busy) await new Promise((r) => setTimeout(r, 20));
-  const out = { metrics: final!, steps: learner?.steps ?? 0, seeded: learner?.seeded ?? 'none' };
+  const out = { metrics: final!, steps: learner?.steps ?? 0, seeded: learner?.seeded ?? 'none', budget: learn ? budget : 0 };
   learner?.dispose();
   model.dispose();
   return out;
@@ -197,7 +231,7 @@ async function liveLatency(learn: boolean, frames: Uint8Array[]): Promise<{ metr
 const base = validation.evaluate(shipped.config, shipped.params, { ssim: false });
 const train = await cleanFrames(Math.max(crop * 3, 384), Math.max(crop * 2, 216));
 const variants = (args.variants ?? 'review,review-plain,no-review').split(',') as Variant[];
-for (const v of variants) if (!['review', 'review-plain', 'no-review'].includes(v)) throw new Error(`unknown variant ${v}: use review, review-plain, no-review`);
+for (const v of variants) if (!VARIANTS.includes(v)) throw new Error(`unknown variant ${v}: use ${VARIANTS.join(', ')}`);
 const runs: RunResult[] = [];
 for (const v of variants) runs.push(await adapt(v, train.tensors));
 tf.dispose(train.tensors);
@@ -208,6 +242,8 @@ tf.dispose(live.tensors);
 await liveLatency(false, live.bytes);
 const baseline = await liveLatency(false, live.bytes);
 const learning = await liveLatency(true, live.bytes);
+const more = [];
+for (const b of budgets.slice(1)) more.push(await liveLatency(true, live.bytes, b));
 const p95Growth = learning.metrics.latencyP95 / baseline.metrics.latencyP95 - 1;
 
 const tasks = [DOMAIN, ...OLD_TASKS];
@@ -220,10 +256,11 @@ const table = [
   ...runs.map((r) => row(`${r.name}: change (dB)`, tasks.map((t) => r.delta[t]!), r.oldTasksMeanDelta.toFixed(2))),
 ].join('\n');
 const latency = [
-  '| live stream | frames in | out | dropped | p50 (ms) | p95 (ms) | steps |',
-  '| --- | --- | --- | --- | --- | --- | --- |',
-  ...[['restore only', baseline] as const, ['restore + learning', learning] as const].map(
-    ([name, r]) => `| ${name} | ${r.metrics.framesIn} | ${r.metrics.framesOut} | ${r.metrics.dropped} | ${r.metrics.latencyP50.toFixed(1)} | ${r.metrics.latencyP95.toFixed(1)} | ${r.steps} |`,
+  `| live stream (${fw}x${fh}, ${fps} fps) | frames in | out | dropped | p50 (ms) | p95 (ms) | p95 growth | steps |`,
+  '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ...[baseline, learning, ...more].map(
+    (r) =>
+      `| ${r.budget ? `restore + learning, ${r.budget} ms/frame` : 'restore only'} | ${r.metrics.framesIn} | ${r.metrics.framesOut} | ${r.metrics.dropped} | ${r.metrics.latencyP50.toFixed(1)} | ${r.metrics.latencyP95.toFixed(1)} | ${r.budget ? `${(100 * (r.metrics.latencyP95 / baseline.metrics.latencyP95 - 1)).toFixed(1)} %` : ''} | ${r.steps} |`,
   ),
 ].join('\n');
 console.log(`\n${table}\n\n${latency}\n\np95 latency growth while learning: ${(100 * p95Growth).toFixed(1)} % (target <= 25 %)`);
@@ -243,10 +280,10 @@ await writeFile(
       backend: tf.getBackend(),
       weights: weightsPath,
       weightsMetadata: { ...shipped.metadata, memory: shipped.metadata.memory ? '(omitted)' : undefined },
-      settings: { domain: DOMAIN, variants, steps, crop, batchSize, lr, reviewRatio, validation: `${vw}x${vh}`, liveFrames, fps, frameSize: `${fw}x${fh}`, stepBudgetMs, quick },
+      settings: { domain: DOMAIN, variants, learnerSeed, steps, crop, batchSize, lr, reviewRatio, validation: `${vw}x${vh}`, liveFrames, fps, frameSize: `${fw}x${fh}`, stepBudgetMs, budgets, quick },
       shipped: base,
       runs,
-      latency: { baseline, learning, p95Growth },
+      latency: { baseline, learning, p95Growth, otherBudgets: more },
       table,
       latencyTable: latency,
     },

@@ -256,3 +256,46 @@ test('replay synthesis: earlier domains are synthesised from the clean frames, r
   assert.ok(!off.entered.some((e) => e.id.startsWith('s')));
   assert.throws(() => new OnlineReviewLearner(SimpleIR.create('tiny'), { replaySynthesis: -1 }), /replaySynthesis/);
 });
+
+test('weight averaging: the learner publishes, reports and saves the moving average of the trained weights (weightAveraging 0 publishes them raw)', async () => {
+  /** Weights after each of `steps` steps (the learner's `weights` and the model's), with `weightAveraging`. */
+  const run = async (weightAveraging: number, steps: number): Promise<{ learner: Map<string, Float32Array>[]; model: Map<string, Float32Array>[] }> => {
+    const model = SimpleIR.create('tiny', { seed: 5 });
+    const learner = new OnlineReviewLearner(model, { ...BASE, weightAveraging });
+    const out = { learner: [] as Map<string, Float32Array>[], model: [] as Map<string, Float32Array>[] };
+    for (let i = 0; learner.needsSeedFrames; i++) await learner.seedFrom(frames[i % frames.length]!);
+    learner.setDomain('haze');
+    for (let i = 0; i < steps; i++) {
+      learner.frameBoundary();
+      learner.addCleanFrame(frames[i % frames.length]!, haze, i / 25, learner.cropsWanted());
+      assert.ok(await learner.step(), `step ${i + 1} ran`);
+      learner.frameBoundary();
+      out.learner.push(new Map([...learner.weights].map(([n, t]) => [n, t.dataSync() as Float32Array])));
+      out.model.push(model.getWeights());
+    }
+    learner.dispose();
+    model.dispose();
+    return out;
+  };
+  const shipped = SimpleIR.create('tiny', { seed: 5 });
+  const w0 = shipped.getWeights();
+  shipped.dispose();
+  const raw = await run(0, 2);
+  const avg = await run(0.5, 2);
+  let moved = 0;
+  for (const [name, v0] of w0) {
+    const [r1, r2] = [raw.learner[0]!.get(name)!, raw.learner[1]!.get(name)!];
+    const [a1, a2] = [avg.learner[0]!.get(name)!, avg.learner[1]!.get(name)!];
+    for (let i = 0; i < v0.length; i++) {
+      // The trained weights follow the same steps either way; the published ones are their average.
+      assert.ok(Math.abs(a1[i]! - (0.5 * v0[i]! + 0.5 * r1[i]!)) < 1e-6, `${name}[${i}] after one step`);
+      assert.ok(Math.abs(a2[i]! - (0.25 * v0[i]! + 0.25 * r1[i]! + 0.5 * r2[i]!)) < 1e-6, `${name}[${i}] after two steps`);
+      if (Math.abs(r1[i]! - v0[i]!) > 1e-6) moved++;
+    }
+    assert.deepEqual(avg.model[1]!.get(name), a2, `the model holds the average (${name})`);
+    assert.deepEqual(raw.model[1]!.get(name), r2, `without averaging the model holds the trained weights (${name})`);
+  }
+  assert.ok(moved > 1000, `the first step moved ${moved} weights`);
+  assert.equal(new OnlineReviewLearner(SimpleIR.create('tiny'), {}).options.weightAveraging, 0.99, 'on by default');
+  assert.throws(() => new OnlineReviewLearner(SimpleIR.create('tiny'), { weightAveraging: 1 }), /weightAveraging/);
+});

@@ -305,9 +305,11 @@ def _rain_layer(h: int, w: int, angle: torch.Tensor, length: torch.Tensor, width
     return (wide * _col(opacity)).clamp(0, 1)
 
 
-def rain(x: torch.Tensor, strength: Strength, gen: Optional[torch.Generator] = None) -> torch.Tensor:
+def rain(x: torch.Tensor, strength: Strength, gen: Optional[torch.Generator] = None,
+         angle: Optional[torch.Tensor] = None, tint: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Rain as rain.ts: 2-3 streak layers at a shared angle in -30..30 degrees (far thin/short/dense, near
-    wide/long/sparse), tint, mist veil, optional scene softening, screen/add/over blend. Returns [B,3,H,W] in [0,1]."""
+    wide/long/sparse), tint, mist veil, optional scene softening, screen/add/over blend. Returns [B,3,H,W] in [0,1].
+    `angle` ([B], degrees) and `tint` ([B, 3]) override the sampled ones after sampling, as rain.ts overrides."""
     x = _prep(x)
     b, _, h, w = x.shape
     dev = x.device
@@ -315,7 +317,8 @@ def rain(x: torch.Tensor, strength: Strength, gen: Optional[torch.Generator] = N
     d = _Draw(gen, dev, b)
     count = d.randint(2, 3)
     coverage = _lerp(0.04, 0.22, s) * d.u(0.6, 1.4)
-    angle = _tidy(d.u(-30, 30))
+    sampled_angle = _tidy(d.u(-30, 30))
+    angle = sampled_angle if angle is None else angle.to(dev).float()
     clear = torch.ones(b, 1, h, w, device=dev)
     for i in range(3):
         active = (i < count).float()
@@ -333,7 +336,8 @@ def rain(x: torch.Tensor, strength: Strength, gen: Optional[torch.Generator] = N
     grey = d.u(0.75, 1)
     blue = d.u(0, 0.06)
     mist = d.u(0.6, 0.95)
-    tint = _tidy(_rgb(grey - blue + d.u(-0.03, 0.03), grey + d.u(-0.03, 0.03), grey + blue + d.u(-0.03, 0.03)).clamp(0, 1))
+    sampled_tint = _tidy(_rgb(grey - blue + d.u(-0.03, 0.03), grey + d.u(-0.03, 0.03), grey + blue + d.u(-0.03, 0.03)).clamp(0, 1))
+    tint = sampled_tint if tint is None else tint.to(dev).float().view(b, 3, 1, 1)
     pick = torch.floor(d.rand() * 6)  # ['screen', 'screen', 'screen', 'add', 'add', 'over']
     veil_amt = _tidy((_lerp(0.02, 0.2, s) * d.u(0.3, 1.3)).clamp(0, 0.35))
     veil_col = _tidy(_rgb(mist - blue, mist, mist + blue).clamp(0, 1))
@@ -643,7 +647,26 @@ def haze(x: torch.Tensor, strength: Strength, gen: Optional[torch.Generator] = N
     return (x * t + air * (1 - t)).clamp(0, 1)
 
 
+def _hsv(hue: torch.Tensor, sat: torch.Tensor, val: torch.Tensor) -> torch.Tensor:
+    """[B] hue in [0, 1), saturation, value -> [B, 3] RGB."""
+    k = torch.stack([(5 + hue * 6) % 6, (3 + hue * 6) % 6, (1 + hue * 6) % 6], 1)
+    return val.view(-1, 1) - val.view(-1, 1) * sat.view(-1, 1) * torch.clamp(torch.minimum(k, 4 - k), 0, 1)
+
+
+def storm_rain(x: torch.Tensor, strength: Strength, gen: Optional[torch.Generator] = None) -> torch.Tensor:
+    """The online experiment's new rain style (scripts/experiment-online.ts `stormRain`): wind-driven streaks
+    at 40..65 degrees either side of vertical (training: -30..30) in a saturated colour (street lights, neon;
+    training: near grey), otherwise rain.ts."""
+    b = _prep(x).shape[0]
+    d = _Draw(gen, x.device, b)
+    sign = torch.where(d.chance(0.5), torch.ones(b, device=x.device), -torch.ones(b, device=x.device))
+    angle = _tidy(sign * d.u(40, 65))
+    tint = _tidy(_hsv(d.rand(), d.u(0.45, 0.85), d.u(0.85, 1.0)))
+    return rain(x, strength, gen, angle=angle, tint=tint)
+
+
 DEGRADATIONS: Dict[str, Callable[..., torch.Tensor]] = {
+    'storm': storm_rain,
     'rain': rain, 'snow': snow, 'lowlight': lowlight, 'blur': blur, 'haze': haze, 'noise': noise,
 }
 

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import type { SimpleIRConfig } from '../../core/config.js';
-import { createDegradation, type DegradationKind } from '../../core/degrade/index.js';
+import { createDegradation, type Degradation, type DegradationKind } from '../../core/degrade/index.js';
 import { invalidArgument, isOptionsObject, SimpleIRError } from '../../core/errors.js';
 import { psnr, ssim } from '../../core/metrics.js';
 import type { ParamMap } from '../../core/model/forward.js';
@@ -204,6 +204,12 @@ export interface ValidationOptions {
    * of the training range). A list degrades every photo at every listed strength.
    */
   readonly strengths?: 'edges' | readonly number[];
+  /**
+   * Generators of tasks that are not SDK degradation kinds (for example a rain style with its own angles
+   * and colours), by task name: called with each case's seed and strength. Kinds not named here use
+   * `createDegradation`.
+   */
+  readonly generators?: Readonly<Record<string, (options: { seed: number; strength: number }) => Degradation>>;
 }
 
 /** A fixed validation split: per task, every validation photo degraded at a strength of 0 or 1 (alternating). */
@@ -229,7 +235,9 @@ export class ValidationSet {
       cases.set(
         task,
         plan.map(({ c, i, strength }) => {
-          const d = createDegradation(task as DegradationKind, { seed: (options.seed ?? 9_000_000) + 1000 * ti + i, strength });
+          const seed = (options.seed ?? 9_000_000) + 1000 * ti + i;
+          const custom = options.generators?.[task];
+          const d = custom ? custom({ seed, strength }) : createDegradation(task as DegradationKind, { seed, strength });
           try {
             return { name: c.name, strength, clean: tf.clone(c.t), degraded: d.apply(c.t) as tf.Tensor4D };
           } finally {

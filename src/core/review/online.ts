@@ -85,6 +85,15 @@ export interface ReviewLearnerOptions {
    * the stream itself. Default 1; 0 reviews the memory only. Measured in docs/online-learning.md.
    */
   readonly replaySynthesis?: number;
+  /**
+   * Decay of an exponential moving average of the trained weights (Polyak averaging, as the mean teacher
+   * of continual test-time adaptation): the learner publishes, saves and reports the average, starting
+   * from the loaded weights, while the optimiser trains the raw weights. Small batches make every Adam
+   * step move each weight by about the learning rate, so the raw weights wander by several dB from
+   * step to step; their average holds what the steps agree on. 0 publishes the raw weights. Default 0.99
+   * (a window of about 100 steps). Measured in docs/online-learning.md.
+   */
+  readonly weightAveraging?: number;
 }
 
 /** Options with their defaults filled in. */
@@ -108,6 +117,7 @@ export interface ResolvedLearnerOptions {
   readonly seed: number;
   readonly reviewTarget: 'shipped' | 'clean';
   readonly replaySynthesis: number;
+  readonly weightAveraging: number;
 }
 
 /** Where the memory's earlier domains came from: the weight file, synthesis from the first frames (`pending` until done), or nowhere. */
@@ -259,6 +269,8 @@ export function resolveLearnerOptions(o: ReviewLearnerOptions = {}): ResolvedLea
   if (reviewTarget !== 'shipped' && reviewTarget !== 'clean') throw new SimpleIRError('INVALID_ARGUMENT', `reviewTarget must be 'shipped' or 'clean'; got ${String(reviewTarget)}.`);
   const replaySynthesis = o.replaySynthesis ?? 1;
   if (!Number.isInteger(replaySynthesis) || replaySynthesis < 0) throw new SimpleIRError('INVALID_ARGUMENT', `replaySynthesis must be an integer >= 0; got ${String(replaySynthesis)}.`);
+  const weightAveraging = o.weightAveraging ?? 0.99;
+  if (!(weightAveraging >= 0 && weightAveraging < 1)) throw new SimpleIRError('INVALID_ARGUMENT', `weightAveraging must be in [0, 1); got ${String(weightAveraging)}.`);
   if (!(learningRate > 0) || !(stepBudgetMs >= 0)) throw new SimpleIRError('INVALID_ARGUMENT', `learningRate must be > 0 and stepBudgetMs >= 0; got ${learningRate}, ${stepBudgetMs}.`);
   return {
     capacity,
@@ -279,6 +291,7 @@ export function resolveLearnerOptions(o: ReviewLearnerOptions = {}): ResolvedLea
     seed: o.seed ?? 1,
     reviewTarget,
     replaySynthesis,
+    weightAveraging,
   };
 }
 
@@ -303,6 +316,8 @@ export class OnlineReviewLearner {
   /** The shipped weights as tensors, for review targets (`reviewTarget: 'shipped'`); empty otherwise. */
   private readonly shippedTensors = new Map<string, tf.Tensor>();
   private readonly variables = new Map<string, tf.Variable>();
+  /** The moving average of `variables` (`weightAveraging` > 0), what the learner publishes. */
+  private readonly averaged = new Map<string, tf.Variable>();
   private optimizer: tf.Optimizer;
   private readonly setup: () => StepSetup;
   private memoryStore: HardSampleMemory<ReplayCrop>;
@@ -346,6 +361,7 @@ export class OnlineReviewLearner {
     for (const spec of paramSpecs(model.config)) {
       const initial = tf.tensor(this.shipped.get(spec.name)!, [...spec.shape]);
       this.variables.set(spec.name, tf.variable(initial, true, `${prefix}/${spec.name}`));
+      if (this.options.weightAveraging > 0) this.averaged.set(spec.name, tf.variable(initial, false, `${prefix}/average/${spec.name}`));
       if (this.options.reviewTarget === 'shipped') this.shippedTensors.set(spec.name, initial);
       else initial.dispose();
     }
@@ -366,9 +382,13 @@ export class OnlineReviewLearner {
     return this.memoryStore;
   }
 
-  /** The weights being trained (owned by the learner; evaluate with them, do not dispose). */
+  /**
+   * The learner's current weights, the ones it publishes and saves: the moving average of the trained
+   * weights (`weightAveraging`), or the trained weights themselves when averaging is off. Owned by the
+   * learner; evaluate with them, do not dispose.
+   */
   get weights(): ReadonlyMap<string, tf.Tensor> {
-    return this.variables;
+    return this.averaged.size > 0 ? this.averaged : this.variables;
   }
 
   /** The domain being learnt, once a stream set it. */
@@ -446,7 +466,7 @@ export class OnlineReviewLearner {
   async save(store: LearnerStore, options: ReplayExportOptions = {}): Promise<void> {
     this.assertLive();
     const values = new Map<string, Float32Array>();
-    for (const [name, v] of this.variables) values.set(name, (await v.data()) as Float32Array);
+    for (const [name, v] of this.weights) values.set(name, (await v.data()) as Float32Array);
     const state: LearnerState = {
       format: 'simpleir-online-learner',
       version: 1,
@@ -497,6 +517,7 @@ export class OnlineReviewLearner {
     this.disposed = true;
     this.epoch++;
     this.variables.forEach((v) => v.dispose());
+    this.averaged.forEach((v) => v.dispose());
     this.shippedTensors.forEach((t) => t.dispose());
     this.optimizer.dispose();
     this.clearPool();
@@ -761,6 +782,7 @@ export class OnlineReviewLearner {
     if (epoch !== this.epoch) return null;
     this.stepCount++;
     const loss = mean(losses);
+    this.updateAverage();
     this.stage(loss);
     const ms = performance.now() - t0;
     this.charge(ms);
@@ -926,11 +948,19 @@ export class OnlineReviewLearner {
     }
   }
 
-  /** Keeps a copy of the variables to publish at the next frame boundary (replacing an unpublished one). */
+  /** average <- decay * average + (1 - decay) * trained, after each step (`weightAveraging` > 0). */
+  private updateAverage(): void {
+    const decay = this.options.weightAveraging;
+    for (const [name, avg] of this.averaged) {
+      tf.tidy(() => avg.assign(tf.add(tf.mul(avg, decay), tf.mul(this.variables.get(name)!, 1 - decay))));
+    }
+  }
+
+  /** Keeps a copy of the published weights to publish at the next frame boundary (replacing an unpublished one). */
   private stage(loss: number): void {
     this.dropStaged();
     const weights = new Map<string, tf.Tensor>();
-    for (const [name, v] of this.variables) weights.set(name, tf.clone(v));
+    for (const [name, v] of this.weights) weights.set(name, tf.clone(v));
     this.staged = { weights, step: this.stepCount, loss };
   }
 
@@ -941,6 +971,7 @@ export class OnlineReviewLearner {
 
   private assignVariables(values: ReadonlyMap<string, Float32Array>): void {
     for (const [name, v] of this.variables) tf.tidy(() => v.assign(tf.tensor(values.get(name)!, v.shape)));
+    for (const [name, v] of this.averaged) tf.tidy(() => v.assign(tf.tensor(values.get(name)!, v.shape)));
   }
 
   private publishNow(reason: 'reset' | 'load', values: ReadonlyMap<string, Float32Array>): void {

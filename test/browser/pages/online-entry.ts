@@ -69,7 +69,8 @@ window.runOnline = async (): Promise<OnlineResult> => {
 
   // The model has random weights: its outputs are nothing to hold on to, so review trains towards the
   // clean crops here (reviewTarget 'clean'); the default, shipped-output targets, is checked below.
-  const options = { cropSize: 32, batchSize: 4, learningRate: 1e-3, warmupSteps: 2, visitsPerCrop: 2, seedPerDomain: 2, stepBudgetMs: 1000, reviewTarget: 'clean' as const };
+  // A short average (weightAveraging 0.5, default 0.99) so that ten steps show in the published weights.
+  const options = { cropSize: 32, batchSize: 4, learningRate: 1e-3, warmupSteps: 2, visitsPerCrop: 2, seedPerDomain: 2, stepBudgetMs: 1000, reviewTarget: 'clean' as const, weightAveraging: 0.5 };
   const learner = createReviewLearner(model, options);
   const events: LearnerEvent[] = [];
   learner.events$.subscribe((e) => {

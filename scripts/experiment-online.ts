@@ -13,7 +13,8 @@
  * defaults without weight averaging, review-clean = clean targets for reviewed crops, review-plain = the
  * learner as first built: clean targets, memory-only replay, no averaging; no-review = the defaults without
  * review (no replay, no seeds), no-review-raw = plain fine-tuning, no averaging), --seed N (the learner's
- * seed: crops, batches; default 7), --domain haze|storm-rain (the new domain,
+ * seed: crops, batches; default 7), --eval-at N[,N...] (also validate after these steps: the same run's
+ * earlier checkpoints, printed and kept in the JSON), --domain haze|storm-rain (the new domain,
  * default storm-rain: rain at 40-65 degrees from vertical in saturated colours, a style the shipped weights
  * never saw; haze: a degradation kind not in training).
  */
@@ -56,6 +57,7 @@ const { values: args } = parseArgs({
     variants: { type: 'string' },
     domain: { type: 'string' },
     seed: { type: 'string' },
+    'eval-at': { type: 'string' },
   },
 });
 const quick = Boolean(args.quick);
@@ -72,6 +74,7 @@ const [fw, fh] = size(args['frame-size'] ?? '320x180');
 const budgets = (args.budget ?? '8').split(',').map(Number);
 const stepBudgetMs = budgets[0]!;
 const learnerSeed = Number(args.seed ?? 7);
+const evalAt = new Set((args['eval-at'] ?? '').split(',').filter(Boolean).map(Number));
 const outDir = args.out ?? 'bench/results';
 const DOMAIN = args.domain ?? 'storm-rain';
 if (DOMAIN !== 'haze' && DOMAIN !== 'storm-rain') throw new Error(`unknown --domain ${DOMAIN}: use storm-rain or haze`);
@@ -172,7 +175,11 @@ interface RunResult {
   steps: number;
   msPerStep: number;
   lastLosses: number[];
+  /** Validation after earlier steps (`--eval-at`): change against the shipped weights, dB. */
+  checkpoints: { steps: number; delta: Record<string, number>; newDomainGain: number; oldTasksMeanDelta: number }[];
 }
+
+const oldMean = (delta: Record<string, number>): number => OLD_TASKS.reduce((a, t) => a + delta[t]!, 0) / OLD_TASKS.length;
 
 async function adapt(name: Variant, frames: tf.Tensor4D[]): Promise<RunResult> {
   const model = await SimpleIR.load(weightsPath!);
@@ -181,6 +188,8 @@ async function adapt(name: Variant, frames: tf.Tensor4D[]): Promise<RunResult> {
   learner.setDomain(DOMAIN);
   const degrade = varied(11);
   const losses: number[] = [];
+  const checkpoints: RunResult['checkpoints'] = [];
+  let evalMs = 0;
   const t0 = Date.now();
   for (let i = 0; i < steps; i++) {
     learner.frameBoundary();
@@ -188,8 +197,15 @@ async function adapt(name: Variant, frames: tf.Tensor4D[]): Promise<RunResult> {
     const e = await learner.step();
     if (e) losses.push(e.loss);
     if ((i + 1) % 25 === 0) process.stderr.write(`  ${name} step ${i + 1}/${steps} loss ${(losses.slice(-25).reduce((a, b) => a + b, 0) / Math.min(25, losses.length)).toFixed(4)} memory ${learner.memory.size}\n`);
+    if (evalAt.has(i + 1) && i + 1 < steps) {
+      const e0 = Date.now();
+      const delta = gains(validation.evaluate(model.config, learner.weights, { ssim: false }), base);
+      checkpoints.push({ steps: i + 1, delta, newDomainGain: delta[DOMAIN]!, oldTasksMeanDelta: oldMean(delta) });
+      process.stderr.write(`  ${name} after ${i + 1} steps: ${DOMAIN} ${round(delta[DOMAIN]!)} dB, old tasks ${round(oldMean(delta))} dB\n`);
+      evalMs += Date.now() - e0;
+    }
   }
-  const msPerStep = (Date.now() - t0) / steps;
+  const msPerStep = (Date.now() - t0 - evalMs) / steps;
   const scores = validation.evaluate(model.config, learner.weights, { ssim: false });
   const delta = gains(scores, base);
   const result: RunResult = {
@@ -198,10 +214,11 @@ async function adapt(name: Variant, frames: tf.Tensor4D[]): Promise<RunResult> {
     scores,
     delta,
     newDomainGain: delta[DOMAIN]!,
-    oldTasksMeanDelta: OLD_TASKS.reduce((a, t) => a + delta[t]!, 0) / OLD_TASKS.length,
+    oldTasksMeanDelta: oldMean(delta),
     steps: learner.steps,
     msPerStep,
     lastLosses: losses.slice(-10),
+    checkpoints,
   };
   learner.dispose();
   model.dispose();
@@ -253,7 +270,10 @@ const table = [
   `| --- | ${tasks.map(() => '---').join(' | ')} | --- |`,
   row('shipped: PSNR (dB)', tasks.map((t) => base[t]!.psnr), (OLD_TASKS.reduce((a, t) => a + base[t]!.psnr, 0) / 4).toFixed(2)),
   row('shipped: gain over degraded', tasks.map((t) => base[t]!.psnr - base[t]!.psnrDegraded), ''),
-  ...runs.map((r) => row(`${r.name}: change (dB)`, tasks.map((t) => r.delta[t]!), r.oldTasksMeanDelta.toFixed(2))),
+  ...runs.flatMap((r) => [
+    ...r.checkpoints.map((c) => row(`${r.name}, ${c.steps} steps: change (dB)`, tasks.map((t) => c.delta[t]!), c.oldTasksMeanDelta.toFixed(2))),
+    row(`${r.name}, ${r.steps} steps: change (dB)`, tasks.map((t) => r.delta[t]!), r.oldTasksMeanDelta.toFixed(2)),
+  ]),
 ].join('\n');
 const latency = [
   `| live stream (${fw}x${fh}, ${fps} fps) | frames in | out | dropped | p50 (ms) | p95 (ms) | p95 growth | steps |`,

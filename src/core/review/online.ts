@@ -600,13 +600,13 @@ export class OnlineReviewLearner {
   cropsWanted(): number {
     if (!this.stepDue) return 0;
     const { fromTask } = this.composition();
-    const available = this.pool.filter((c) => c.visits < this.options.visitsPerCrop).length;
+    const available = this.unfinished(this.pool).length;
     return Math.max(fromTask - available, Math.min(fromTask, this.poolTarget - available), 0);
   }
 
   /** True when the pool holds a crop to train on. */
   get hasFreshCrops(): boolean {
-    return this.pool.some((c) => c.visits < this.options.visitsPerCrop);
+    return this.unfinished(this.pool).length > 0;
   }
 
   /**
@@ -732,9 +732,9 @@ export class OnlineReviewLearner {
   private async runStep(t0: number): Promise<StepEvent | null> {
     const epoch = this.epoch;
     const domain = this.currentDomain!;
-    const { fromMemory, fromTask } = this.composition();
+    const synthReady = this.unfinished(this.reviewPool);
+    const { fromMemory, fromTask } = this.composition(synthReady.length);
     const fresh = this.drawFresh(fromTask);
-    const synthReady = this.reviewPool.filter((c) => c.visits < this.options.visitsPerCrop);
     const nSynth = Math.min(synthReady.length, this.memoryStore.size > 0 ? Math.ceil(fromMemory / 2) : fromMemory);
     for (let i = synthReady.length - 1; i > 0; i--) {
       const j = this.rng.int(0, i);
@@ -806,9 +806,14 @@ export class OnlineReviewLearner {
 
   // ---- internals -----------------------------------------------------------------------------
 
-  private composition(): { fromMemory: number; fromTask: number } {
-    const synthReady = this.reviewPool.filter((c) => c.visits < this.options.visitsPerCrop).length;
+  /** Fresh and reviewed samples of the next batch; `synthReady` synthesised review crops are waiting. */
+  private composition(synthReady = this.unfinished(this.reviewPool).length): { fromMemory: number; fromTask: number } {
     return batchComposition(this.options.batchSize, this.options.reviewRatio, this.memoryStore.size + synthReady);
+  }
+
+  /** The crops of a pool still to be visited. */
+  private unfinished(pool: readonly PoolCrop[]): PoolCrop[] {
+    return pool.filter((c) => c.visits < this.options.visitsPerCrop);
   }
 
   private emptyMemory(): HardSampleMemory<ReplayCrop> {
@@ -865,7 +870,7 @@ export class OnlineReviewLearner {
 
   /** `n` fresh crops of one size drawn at random (each crop is visited `visitsPerCrop` times, then retires). */
   private drawFresh(n: number): PoolCrop[] {
-    const ready = this.pool.filter((c) => c.visits < this.options.visitsPerCrop);
+    const ready = this.unfinished(this.pool);
     const size = this.rng.pick(ready).degraded.shape.join();
     const same = ready.filter((c) => c.degraded.shape.join() === size);
     for (let i = same.length - 1; i > 0; i--) {

@@ -100,6 +100,58 @@ export function resolveTiling(config: SimpleIRConfig, height: number, width: num
   return { tileSize: size, overlap: ov };
 }
 
+/**
+ * Bytes per pixel an untiled forward pass holds at its peak on wasm, measured: the full-resolution
+ * stage keeps about 10 detail-width and 18 three-channel float maps of the whole frame alive at once,
+ * and the heap holds 1.4 times that (freed blocks are not always reusable). Measured peaks: tiny 332,
+ * base 480-520 bytes per pixel.
+ */
+export function untiledBytesPerPixel(config: SimpleIRConfig): number {
+  return Math.ceil(4 * (10 * config.detailWidth + 18) * 1.4);
+}
+
+/**
+ * Bytes a tiled forward pass holds at its peak on wasm: the body runs on the whole low-resolution grid
+ * (it is not tiled), where one attention block grew the heap by about 20 maps of `width` channels
+ * (7680x4320 with `tiny`: 2.6 GiB), and the frame and its space-to-depth copy (24 bytes a pixel). The
+ * estimate counts 30 maps: the heap does not reuse all of a block's freed memory in the next block.
+ */
+export function tiledBytes(config: SimpleIRConfig, height: number, width: number): number {
+  const cells = (height / config.scale) * (width / config.scale);
+  return height * width * 24 + cells * config.width * 4 * 30;
+}
+
+/** tfjs-backend-wasm's heap cannot grow past 4 GiB (32-bit memory); past it the module aborts. */
+export const WASM_HEAP_LIMIT = 4 * 1024 ** 3;
+
+/** Share of {@link WASM_HEAP_LIMIT} a pass may be estimated to need (the rest: weights, input, output, the kernels' buffers). */
+const WASM_SHARE = 0.875;
+
+/**
+ * Refuses a pass that cannot fit in the wasm backend's heap: at its limit the module aborts ("memory
+ * access out of bounds", "table index is out of bounds" or "Aborted()") and every later call fails.
+ * Untiled (`tileSize: 0`): `base` at 3840x2160 needs about 4 GiB; tiled, the body still runs on the whole
+ * frame, and a 7680x4320 frame does not fit with `tiny`. Other backends are not checked (their limits
+ * are the device's or the process's). `height` and `width` are the padded frame's.
+ * @throws SimpleIRError `INVALID_ARGUMENT` naming the size, the estimate and what to do instead.
+ */
+export function checkFitsInWasm(config: SimpleIRConfig, height: number, width: number, tileSize: number, backend: string): void {
+  if (backend !== 'wasm') return;
+  const untiled = tileSize === 0;
+  const bytes = untiled ? height * width * untiledBytesPerPixel(config) : tiledBytes(config, height, width);
+  if (bytes <= WASM_SHARE * WASM_HEAP_LIMIT) return;
+  const gib = (bytes / 1024 ** 3).toFixed(1);
+  const fix =
+    untiled && tiledBytes(config, height, width) <= WASM_SHARE * WASM_HEAP_LIMIT
+      ? `leave tileSize at 'auto' (tiles of ${AUTO_TILE_SIZE}) or give a tile size such as ${AUTO_TILE_SIZE}`
+      : 'use the webgpu or cpu backend, or a smaller frame (the low-resolution body of the network runs on the whole frame at once, tiled or not)';
+  throw new SimpleIRError(
+    'INVALID_ARGUMENT',
+    `${untiled ? 'tileSize: 0 (no tiling)' : 'Tiling'} at ${width}x${height} needs about ${gib} GiB on the wasm backend, whose memory ends at 4 GiB: ${fix}.`,
+    { width, height, backend, tileSize, estimatedBytes: bytes },
+  );
+}
+
 /** A run of positions along an axis over which the same tiles have nonzero weight. */
 export interface AxisRun {
   readonly start: number;
@@ -138,12 +190,14 @@ export function axisRuns(plan: AxisTilePlan): AxisRun[] {
 }
 
 /**
- * The window [y0, y0 + h) x [x0, x0 + w) of every image of a [B, H, W, C] tensor, values copied exactly.
- * tfjs-backend-wasm's `tf.slice` copies its whole source and then, on a 4-D tensor, each pixel in
- * JavaScript: cutting the tiles of a 4K frame that way cost more than the network's full-resolution
- * stage. So a window of a much larger tensor is a nearest-neighbour crop whose sample points sit within
- * a quarter pixel of the pixel centres (~7 ns per value on wasm), and a window of a tensor at most
- * {@link SLICE_SOURCE_RATIO} times larger is a slice of its [B, H, W * C] view (one copy per row).
+ * The window [y0, y0 + h) x [x0, x0 + w) of every image of a [B, H, W, C] tensor, values copied exactly,
+ * at any size. tfjs-backend-wasm's `tf.slice` copies its whole source and then, on a 4-D tensor, each
+ * pixel in JavaScript: cutting the tiles of a 4K frame that way cost more than the network's
+ * full-resolution stage. So a window of a much larger tensor is gathered (`tf.gatherND`) as runs of
+ * neighbouring pixels, and a window of a tensor at most {@link SLICE_SOURCE_RATIO} times larger is a
+ * slice of its [B, H, W * C] view (one copy per row). Not `tf.image.cropAndResize`: wasm's kernel
+ * computes the flat source index in float32, which cannot address values past 2^24 (row 1456 of a 4K
+ * RGB frame), and copied the wrong pixels there; gatherND's indices are integers.
  */
 export function cropWindow(t: tf.Tensor4D, y0: number, x0: number, h: number, w: number): tf.Tensor4D {
   const [b, height, width, c] = t.shape;
@@ -152,17 +206,22 @@ export function cropWindow(t: tf.Tensor4D, y0: number, x0: number, h: number, w:
     if (height * width <= SLICE_SOURCE_RATIO * h * w) {
       return tf.reshape(tf.slice(tf.reshape(t, [b, height, width * c]), [0, y0, x0 * c], [b, h, w * c]), [b, h, w, c]);
     }
-    // Groups of g neighbouring pixels as one pixel of g * c channels: fewer, longer copies.
+    // Runs of g neighbouring pixels as one gathered slice of g * c values: fewer, longer copies. Each
+    // index is a (row, run) pair, both small, so no backend has to hold a large flat index in a float.
     const g = gcd(gcd(x0, w), width);
-    const [gx0, gw, gwidth] = [x0 / g, w / g, width / g];
-    // Normalised box corners, pulled a quarter pixel inwards so that float rounding never lands outside the image.
-    const ny = Math.max(height - 1, 1);
-    const nx = Math.max(gwidth - 1, 1);
-    const box = [(y0 + 0.25) / ny, (gx0 + 0.25) / nx, (y0 + h - 1.25) / ny, (gx0 + gw - 1.25) / nx];
-    const boxes = tf.tensor2d(Array.from({ length: b }, () => box), [b, 4]);
-    const index = tf.tensor1d(Array.from({ length: b }, (_, i) => i), 'int32');
-    const grouped = tf.reshape<tf.Rank.R4>(t, [b, height, gwidth, g * c]);
-    return tf.reshape(tf.image.cropAndResize(grouped, boxes, index, [h, gw], 'nearest'), [b, h, w, c]);
+    const runs = w / g;
+    const indices = new Int32Array(b * h * runs * 2);
+    let k = 0;
+    for (let i = 0; i < b; i++) {
+      for (let y = 0; y < h; y++) {
+        for (let r = 0; r < runs; r++) {
+          indices[k++] = i * height + y0 + y;
+          indices[k++] = x0 / g + r;
+        }
+      }
+    }
+    const view = tf.reshape(t, [b * height, width / g, g * c]);
+    return tf.reshape(tf.gatherND(view, tf.tensor2d(indices, [b * h * runs, 2], 'int32')), [b, h, w, c]);
   });
 }
 
@@ -200,11 +259,7 @@ function blendBlock(rows: AxisTilePlan, cols: AxisTilePlan, rowRun: AxisRun, col
 }
 
 /**
- * Runs the full-resolution stage tile by tile and blends the tiles. The output is cut into blocks, a
- * run of rows by a run of columns over which the same tiles have nonzero weight: each block is copied
- * from its one tile or summed from the weighted crops of the overlapping ones, the blocks of a row run
- * are concatenated, then the row runs. A row of tiles is computed when a row run first needs it and
- * released after its last one, so at most the tile rows overlapping one row run are alive.
+ * Runs the full-resolution stage tile by tile and blends the tiles (see {@link blendTiles}).
  * `x` is the padded input [1, H, W, 3], `f` the body output for the whole frame.
  */
 export function fullResolutionTiled(config: SimpleIRConfig, ops: NetOps, p: ParamMap, x: tf.Tensor4D, f: tf.Tensor4D, tileSize: number, overlap: number): tf.Tensor4D {
@@ -213,13 +268,22 @@ export function fullResolutionTiled(config: SimpleIRConfig, ops: NetOps, p: Para
   const radius = fullResReceptiveRadius(config);
   const rows = axisTilePlan(h, tileSize, overlap, radius, s);
   const cols = axisTilePlan(w, tileSize, overlap, radius, s);
-  const tile = (ri: number, ci: number): tf.Tensor4D => {
-    const y0 = rows.starts[ri]!;
-    const x0 = cols.starts[ci]!;
+  return blendTiles(rows, cols, (y0, x0) => {
     const xt = cropWindow(x, y0, x0, rows.size, cols.size);
     const ft = cropWindow(f, y0 / s, x0 / s, rows.size / s, cols.size / s);
     return fullResolution(config, ops, p, xt, ft, true);
-  };
+  });
+}
+
+/**
+ * Assembles a frame from tiles: `tile(y0, x0)` is the output [B, rows.size, cols.size, C] of the tile
+ * at (y0, x0) (called inside a tidy scope). The output is cut into blocks, a run of rows by a run of
+ * columns over which the same tiles have nonzero weight: each block is copied from its one tile or
+ * summed from the weighted crops of the overlapping ones, the blocks of a row run are concatenated,
+ * then the row runs. A row of tiles is computed when a row run first needs it and released after its
+ * last one, so at most the tile rows overlapping one row run are alive.
+ */
+export function blendTiles(rows: AxisTilePlan, cols: AxisTilePlan, tile: (y0: number, x0: number) => tf.Tensor4D): tf.Tensor4D {
   const rowRuns = axisRuns(rows);
   const colRuns = axisRuns(cols);
   const lastRowRun = new Map<number, number>();
@@ -229,7 +293,7 @@ export function fullResolutionTiled(config: SimpleIRConfig, ops: NetOps, p: Para
   try {
     rowRuns.forEach((rowRun, k) => {
       for (const ri of rowRun.tiles) {
-        if (!outputs.has(ri)) outputs.set(ri, cols.starts.map((_, ci) => tf.tidy(() => tile(ri, ci))));
+        if (!outputs.has(ri)) outputs.set(ri, cols.starts.map((x0) => tf.tidy(() => tile(rows.starts[ri]!, x0))));
       }
       pieces.push(tf.tidy(() => tf.concat(colRuns.map((colRun) => blendBlock(rows, cols, rowRun, colRun, outputs)), 2)));
       for (const ri of rowRun.tiles) {

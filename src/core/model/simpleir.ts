@@ -8,7 +8,7 @@ import { flopsPerPixel, isPresetName, paramCount, paramSpecs, PRESETS, validateC
 import { SimpleIRError } from '../errors.js';
 import { validateImage, type RGBImage } from '../image.js';
 import { Random } from '../random.js';
-import { fullResolutionTiled, resolveTiling, type TileOptions } from '../tiling.js';
+import { checkFitsInWasm, fullResolutionTiled, resolveTiling, roundUp, type TileOptions } from '../tiling.js';
 import { decodeWeights, encodeWeights, packWeights, type DecodedWeights, type WeightDType, type WeightFiles } from '../weights.js';
 import { body, forward, type ParamMap } from './forward.js';
 import { nativeOps, type NetOps } from './ops.js';
@@ -75,11 +75,14 @@ function padToMultiple(x: tf.Tensor4D, s: number): tf.Tensor4D {
  * The network with the given weights on a float batch [B, H, W, 3] in [0, 1] of any size of at least
  * `scale` pixels: reflect-padded to multiples of the scale, run (tiled above 1920x1088 unless
  * `tileSize: 0`), cropped back. Synchronous; returns a new tensor owned by the caller.
+ * @throws SimpleIRError `INVALID_ARGUMENT` for bad tile options, or a frame too large for the wasm
+ * backend's memory (see `checkFitsInWasm`).
  */
 export function predictWith(config: SimpleIRConfig, weights: ParamMap, x: tf.Tensor4D, options: TileOptions = {}, ops: NetOps = nativeOps): tf.Tensor4D {
   const [b, h, w] = x.shape;
   const s = config.scale;
   const { tileSize, overlap } = resolveTiling(config, h, w, options);
+  checkFitsInWasm(config, roundUp(h, s), roundUp(w, s), tileSize, tf.getBackend());
   return tf.tidy(() => {
     const xp = padToMultiple(x, s);
     const [, hp, wp] = xp.shape;

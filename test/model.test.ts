@@ -3,13 +3,19 @@
  * checked against the built graph, restore() on bytes and tensors, errors, tensor hygiene, weight swaps
  * and backend selection. Runs on wasm with the `tiny` preset and small inputs.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/core/backend.js';
 import { flopsPerPixel, paramCount, paramSpecs, PRESETS, type SimpleIRConfig } from '../src/core/config.js';
 import { isSimpleIRError, type SimpleIRErrorCode } from '../src/core/errors.js';
-import type { RGBImage } from '../src/core/image.js';
+import { rgbaToRgb, type RGBImage } from '../src/core/image.js';
+import { readImage } from '../src/adapters/node/image-file.js';
 import { Random } from '../src/core/random.js';
 import { forward } from '../src/core/model/forward.js';
 import { nativeOps } from '../src/core/model/ops.js';
@@ -640,3 +646,88 @@ describe('selectBackend', () => {
     await selectBackend('wasm');
   });
 });
+
+describe('small and narrow frames with the shipped weights (padded to the grid the network needs)', () => {
+  /** Per-channel means and the largest distance of any sample from `level`. */
+  function greyStats(out: RGBImage, level: number): { means: number[]; worst: number } {
+    const sums = [0, 0, 0];
+    let worst = 0;
+    for (let i = 0; i < out.data.length; i++) {
+      sums[i % 3]! += out.data[i]!;
+      worst = Math.max(worst, Math.abs(out.data[i]! - level));
+    }
+    return { means: sums.map((s) => s / (out.width * out.height)), worst };
+  }
+
+  const sizes: [number, number][] = [];
+  for (let w = 8; w <= 32; w++) sizes.push([w, 100]);
+  sizes.push([10, 10000], [9, 37], [8, 8], [4, 4], [5, 41], [100, 8], [300, 9], [64, 64]);
+
+  for (const preset of ['tiny', 'base'] as const) {
+    test(`${preset}: grey 128 stays grey at widths 8-32 (x100), 10x10000, 9x37, 4x4, 100x8 and other odd sizes`, async () => {
+      const model = await SimpleIR.load(preset);
+      const before = tf.memory().numTensors;
+      for (const [w, h] of sizes) {
+        const out = await model.restore({ data: new Uint8Array(w * h * 3).fill(128), width: w, height: h, channels: 3 });
+        const { means, worst } = greyStats(out, 128);
+        const label = `${preset} ${w}x${h}: channel means ${means.map((m) => m.toFixed(1))}, worst sample ${worst} levels off`;
+        assert.ok(means.every((m) => Math.abs(m - 128) <= 3), label);
+        assert.ok(Math.max(...means) - Math.min(...means) <= 2, `${label}: channels out of balance`);
+        assert.ok(worst <= 6, label);
+      }
+      assert.equal(tf.memory().numTensors, before);
+      model.dispose();
+    });
+  }
+
+  test('the padding is cropped back at the right place: an identity model returns narrow, short and tiny inputs exactly', async () => {
+    const model = SimpleIR.create('tiny');
+    for (const [w, h] of [[8, 100], [9, 37], [100, 8], [4, 4], [5, 7], [63, 200], [10, 1000]] as const) {
+      const data = randomBytes(w * h * 3, w * 1000 + h);
+      const out = await model.restore({ data, width: w, height: h, channels: 3 });
+      assert.equal(maxAbsDiff(out.data, data), 0, `${w}x${h}`);
+    }
+    model.dispose();
+  });
+
+  const photos = ['.cache/photos/val/mate-Wood.jpg', '.cache/photos/val/mate-LadyBird.jpg'];
+  const havePhotos = photos.every((p) => existsSync(p));
+  test(
+    'a photo restored as a narrow crop (8x120, 9x37, 160x8) matches the same pixels restored in a 160x120 crop (PSNR >= 38 dB)',
+    { skip: havePhotos ? false : `needs ${photos.join(' and ')}: run npm run fetch-photos` },
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'simpleir-narrow-'));
+      try {
+        for (const [k, file] of photos.entries()) {
+          // ffmpeg cuts a 160x120 piece of the photo (scaled to 640 wide) into a PNG.
+          const png = join(dir, `photo${k}.png`);
+          execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-vf', 'scale=640:-1,crop=160:120:300:200', '-frames:v', '1', png]);
+          const img = rgbaToRgb(await readImage(png));
+          assert.deepEqual([img.width, img.height], [160, 120]);
+          for (const preset of ['tiny', 'base'] as const) {
+            const model = await SimpleIR.load(preset);
+            const wide = await model.restore(img);
+            for (const [x0, y0, w, h] of [[76, 0, 8, 120], [40, 10, 9, 37], [0, 50, 160, 8]] as const) {
+              const narrow = await model.restore(cropImage(img, x0, y0, w, h));
+              const same = cropImage(wide, x0, y0, w, h);
+              let se = 0;
+              for (let i = 0; i < narrow.data.length; i++) se += (narrow.data[i]! - same.data[i]!) ** 2;
+              const db = 10 * Math.log10((255 * 255) / (se / narrow.data.length || 1e-10));
+              assert.ok(db >= 38, `${file} ${preset} ${w}x${h} at (${x0}, ${y0}): ${db.toFixed(1)} dB against the wide restore`);
+            }
+            model.dispose();
+          }
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
+});
+
+/** The window (x0, y0, w, h) of an RGB image. */
+function cropImage(img: RGBImage, x0: number, y0: number, w: number, h: number): RGBImage {
+  const data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) data.set(img.data.subarray(((y0 + y) * img.width + x0) * 3, ((y0 + y) * img.width + x0 + w) * 3), y * w * 3);
+  return { data, width: w, height: h, channels: 3 };
+}

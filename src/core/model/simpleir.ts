@@ -8,7 +8,7 @@ import { flopsPerPixel, isPresetName, paramCount, paramSpecs, PRESETS, validateC
 import { SimpleIRError } from '../errors.js';
 import { validateImage, type RGBImage } from '../image.js';
 import { Random } from '../random.js';
-import { checkFitsInWasm, fullResolutionTiled, resolveTiling, roundUp, type TileOptions } from '../tiling.js';
+import { checkFitsInWasm, fullResolutionTiled, resolveTiling, type TileOptions } from '../tiling.js';
 import { decodeWeights, encodeWeights, packWeights, type DecodedWeights, type WeightDType, type WeightFiles } from '../weights.js';
 import { body, forward, type ParamMap } from './forward.js';
 import { nativeOps, type NetOps } from './ops.js';
@@ -62,30 +62,78 @@ function toTensors(config: SimpleIRConfig, values: ReadonlyMap<string, Float32Ar
   return params;
 }
 
-/** Reflect-pads a [1, H, W, 3] tensor to multiples of `s`. */
-function padToMultiple(x: tf.Tensor4D, s: number): tf.Tensor4D {
+/**
+ * Least side, in cells of the low-resolution grid, of the frame the network runs on. Narrower grids
+ * are all border: the 7x7 spatial attention and the 3x3 convolutions see mostly zero padding, the
+ * whole-frame channel statistics come from border cells only, and the shipped weights (trained on
+ * 128-pixel crops) darkened an 8x100 grey image from 128 to 11. Measured on grey 128: 8 cells wide,
+ * off by 3 levels; 10 cells, under 1; 16 cells (64 pixels at scale 4), under 0.5.
+ */
+export const MIN_GRID_CELLS = 16;
+
+/** Where a frame sits inside the padded frame the network runs on. */
+interface Padding {
+  readonly top: number;
+  readonly bottom: number;
+  readonly left: number;
+  readonly right: number;
+}
+
+/** Padding of one axis: to a multiple of `s` at the end, or, below `minSide`, to `minSide` split evenly around the frame. */
+function axisPadding(length: number, s: number, minSide: number): [before: number, after: number] {
+  const target = Math.max(Math.ceil(length / s) * s, minSide);
+  if (length >= minSide) return [0, target - length];
+  const before = Math.floor((target - length) / 2);
+  return [before, target - length - before];
+}
+
+/** The padding that brings an H x W frame to what the network needs (see {@link MIN_GRID_CELLS}). */
+function networkPadding(config: SimpleIRConfig, height: number, width: number): Padding {
+  const minSide = MIN_GRID_CELLS * config.scale;
+  const [top, bottom] = axisPadding(height, config.scale, minSide);
+  const [left, right] = axisPadding(width, config.scale, minSide);
+  return { top, bottom, left, right };
+}
+
+/**
+ * Pads a [B, H, W, C] tensor by reflection (`tf.mirrorPad`, at most `size - 1` pixels a side), then,
+ * where more is needed (frames narrower than {@link MIN_GRID_CELLS} cells), by repeating the outermost
+ * pixels. Not by reflecting again: the mirrored copies of a thin strip make a periodic pattern of lines,
+ * which the network treats as rain or blur (a 160x8 crop of a photo then came out 11 levels off the same
+ * pixels restored in the whole photo; 2 levels with the edge repeated).
+ */
+function padFrame(x: tf.Tensor4D, pad: Padding): tf.Tensor4D {
   const [, h, w] = x.shape;
-  const ph = (s - (h % s)) % s;
-  const pw = (s - (w % s)) % s;
-  if (ph === 0 && pw === 0) return x;
-  return tf.mirrorPad(x, [[0, 0], [0, ph], [0, pw], [0, 0]], 'reflect');
+  const [t, b, l, r] = [Math.min(pad.top, h - 1), Math.min(pad.bottom, h - 1), Math.min(pad.left, w - 1), Math.min(pad.right, w - 1)];
+  let y = t + b + l + r > 0 ? tf.mirrorPad(x, [[0, 0], [t, b], [l, r], [0, 0]], 'reflect') : x;
+  y = repeatEdges(y, 1, pad.top - t, pad.bottom - b);
+  return repeatEdges(y, 2, pad.left - l, pad.right - r);
+}
+
+/** Extends `x` along `axis` by `before` copies of its first slice and `after` copies of its last. */
+function repeatEdges(x: tf.Tensor4D, axis: 1 | 2, before: number, after: number): tf.Tensor4D {
+  if (before === 0 && after === 0) return x;
+  const n = x.shape[axis];
+  const indices = Int32Array.from({ length: before + n + after }, (_, i) => Math.min(Math.max(i - before, 0), n - 1));
+  return tf.gather(x, tf.tensor1d(indices, 'int32'), axis);
 }
 
 /**
  * The network with the given weights on a float batch [B, H, W, 3] in [0, 1] of any size of at least
- * `scale` pixels: reflect-padded to multiples of the scale, run (tiled above 1920x1088 unless
- * `tileSize: 0`), cropped back. Synchronous; returns a new tensor owned by the caller.
+ * `scale` pixels: padded to multiples of the scale and to at least {@link MIN_GRID_CELLS} cells
+ * a side (see `padFrame`), run (tiled above 1920x1088 unless `tileSize: 0`), cropped back. Synchronous; returns a new
+ * tensor owned by the caller.
  * @throws SimpleIRError `INVALID_ARGUMENT` for bad tile options, or a frame too large for the wasm
  * backend's memory (see `checkFitsInWasm`).
  */
 export function predictWith(config: SimpleIRConfig, weights: ParamMap, x: tf.Tensor4D, options: TileOptions = {}, ops: NetOps = nativeOps): tf.Tensor4D {
   const [b, h, w] = x.shape;
-  const s = config.scale;
-  const { tileSize, overlap } = resolveTiling(config, h, w, options);
-  checkFitsInWasm(config, roundUp(h, s), roundUp(w, s), tileSize, tf.getBackend());
+  const pad = networkPadding(config, h, w);
+  const [hp, wp] = [pad.top + h + pad.bottom, pad.left + w + pad.right];
+  const { tileSize, overlap } = resolveTiling(config, hp, wp, options);
+  checkFitsInWasm(config, hp, wp, tileSize, tf.getBackend());
   return tf.tidy(() => {
-    const xp = padToMultiple(x, s);
-    const [, hp, wp] = xp.shape;
+    const xp = padFrame(x, pad);
     let y: tf.Tensor4D;
     if (tileSize === 0) {
       y = forward(config, ops, weights, xp, true, true);
@@ -98,7 +146,7 @@ export function predictWith(config: SimpleIRConfig, weights: ParamMap, x: tf.Ten
       }
       y = b === 1 ? outs[0]! : tf.concat(outs, 0);
     }
-    return hp === h && wp === w ? y : tf.slice(y, [0, 0, 0, 0], [b, h, w, 3]);
+    return hp === h && wp === w ? y : tf.slice(y, [0, pad.top, pad.left, 0], [b, h, w, 3]);
   });
 }
 

@@ -1,16 +1,21 @@
-/** SimpleIR in headless Chromium: the webgpu backend gives the cpu backend's output (64x64, random weights), and so does wasm. */
+/**
+ * SimpleIR in headless Chromium: the webgpu backend gives the cpu backend's output (64x64, random
+ * weights), and so does wasm; on webgpu, tiles cut from frames above 2^24 values (4K, DCI 4K, 8K) and
+ * assembled back hold the right values.
+ */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { bundleForBrowser, createBrowserFixture, runInPage, type BrowserFixture } from './harness';
-import type { ModelResult } from './pages/model-entry';
+import type { LargeFrameResult, ModelResult } from './pages/model-entry';
 
 let fx: BrowserFixture | undefined;
 let result: ModelResult;
+let page: Awaited<ReturnType<BrowserFixture['open']>>;
 
 before(async () => {
   const bundle = await bundleForBrowser('test/browser/pages/model-entry.ts');
   fx = await createBrowserFixture();
-  const page = await fx.open('/blank.html', { script: bundle.url });
+  page = await fx.open('/blank.html', { script: bundle.url });
   result = await runInPage(page, () => window.runModel(), undefined);
 });
 
@@ -48,3 +53,15 @@ test('wasm output equals cpu output within 1e-4', () => {
 test('restore on webgpu leaves no tensors behind', () => {
   assert.equal(result.tensorsAfter, result.tensorsBefore);
 });
+
+for (const size of [[3840, 2160], [4096, 2160], [7680, 4320]] as [number, number][]) {
+  test(`webgpu: tiles of a ${size[0]}x${size[1]} frame are cut exactly and assemble back to the frame`, async () => {
+    const r: LargeFrameResult = await runInPage(page, (s) => window.runLargeFrame(s), size, { timeoutMs: 600_000 });
+    console.log(`# ${size.join('x')} on ${r.backend}: ${r.tiles} tiles, crop error ${r.cropError}, blend error ${r.blendError.toExponential(2)}`);
+    assert.equal(r.backend, 'webgpu');
+    assert.ok(r.tiles >= 10);
+    assert.equal(r.cropError, 0, 'tiles hold exactly the frame values');
+    assert.ok(r.blendError <= 1e-5, `assembled frame differs by ${r.blendError}`);
+    assert.equal(r.tensorsLeft, 0);
+  });
+}

@@ -1,9 +1,12 @@
 /**
  * Browser entry of the model test: SimpleIR (random weights, tiny) on a seeded 64x64 input, on the
- * webgpu, wasm and cpu backends, through the SDK's own backend selection.
+ * webgpu, wasm and cpu backends, through the SDK's own backend selection; and the tile cutter and
+ * assembly on webgpu at frame sizes above 2^24 values, checked against values computed here.
  */
 import * as tf from '@tensorflow/tfjs';
 import { SimpleIR, selectBackend, type BackendName } from '../../../src/index';
+import { fullResReceptiveRadius, PRESETS } from '../../../src/core/config';
+import { axisTilePlan, blendTiles, cropWindow, resolveTiling } from '../../../src/core/tiling';
 
 export interface ModelResult {
   outputs: Partial<Record<BackendName, number[]>>;
@@ -14,11 +17,72 @@ export interface ModelResult {
   paramCount: number;
 }
 
+/** What {@link Window.runLargeFrame} found at one frame size. */
+export interface LargeFrameResult {
+  backend: string;
+  width: number;
+  height: number;
+  /** Tiles cut and compared. */
+  tiles: number;
+  /** Largest |cut tile - expected value| over them (0 when exact). */
+  cropError: number;
+  /** Largest |assembled frame - frame| (the frame's own tiles blended back). */
+  blendError: number;
+  tensorsLeft: number;
+}
+
 declare global {
   interface Window {
     runModel: () => Promise<ModelResult>;
+    runLargeFrame: (size: [number, number]) => Promise<LargeFrameResult>;
   }
 }
+
+/** The test pattern: row / 8192, column / 8192 (exact in float32), a hash of both. */
+function patternValue(y: number, x: number, k: number): number {
+  return k === 0 ? y / 8192 : k === 1 ? x / 8192 : ((y * 7 + x * 13) % 256) / 256;
+}
+
+function patternError(got: ArrayLike<number>, y0: number, x0: number, h: number, w: number): number {
+  let worst = 0;
+  for (let y = 0, i = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let k = 0; k < 3; k++, i++) worst = Math.max(worst, Math.abs(got[i]! - patternValue(y0 + y, x0 + x, k)));
+    }
+  }
+  return worst;
+}
+
+window.runLargeFrame = async ([width, height]: [number, number]): Promise<LargeFrameResult> => {
+  await selectBackend('webgpu', { onWarning: () => undefined });
+  const before = tf.memory().numTensors;
+  const values = new Float32Array(width * height * 3);
+  for (let y = 0, i = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) for (let k = 0; k < 3; k++) values[i++] = patternValue(y, x, k);
+  }
+  const frame = tf.tensor4d(values, [1, height, width, 3]);
+  const config = PRESETS.tiny;
+  const { tileSize, overlap } = resolveTiling(config, height, width);
+  const radius = fullResReceptiveRadius(config);
+  const rows = axisTilePlan(height, tileSize, overlap, radius, config.scale);
+  const cols = axisTilePlan(width, tileSize, overlap, radius, config.scale);
+  // The last row and the last column of tiles (the highest indices) and the first tile.
+  let cropError = 0;
+  let tiles = 0;
+  for (const [ri, y0] of rows.starts.entries()) {
+    for (const [ci, x0] of cols.starts.entries()) {
+      if (ri !== rows.starts.length - 1 && ci !== cols.starts.length - 1 && ri + ci !== 0) continue;
+      const t = cropWindow(frame, y0, x0, rows.size, cols.size);
+      cropError = Math.max(cropError, patternError(await t.data(), y0, x0, rows.size, cols.size));
+      t.dispose();
+      tiles++;
+    }
+  }
+  const assembled = blendTiles(rows, cols, (y0, x0) => cropWindow(frame, y0, x0, rows.size, cols.size));
+  const blendError = patternError(await assembled.data(), 0, 0, height, width);
+  tf.dispose([frame, assembled]);
+  return { backend: tf.getBackend(), width, height, tiles, cropError, blendError, tensorsLeft: tf.memory().numTensors - before };
+};
 
 window.runModel = async (): Promise<ModelResult> => {
   const auto = await selectBackend('auto', { wasmPaths: '/wasm/', onWarning: () => undefined });

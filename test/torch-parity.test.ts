@@ -2,8 +2,9 @@
  * The shipped weights were trained by the PyTorch mirror of the network (scripts/gpu/simpleir_torch.py)
  * on a borrowed GPU. This checks that the TypeScript network computes what the mirror computed: for each
  * preset in test/fixtures/torch-parity.json, the shipped file has the checksum the fixture was made with,
- * and the fixture's input through SimpleIR.load(preset) matches the PyTorch output (float16-rounded
- * weights on both sides). A wrong weight layout, channel order or layer would fail by far more than the
+ * and the fixture's input through the network of SimpleIR.load(preset) (`forward`, without the frame
+ * padding `predict` adds: the 32x48 fixture is below the 64-pixel least side) matches the PyTorch
+ * output (float16-rounded weights on both sides). A wrong weight layout, channel order or layer would fail by far more than the
  * tolerance.
  */
 import assert from 'node:assert/strict';
@@ -12,6 +13,8 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/core/backend.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
+import { forward } from '../src/core/model/forward.js';
+import { nativeOps } from '../src/core/model/ops.js';
 import { isPresetName } from '../src/core/config.js';
 
 interface Encoded { shape: number[]; data: string }
@@ -38,7 +41,7 @@ for (const [preset, fixture] of Object.entries(fixtures)) {
     const model = await SimpleIR.load(preset);
     const x = tensor(fixture.input);
     const expected = tensor(fixture.output);
-    const y = model.predict(x);
+    const y = tf.tidy(() => forward(model.config, nativeOps, model.params, x));
     const diff = tf.max(tf.abs(tf.sub(y, expected))).dataSync()[0]!;
     const moved = tf.mean(tf.abs(tf.sub(expected, x))).dataSync()[0]!;
     console.log(`# ${preset}: max |ts - torch| = ${diff.toExponential(2)}; the network changes the input by ${moved.toFixed(4)} on average`);

@@ -65,9 +65,9 @@ function toTensors(config: SimpleIRConfig, values: ReadonlyMap<string, Float32Ar
 /**
  * Least side, in cells of the low-resolution grid, of the frame the network runs on. Narrower grids
  * are all border: the 7x7 spatial attention and the 3x3 convolutions see mostly zero padding, the
- * whole-frame channel statistics come from border cells only, and the shipped weights (trained on
- * 128-pixel crops) darkened an 8x100 grey image from 128 to 11. Measured on grey 128: 8 cells wide,
- * off by 3 levels; 10 cells, under 1; 16 cells (64 pixels at scale 4), under 0.5.
+ * whole-frame channel statistics come from border cells only, and the shipped weights darkened an
+ * 8x100 grey image from 128 to 11 (`tiny`). Unpadded grey 128, x100 high, channel means off by up to:
+ * 8 cells wide (32 pixels at scale 4), 2.8 levels (`base`); 10 cells, 1.6; 16 cells, 0.6.
  */
 export const MIN_GRID_CELLS = 16;
 
@@ -99,8 +99,8 @@ function networkPadding(config: SimpleIRConfig, height: number, width: number): 
  * Pads a [B, H, W, C] tensor by reflection (`tf.mirrorPad`, at most `size - 1` pixels a side), then,
  * where more is needed (frames narrower than {@link MIN_GRID_CELLS} cells), by repeating the outermost
  * pixels. Not by reflecting again: the mirrored copies of a thin strip make a periodic pattern of lines,
- * which the network treats as rain or blur (a 160x8 crop of a photo then came out 11 levels off the same
- * pixels restored in the whole photo; 2 levels with the edge repeated).
+ * which the network treats as rain or blur (a 160x8 crop of a photo restored by `base` then matched the
+ * same pixels restored in a 160x120 crop to 26 dB, 11 levels on average; with the edge repeated, 42 dB).
  */
 function padFrame(x: tf.Tensor4D, pad: Padding): tf.Tensor4D {
   const [, h, w] = x.shape;
@@ -120,9 +120,9 @@ function repeatEdges(x: tf.Tensor4D, axis: 1 | 2, before: number, after: number)
 
 /**
  * The network with the given weights on a float batch [B, H, W, 3] in [0, 1] of any size of at least
- * `scale` pixels: padded to multiples of the scale and to at least {@link MIN_GRID_CELLS} cells
- * a side (see `padFrame`), run (tiled above 1920x1088 unless `tileSize: 0`), cropped back. Synchronous; returns a new
- * tensor owned by the caller.
+ * `scale` pixels: padded to multiples of the scale and to at least {@link MIN_GRID_CELLS} cells a side
+ * (see `padFrame`), run (tiled above 1920x1088 unless `tileSize: 0`), cropped back. Synchronous;
+ * returns a new tensor owned by the caller.
  * @throws SimpleIRError `INVALID_ARGUMENT` for bad tile options, or a frame too large for the wasm
  * backend's memory (see `checkFitsInWasm`).
  */

@@ -11,17 +11,32 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createBrowserFixture, runInPage, type BrowserFixture, type TestPage } from './harness';
 import type { Leaks, TranscodeResult } from './pages/video-mp4-entry';
-import { decodesCleanly, fixtureDir, frameTimes, makeMp4, probeStreams, psnr, writeBase64, type FixtureDir, type Mp4Fixture } from './video-fixtures';
+import {
+  decodesCleanly,
+  DERIVED_MP4_FIXTURES,
+  fixtureDir,
+  frameTimes,
+  makeDerivedMp4,
+  makeMp4,
+  probeRotation,
+  probeStreams,
+  psnr,
+  writeBase64,
+  type DerivedMp4Fixture,
+  type FixtureDir,
+  type Mp4Fixture,
+} from './video-fixtures';
 
 let fx: BrowserFixture | undefined;
 let page: TestPage;
 let media: FixtureDir;
 
-const FIXTURES: Mp4Fixture[] = ['h264-aac', 'h264-moov-end', 'vp9', 'av1', 'fragmented', 'hevc'];
+const FIXTURES: Mp4Fixture[] = ['h264-aac', 'h264-moov-end', 'vp9', 'av1', 'fragmented', 'hevc', 'anamorphic'];
 
 before(async () => {
   media = await fixtureDir();
   await Promise.all(FIXTURES.map((name) => makeMp4(media.dir, name)));
+  await Promise.all((Object.keys(DERIVED_MP4_FIXTURES) as DerivedMp4Fixture[]).map((name) => makeDerivedMp4(media.dir, name)));
   // Corrupt files: a truncated H.264 file (half its bytes) and one with its header garbled.
   const good = await readFile(join(media.dir, 'h264-aac.mp4'));
   await writeFile(join(media.dir, 'truncated.mp4'), good.subarray(0, Math.floor(good.length / 2)));
@@ -50,7 +65,7 @@ function assertReleased(leaks: Leaks, what: string): void {
 }
 
 /** Transcodes `name` in the page, writes the output next to the input, and checks it with ffprobe. */
-async function transcodeAndCheck(name: Mp4Fixture, mode: 'restore' | 'identity', audio: boolean): Promise<TranscodeResult> {
+async function transcodeAndCheck(name: Mp4Fixture | DerivedMp4Fixture, mode: 'restore' | 'identity', audio: boolean): Promise<TranscodeResult> {
   const r = await runInPage(page, (a) => window.transcode(a.url, a.mode, a.audio), { url: `/media/${name}.mp4`, mode, audio });
   const out = await writeBase64(media.dir, `${name}.out.mp4`, r.mp4);
   const input = join(media.dir, `${name}.mp4`);
@@ -119,6 +134,51 @@ test('AV1 -> MP4 (pass-through)', async () => {
 test('fragmented H.264 -> restore -> MP4: frame count over all fragments, timestamps kept', async () => {
   const r = await transcodeAndCheck('fragmented', 'restore', false);
   assert.equal(r.info.fragmented, true);
+});
+
+test('edit list: a cut made by ffmpeg -ss 0.1 -c copy (B-frames, AAC) gives the frames and timestamps ffprobe shows, audio in sync', async () => {
+  const r = await transcodeAndCheck('cut', 'identity', true);
+  const input = join(media.dir, 'cut.mp4');
+  const expected = await frameTimes(input);
+  const tick = 1 / r.info.video.timescale;
+  console.log(`# cut: ${r.info.video.sampleCount} samples, ${r.info.video.frameCount} shown; fromMp4 emitted ${r.timestamps.map((t) => t / 1000).join(', ')} ms`);
+  assert.ok(r.info.video.sampleCount > expected.length, 'the cut keeps frames before the edit as references');
+  assert.equal(r.info.video.frameCount, expected.length);
+  assert.equal(r.timestamps.length, expected.length, 'fromMp4 emits the frames ffprobe shows');
+  for (const [i, t] of expected.entries()) assert.ok(Math.abs(r.timestamps[i]! / 1e6 - t) <= tick, `frame ${i}: fromMp4 at ${r.timestamps[i]} us, ffprobe at ${t} s`);
+  // Audio against video: the audio ends at the same time after the first frame in the output as in the
+  // input. (The cut audio's edit list is copied: in the fragmented output ffmpeg shows the audio before
+  // the edit, kept for the decoder, at negative times, so the start times differ; the ends do not.)
+  const [inStreams, outStreams] = await Promise.all([probeStreams(input), probeStreams(join(media.dir, 'cut.out.mp4'))]);
+  const offset = (streams: typeof inStreams): number => {
+    const a = streams.find((x) => x.codec_type === 'audio')!;
+    return Number(a.start_time) + Number(a.duration) - Number(streams.find((x) => x.codec_type === 'video')!.start_time);
+  };
+  console.log(`# cut: audio ends ${offset(inStreams)} s after the first frame in, ${offset(outStreams)} s out`);
+  assert.ok(Math.abs(offset(outStreams) - offset(inStreams)) <= 1e-3, `audio ends ${offset(outStreams)} s after the first frame in the output, ${offset(inStreams)} s in the input`);
+});
+
+test('rotation: 90, 180 and 270 degree display matrices made by ffmpeg are restored as stored and written back', async () => {
+  for (const [name, degrees] of [['rot90', 90], ['rot180', 180], ['rot270', 270]] as const) {
+    const r = await transcodeAndCheck(name, 'identity', false);
+    assert.equal(r.info.video.rotation, degrees);
+    assert.equal(r.info.video.width, 64, 'the stored size, not the rotated one');
+    const [inVideo, outVideo] = await Promise.all([join(media.dir, `${name}.mp4`), join(media.dir, `${name}.out.mp4`)].map(async (f) => (await probeStreams(f)).find((x) => x.codec_type === 'video')!));
+    console.log(`# ${name}: ffprobe rotation ${probeRotation(inVideo!)} in, ${probeRotation(outVideo!)} out; ${outVideo!.width}x${outVideo!.height}`);
+    assert.notEqual(probeRotation(inVideo!), 0);
+    assert.equal(probeRotation(outVideo!), probeRotation(inVideo!), `${name}: the output's display matrix`);
+    assert.deepEqual([outVideo!.width, outVideo!.height], [64, 48]);
+  }
+});
+
+test('anamorphic H.264 (16:15 pixels) -> restore -> MP4: encoded at the stored 64x48 with a 16:15 pasp', async () => {
+  const r = await transcodeAndCheck('anamorphic', 'restore', false);
+  assert.deepEqual(r.info.video.pixelAspectRatio, { h: 16, v: 15 });
+  const [inVideo, outVideo] = await Promise.all(['anamorphic.mp4', 'anamorphic.out.mp4'].map(async (f) => (await probeStreams(join(media.dir, f))).find((x) => x.codec_type === 'video')!));
+  console.log(`# anamorphic: sar ${inVideo!.sample_aspect_ratio} dar ${inVideo!.display_aspect_ratio} in, sar ${outVideo!.sample_aspect_ratio} dar ${outVideo!.display_aspect_ratio} out`);
+  assert.equal(outVideo!.sample_aspect_ratio, '16:15');
+  assert.equal(outVideo!.display_aspect_ratio, inVideo!.display_aspect_ratio);
+  assert.deepEqual([outVideo!.width, outVideo!.height], [64, 48]);
 });
 
 test('track info: codec, size, frame count, fps, audio', async () => {

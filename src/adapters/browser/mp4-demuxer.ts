@@ -20,14 +20,46 @@ export interface Mp4VideoTrack {
   readonly width: number;
   /** Coded height in pixels. */
   readonly height: number;
-  /** Number of frames (counted over every fragment of a fragmented file). */
+  /**
+   * Number of frames presented: the samples inside the edit list's window (frames cut by an edit are
+   * decoded as references but not presented). Counted over every fragment of a fragmented file.
+   */
   readonly frameCount: number;
+  /** Number of coded samples (with those an edit list cuts). */
+  readonly sampleCount: number;
   /** Average frame rate. */
   readonly fps: number;
   /** Units per second of the track's timestamps. */
   readonly timescale: number;
   /** Sum of the sample durations, in microseconds. */
   readonly durationUs: number;
+  /**
+   * The track header's display matrix (`tkhd`, nine 16.16 / 2.30 fixed-point numbers as stored):
+   * how players turn the stored picture for display. `toMp4` writes it into its output.
+   */
+  readonly matrix: readonly number[];
+  /** Clockwise display rotation of the matrix in degrees (ffmpeg's `rotate` tag): 0, 90, 180 or 270. */
+  readonly rotation: 0 | 90 | 180 | 270;
+  /** Pixel aspect ratio (the `pasp` box; 1:1 without one): a stored pixel is `h / v` as wide as high. */
+  readonly pixelAspectRatio: PixelAspectRatio;
+}
+
+/** The shape of a stored pixel: `h / v` (e.g. 16:15 for an anamorphic 160x96 shown as 171x96). */
+export interface PixelAspectRatio {
+  /** Horizontal spacing (relative width). */
+  readonly h: number;
+  /** Vertical spacing (relative height). */
+  readonly v: number;
+}
+
+/** The identity display matrix of a track header. */
+export const IDENTITY_MATRIX: readonly number[] = Object.freeze([0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000]);
+
+/** Clockwise rotation in degrees of a display matrix (the nearest quarter turn). */
+export function matrixRotation(matrix: readonly number[]): 0 | 90 | 180 | 270 {
+  const [a = 0x10000, b = 0] = matrix;
+  const degrees = Math.round((Math.atan2(-b, a) * 180) / Math.PI / 90) * 90;
+  return (((degrees % 360) + 360) % 360) as 0 | 90 | 180 | 270;
 }
 
 /** The audio track of an MP4 (copied as is by `toMp4`). */
@@ -108,6 +140,7 @@ interface SampleEntryLike {
   avcC?: { write(s: DataStream): void };
   hvcC?: { write(s: DataStream): void };
   av1C?: { write(s: DataStream): void };
+  pasp?: { hSpacing: number; vSpacing: number };
 }
 
 /** The body of a box (without its 8-byte header), as WebCodecs wants a `description`. */
@@ -117,17 +150,38 @@ function boxBody(box: { write(s: DataStream): void }): Uint8Array {
   return new Uint8Array(stream.buffer, 8);
 }
 
-/** Units of the first edit: the presentation shift of a track (`media_time`, after any empty edits). */
-function editShift(track: Track): number {
+/**
+ * Where a track's samples are shown, from its edit list, in track units: a sample of composition time
+ * `cts` is presented at `cts - shift` when that falls in `[start, end)`, and cut otherwise (decoded as a
+ * reference only). An empty edit first delays the track; a media edit's `media_time` is the first
+ * composition time shown (`ffmpeg -ss 0.1 -c copy` keeps the frames from the key frame before the cut
+ * and starts the edit at the cut). Without an edit list every sample is shown at its `cts`.
+ */
+export interface EditWindow {
+  readonly shift: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** The {@link EditWindow} of `track`: its empty edits, then its first media edit (later edits are not followed). */
+export function editWindow(track: Track): EditWindow {
   let delay = 0;
   for (const edit of track.edits ?? []) {
+    const duration = (edit.segment_duration * track.timescale) / track.movie_timescale;
     if (edit.media_time === -1) {
-      delay += (edit.segment_duration * track.timescale) / track.movie_timescale;
+      delay += duration;
       continue;
     }
-    return edit.media_time - delay;
+    // A duration of 0 (fragmented files written before their length is known): to the end.
+    return { shift: edit.media_time - delay, start: delay, end: duration > 0 ? delay + duration : Infinity };
   }
-  return -delay;
+  return { shift: -delay, start: -Infinity, end: Infinity };
+}
+
+/** True when a sample of composition time `cts` is presented in `window`. */
+export function inWindow(window: EditWindow, cts: number): boolean {
+  const t = cts - window.shift;
+  return t >= window.start && t < window.end;
 }
 
 /** Which track's samples a demuxer hands out. */
@@ -137,7 +191,7 @@ export type Mp4TrackKind = 'video' | 'audio' | 'none';
 export class Mp4Demuxer {
   private infoValue: Mp4Info | undefined;
   private readonly queues = new Map<number, Sample[]>();
-  private readonly shifts = new Map<number, number>();
+  private readonly windows = new Map<number, EditWindow>();
   private readonly extracted = new Map<number, number>();
   private readonly file: ISOFile = createFile();
   private readonly guard: (bytes?: number) => void;
@@ -159,7 +213,7 @@ export class Mp4Demuxer {
       const track = kind === 'video' ? movie.videoTracks[0] : kind === 'audio' ? movie.audioTracks[0] : undefined;
       if (!track) return;
       this.queues.set(track.id, []);
-      this.shifts.set(track.id, editShift(track));
+      this.windows.set(track.id, editWindow(track));
       file.setExtractionOptions(track.id, undefined, { nbSamples: EXTRACT_BATCH });
       file.start();
     };
@@ -238,12 +292,18 @@ export class Mp4Demuxer {
     return t;
   }
 
+  /** The edit list's presentation window of track `id` (see {@link EditWindow}). */
+  window(id: number): EditWindow {
+    return this.windows.get(id) ?? editWindow(this.track(id));
+  }
+
   /**
    * The next sample of the extracted track ({@link trackId}) with its presentation time in track units
-   * (edit list applied), or null at the end of the track. Reads more of the file as needed.
+   * (edit list applied), or null at the end of the track; `shown` is false for a sample the edit list
+   * cuts (decode it as a reference, do not present it). Reads more of the file as needed.
    * @throws SimpleIRError `CORRUPT_INPUT` when the file is damaged or ends early
    */
-  async nextSample(): Promise<{ sample: Sample; pts: number } | null> {
+  async nextSample(): Promise<{ sample: Sample; pts: number; shown: boolean } | null> {
     const id = this.trackId;
     const queue = id === null ? undefined : this.queues.get(id);
     if (id === null || !queue) return null;
@@ -262,7 +322,8 @@ export class Mp4Demuxer {
       this.checkComplete(id);
       return null;
     }
-    return { sample, pts: sample.cts - (this.shifts.get(id) ?? 0) };
+    const window = this.window(id);
+    return { sample, pts: sample.cts - window.shift, shown: inWindow(window, sample.cts) };
   }
 
   /** Lets mp4box free the bytes of the extracted track's samples up to `sample`. */
@@ -287,7 +348,7 @@ export class Mp4Demuxer {
 
   /** At the end of a track: every sample its headers list must have come out. */
   private checkComplete(id: number): void {
-    const expected = id === this.info.video.id ? this.info.video.frameCount : this.info.fragmented ? 0 : (this.file.getTrackById(id)?.samples?.length ?? 0);
+    const expected = id === this.info.video.id ? this.info.video.sampleCount : this.info.fragmented ? 0 : (this.file.getTrackById(id)?.samples?.length ?? 0);
     const got = this.extracted.get(id) ?? 0;
     if (got < expected) throw corrupt(`track ${id} ends after ${got} of its ${expected} samples (truncated file?)`);
   }
@@ -325,11 +386,17 @@ async function appendChunk(file: ISOFile, reader: ByteReader, position: number, 
 function describe(file: ISOFile, movie: Movie, byteLength: number, fragmentCount: number | null): Mp4Info {
   const v = movie.videoTracks[0]!;
   const entry = file.getTrackById(v.id)?.mdia?.minf?.stbl?.stsd?.entries?.[0] as SampleEntryLike | undefined;
-  const frameCount = fragmentCount ?? v.nb_samples;
+  const sampleCount = fragmentCount ?? v.nb_samples;
+  const window = editWindow(v);
+  // A plain file's sample table is known whole: count the samples the edit list shows.
+  const samples = fragmentCount === null ? (file.getTrackById(v.id)?.samples ?? []) : [];
+  const frameCount = fragmentCount === null && samples.length === sampleCount ? samples.filter((s) => inWindow(window, s.cts)).length : sampleCount;
   // A fragmented file's header knows only its first fragment: rate from it, duration from the count.
   const known = v.nb_samples > 0 ? v.samples_duration / v.nb_samples : 0;
   const perFrame = known > 0 ? known : v.timescale / 30;
-  const durationUnits = fragmentCount === null ? v.samples_duration : perFrame * frameCount;
+  const durationUnits = fragmentCount === null ? v.samples_duration : perFrame * sampleCount;
+  const matrix = v.matrix && v.matrix.length === 9 ? Array.from(v.matrix) : [...IDENTITY_MATRIX];
+  const pasp = entry?.pasp;
   const a = movie.audioTracks[0];
   return {
     video: {
@@ -338,9 +405,13 @@ function describe(file: ISOFile, movie: Movie, byteLength: number, fragmentCount
       width: entry?.width ?? v.video?.width ?? v.track_width,
       height: entry?.height ?? v.video?.height ?? v.track_height,
       frameCount,
+      sampleCount,
       fps: perFrame > 0 ? v.timescale / perFrame : 0,
       timescale: v.timescale,
       durationUs: Math.round((durationUnits * 1e6) / v.timescale),
+      matrix,
+      rotation: matrixRotation(matrix),
+      pixelAspectRatio: pasp && pasp.hSpacing > 0 && pasp.vSpacing > 0 ? { h: pasp.hSpacing, v: pasp.vSpacing } : { h: 1, v: 1 },
     },
     audio: a
       ? { id: a.id, codec: a.codec, sampleRate: a.audio?.sample_rate ?? 0, channels: a.audio?.channel_count ?? 0, sampleCount: movie.isFragmented ? 0 : a.nb_samples, timescale: a.timescale }

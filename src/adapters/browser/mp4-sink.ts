@@ -6,7 +6,7 @@ import { BoxParser, createFile, type ISOFile } from 'mp4box';
 import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
 import { SimpleIRError } from '../../core/errors.js';
 import { isPullSource, type PullSubscription } from '../../streams/pull.js';
-import type { Mp4Demuxer } from './mp4-demuxer.js';
+import { IDENTITY_MATRIX, type Mp4Demuxer, type Mp4Info, type PixelAspectRatio } from './mp4-demuxer.js';
 import type { Mp4Source } from './mp4-source.js';
 
 /** Options of {@link toMp4}. */
@@ -31,6 +31,18 @@ export interface Mp4SinkOptions {
   readonly zeroBased?: boolean;
   /** Encoded frames queued in the encoder before the sink stops pulling (default 4). */
   readonly maxEncodeQueue?: number;
+  /**
+   * The display matrix written into the video track header (nine numbers as in `tkhd`, see
+   * `Mp4VideoTrack.matrix`): players rotate the output as they rotate the `source` (default: the
+   * `source`'s matrix, else the identity). Frames are encoded as they come, never rotated.
+   */
+  readonly matrix?: readonly number[];
+  /**
+   * Pixel aspect ratio written as a `pasp` box (default: the `source`'s; else, for frames whose display
+   * size differs from their visible size, the ratio of the two). Frames are encoded at their visible
+   * (stored) size, never scaled to a display size.
+   */
+  readonly pixelAspectRatio?: PixelAspectRatio;
 }
 
 /** One encoded frame, kept until the file is written. */
@@ -109,6 +121,13 @@ function checkSinkOptions(options: Mp4SinkOptions): void {
   };
   positive('bitrate');
   positive('framerate');
+  const { matrix, pixelAspectRatio: par } = options;
+  if (matrix !== undefined && !(Array.isArray(matrix) && matrix.length === 9 && matrix.every((x) => Number.isInteger(x) && Math.abs(x) <= 0x7fffffff))) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `toMp4: matrix must be nine 32-bit integers as in an MP4 track header (e.g. the source's info.video.matrix), got ${JSON.stringify(matrix)}`);
+  }
+  if (par !== undefined && !(typeof par === 'object' && par !== null && [par.h, par.v].every((x) => Number.isInteger(x) && x >= 1 && x <= 0xffffffff))) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `toMp4: pixelAspectRatio must be { h, v } with integers >= 1 (e.g. { h: 16, v: 15 }), got ${JSON.stringify(par)}`);
+  }
   count('keyFrameInterval');
   count('timescale');
   count('maxEncodeQueue');
@@ -130,6 +149,9 @@ class EncodeRun {
   private description: Uint8Array | undefined;
   private width = 0;
   private height = 0;
+  /** The first frame's pixel aspect ratio, from its display and visible sizes. */
+  private frameAspect: PixelAspectRatio = { h: 1, v: 1 };
+  private sourceInfo: Mp4Info | undefined;
   private framerate = 30;
   private timescale = 90_000;
   private frames = 0;
@@ -190,9 +212,12 @@ class EncodeRun {
 
   private async configure(first: VideoFrame): Promise<void> {
     if (typeof VideoEncoder === 'undefined') throw this.fail(new SimpleIRError('UNSUPPORTED_CODEC', 'this runtime has no VideoEncoder (WebCodecs); toMp4 needs it'));
-    this.width = first.displayWidth;
-    this.height = first.displayHeight;
+    // The stored pixels are encoded: an anamorphic frame keeps its size and gets a pasp box.
+    this.width = first.visibleRect?.width ?? first.codedWidth;
+    this.height = first.visibleRect?.height ?? first.codedHeight;
+    this.frameAspect = reduceRatio(first.displayWidth * this.height, first.displayHeight * this.width);
     const info = await this.options.source?.info.catch(() => undefined);
+    this.sourceInfo = info;
     this.framerate = this.options.framerate ?? (info?.video.fps || 30);
     this.timescale = this.options.timescale ?? info?.video.timescale ?? 90_000;
     const config: VideoEncoderConfig = {
@@ -255,6 +280,24 @@ class EncodeRun {
     return e;
   }
 
+  /** Display matrix and width (`tkhd`) and pixel aspect ratio (`pasp`) of the video track. */
+  private describeVideo(file: ISOFile, id: number): void {
+    const video = this.sourceInfo?.video;
+    const matrix = this.options.matrix ?? video?.matrix ?? IDENTITY_MATRIX;
+    const par = this.options.pixelAspectRatio ?? video?.pixelAspectRatio ?? this.frameAspect;
+    const trak = file.getTrackById(id) as unknown as { tkhd: { matrix: number[]; width: number }; mdia: { minf: { stbl: { stsd: { entries: { addBox<T>(b: T): T }[] } } } } };
+    trak.tkhd.matrix = [...matrix];
+    // The track header's width is the display width (16.16 fixed point): the stored width times the ratio.
+    trak.tkhd.width = Math.round(((this.width * par.h) / par.v) * 0x10000);
+    if (par.h === par.v) return;
+    const pasp = new (BoxParser.box as unknown as Record<string, new () => { data?: Uint8Array }>).pasp!();
+    const body = new DataView(new ArrayBuffer(8));
+    body.setUint32(0, par.h);
+    body.setUint32(4, par.v);
+    pasp.data = new Uint8Array(body.buffer);
+    trak.mdia.minf.stbl.stsd.entries[0]!.addBox(pasp);
+  }
+
   private async mux(): Promise<ISOFile> {
     if (!this.description) throw new SimpleIRError('IO_ERROR', 'the encoder gave no decoder configuration (avcC)');
     const file = createFile();
@@ -265,6 +308,7 @@ class EncodeRun {
       avcDecoderConfigRecord: this.description.slice().buffer,
       name: 'SimpleIR',
     });
+    this.describeVideo(file, videoId);
     const units = (us: number): number => Math.round((us * this.timescale) / 1e6);
     const sorted = [...this.chunks].sort((a, b) => a.timestamp - b.timestamp);
     const first = units(sorted[0]!.timestamp);
@@ -282,6 +326,14 @@ class EncodeRun {
     if (source && this.options.copyAudio !== false) await copyAudio(file, await source.demux('audio'), this.timescale);
     return file;
   }
+}
+
+/** `h:v` in lowest terms (1:1 for anything not positive). */
+function reduceRatio(h: number, v: number): PixelAspectRatio {
+  if (!(h > 0 && v > 0) || !Number.isInteger(h) || !Number.isInteger(v)) return { h: 1, v: 1 };
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  const g = gcd(h, v);
+  return { h: h / g, v: v / g };
 }
 
 function copyBytes(source: AllowSharedBufferSource): Uint8Array {

@@ -29,6 +29,8 @@ export const MP4_FIXTURES = {
   fragmented: [...pattern(64, 48, 30, 0.5), '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '5', '-movflags', 'frag_keyframe+empty_moov+default_base_moof'],
   /** Anamorphic H.264: 64x48 stored, pixel aspect ratio 16:15 (shown as 68x48; a pasp box and the SPS say so). */
   anamorphic: [...pattern(64, 48, 30, 0.3), '-vf', 'setsar=16/15', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', '+faststart'],
+  /** Fragmented H.264 at 25 fps with one B-frame and no edit list: the first frame is shown at 0.04 s. */
+  'fragmented-late': [...pattern(64, 48, 25, 0.4), '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-bf', '1', '-g', '5', '-movflags', 'frag_keyframe+empty_moov+default_base_moof'],
   /** HEVC, which this Chromium cannot decode. */
   hevc: [...pattern(64, 48, 30, 0.2), '-c:v', 'libx265', '-pix_fmt', 'yuv420p', '-tag:v', 'hvc1', '-x265-params', 'log-level=error'],
 } as const;

@@ -14,6 +14,7 @@ import type { Leaks, TranscodeResult } from './pages/video-mp4-entry';
 import {
   decodesCleanly,
   DERIVED_MP4_FIXTURES,
+  ffmpeg,
   fixtureDir,
   frameTimes,
   makeDerivedMp4,
@@ -31,7 +32,7 @@ let fx: BrowserFixture | undefined;
 let page: TestPage;
 let media: FixtureDir;
 
-const FIXTURES: Mp4Fixture[] = ['h264-aac', 'h264-moov-end', 'vp9', 'av1', 'fragmented', 'hevc', 'anamorphic'];
+const FIXTURES: Mp4Fixture[] = ['h264-aac', 'h264-moov-end', 'vp9', 'av1', 'fragmented', 'hevc', 'anamorphic', 'fragmented-late'];
 
 before(async () => {
   media = await fixtureDir();
@@ -48,6 +49,16 @@ before(async () => {
   for (let i = noise.indexOf('mdat') + 4, s = 1; i < noise.length; i++) noise[i] = (s = (s * 1103515245 + 12345) >>> 0) >>> 24;
   await writeFile(join(media.dir, 'garbled-data.mp4'), noise);
   await writeFile(join(media.dir, 'not-mp4.mp4'), Buffer.from('this is not a video file at all, just text'.repeat(20)));
+  // A faststart file cut inside its moov; a WebM and an MPEG-TS named .mp4; a file whose video track
+  // has no frames (ffmpeg -frames:v 0, fragmented: the init segment only) and one with no track at all.
+  await writeFile(join(media.dir, 'truncated-moov.mp4'), good.subarray(0, 300));
+  const pattern = ['-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=30'];
+  await Promise.all([
+    ffmpeg([...pattern, '-t', '0.2', '-c:v', 'libvpx', '-f', 'webm', join(media.dir, 'webm.mp4')]),
+    ffmpeg([...pattern, '-t', '0.2', '-c:v', 'libx264', '-f', 'mpegts', join(media.dir, 'mpegts.mp4')]),
+    ffmpeg([...pattern, '-frames:v', '0', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', 'frag_keyframe+empty_moov', join(media.dir, 'no-frames.mp4')]),
+    ffmpeg([...pattern, '-frames:v', '0', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', join(media.dir, 'no-track.mp4')]),
+  ]);
   fx = await createBrowserFixture({ routes: { '/media/': media.dir } });
   // mp4box logs what it finds wrong in the corrupt files to the console; the SDK reports it as errors.
   page = await fx.open('/blank.html', { entry: 'test/browser/pages/video-mp4-entry.ts', ignoreErrors: [/\[(BoxParser|ISOFile|MultiBufferStream)\]/] });
@@ -136,6 +147,14 @@ test('fragmented H.264 -> restore -> MP4: frame count over all fragments, timest
   assert.equal(r.info.fragmented, true);
 });
 
+test('fragmented H.264 whose first frame is at 0.04 s -> MP4: no frame added, timestamps kept', async () => {
+  const r = await transcodeAndCheck('fragmented-late', 'identity', false);
+  const expected = await frameTimes(join(media.dir, 'fragmented-late.mp4'));
+  console.log(`# fragmented-late: ffprobe ${expected.join(', ')} s; fromMp4 ${r.timestamps.map((t) => t / 1e6).join(', ')} s`);
+  assert.ok(Math.abs(expected[0]! - 0.04) < 1e-6, 'the fixture starts at 0.04 s');
+  assert.equal(r.timestamps.length, expected.length);
+});
+
 test('edit list: a cut made by ffmpeg -ss 0.1 -c copy (B-frames, AAC) gives the frames and timestamps ffprobe shows, audio in sync', async () => {
   const r = await transcodeAndCheck('cut', 'identity', true);
   const input = join(media.dir, 'cut.mp4');
@@ -194,18 +213,24 @@ test('track info: codec, size, frame count, fps, audio', async () => {
   assert.equal(frag.audio, null);
 });
 
-test('typed errors: HEVC is UNSUPPORTED_CODEC; truncated, garbled (header or data) and non-MP4 files are CORRUPT_INPUT', async () => {
-  const cases: [string, string][] = [
-    ['hevc', 'UNSUPPORTED_CODEC'],
-    ['truncated', 'CORRUPT_INPUT'],
-    ['garbled', 'CORRUPT_INPUT'],
-    ['garbled-data', 'CORRUPT_INPUT'],
-    ['not-mp4', 'CORRUPT_INPUT'],
+test('typed errors: HEVC is UNSUPPORTED_CODEC; truncated, garbled (header or data) and non-MP4 files are CORRUPT_INPUT; other containers and frameless tracks are UNSUPPORTED_FORMAT, each saying what the file is', async () => {
+  const cases: [string, string, RegExp][] = [
+    ['hevc', 'UNSUPPORTED_CODEC', /cannot decode hvc1.*re-encode/],
+    ['truncated', 'CORRUPT_INPUT', /ends after \d+ of the 15 samples.*ends at byte \d+, inside its 'mdat' box.*cut off/],
+    ['truncated-moov', 'CORRUPT_INPUT', /no movie header.*inside its 'moov' box.*cut off/],
+    ['garbled', 'CORRUPT_INPUT', /corrupt or unreadable MP4/],
+    ['garbled-data', 'CORRUPT_INPUT', /could not be decoded/],
+    ['not-mp4', 'CORRUPT_INPUT', /not an MP4: .*begins with 74 68 69 73/],
+    ['webm', 'UNSUPPORTED_FORMAT', /WebM \(Matroska\) file, not an MP4.*ffmpeg -i input -c copy output\.mp4/],
+    ['mpegts', 'UNSUPPORTED_FORMAT', /MPEG transport stream.*not an MP4/],
+    ['no-frames', 'UNSUPPORTED_FORMAT', /video track \(id 1, avc1\.[0-9a-f]+, 64x48\) has no frames/],
+    ['no-track', 'UNSUPPORTED_FORMAT', /no video track/],
   ];
-  for (const [name, code] of cases) {
+  for (const [name, code, pattern] of cases) {
     const r = await runInPage(page, (url) => window.mp4Error(url), `/media/${name}.mp4`);
     console.log(`# ${name}: ${r.frames} frame(s), then ${r.code} ${r.message}`);
     assert.equal(r.code, code, `${name}: ${r.message}`);
+    assert.match(r.message, pattern, name);
     if (name === 'truncated') assert.ok(r.frames > 0, 'the frames before the cut are still decoded');
     assertReleased(r.leaks, name);
   }

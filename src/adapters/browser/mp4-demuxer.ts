@@ -5,7 +5,7 @@
  */
 import { createFile, DataStream, Endianness, MP4BoxBuffer, type ISOFile, type Movie, type Sample, type Track } from 'mp4box';
 import { SimpleIRError } from '../../core/errors.js';
-import { scanBoxes } from './mp4-boxes.js';
+import { checkMp4Start, describeTruncation, scanBoxes, type BoxScan } from './mp4-boxes.js';
 
 /** What {@link fromMp4} reads: a Blob or File, bytes, or the URL of a file. */
 export type Mp4Input = Blob | ArrayBuffer | ArrayBufferView | URL | string;
@@ -196,6 +196,7 @@ export class Mp4Demuxer {
   private readonly file: ISOFile = createFile();
   private readonly guard: (bytes?: number) => void;
   private movie: Movie | null = null;
+  private scan: BoxScan | null = null;
   private position = 0;
   private eof = false;
   private failure: SimpleIRError | null = null;
@@ -241,15 +242,29 @@ export class Mp4Demuxer {
     if (kind !== 'video' && kind !== 'audio' && kind !== 'none') throw new SimpleIRError('INVALID_ARGUMENT', `kind must be 'video', 'audio' or 'none', got ${JSON.stringify(kind)}`);
     const d = new Mp4Demuxer(reader, kind);
     try {
+      checkMp4Start(new Uint8Array(await reader.read(0, 256)), reader.size);
       // Table counts are checked before mp4box sees them (it trusts them); fragments are counted.
       const scan = await scanBoxes(reader);
+      d.scan = scan;
       while (!d.movie && !d.failure && d.position < reader.size) d.position = await appendChunk(d.file, reader, d.position, d.guard);
       if (d.failure) throw d.failure;
       const movie = d.movie as Movie | null;
-      if (!movie) throw corrupt('no movie header (moov) found');
-      if (movie.videoTracks.length === 0) throw new SimpleIRError('UNSUPPORTED_FORMAT', 'the MP4 has no video track');
+      if (!movie) {
+        throw corrupt(
+          `no movie header (moov box) in its ${reader.size} bytes.${describeTruncation(scan, reader.size) || ' A recording that was not finished has none (the moov is written last); remux or re-record the file.'}`,
+        );
+      }
+      if (movie.videoTracks.length === 0) throw new SimpleIRError('UNSUPPORTED_FORMAT', `the MP4 has no video track (its tracks: ${movie.tracks.map((t) => `${t.codec || 'unknown'}`).join(', ') || 'none'}); give fromMp4 a video file`);
       const fragmentCount = movie.isFragmented ? (scan.fragmentSamples.get(movie.videoTracks[0]!.id) ?? 0) : null;
       d.infoValue = describe(d.file, movie, reader.size, fragmentCount);
+      const v = d.infoValue.video;
+      if (v.sampleCount === 0) {
+        throw new SimpleIRError(
+          'UNSUPPORTED_FORMAT',
+          `the MP4's video track (id ${v.id}, ${v.codec}, ${v.width}x${v.height}) has no frames: ${movie.isFragmented ? 'a fragmented file holding its header (init segment) only: give the init segment and its media segments joined into one file' : 'the recording stopped before its first frame was written'}; there is nothing to restore`,
+          { trackId: v.id },
+        );
+      }
       return d;
     } catch (e) {
       d.close();
@@ -350,7 +365,10 @@ export class Mp4Demuxer {
   private checkComplete(id: number): void {
     const expected = id === this.info.video.id ? this.info.video.sampleCount : this.info.fragmented ? 0 : (this.file.getTrackById(id)?.samples?.length ?? 0);
     const got = this.extracted.get(id) ?? 0;
-    if (got < expected) throw corrupt(`track ${id} ends after ${got} of its ${expected} samples (truncated file?)`);
+    if (got < expected) {
+      const why = (this.scan && describeTruncation(this.scan, this.reader.size)) || ' The file is damaged or was cut off; get the whole file again.';
+      throw corrupt(`track ${id} ends after ${got} of the ${expected} samples its header lists.${why}`);
+    }
   }
 }
 
@@ -375,7 +393,7 @@ async function appendChunk(file: ISOFile, reader: ByteReader, position: number, 
   try {
     next = file.appendBuffer(MP4BoxBuffer.fromArrayBuffer(bytes, position), last);
   } catch (e) {
-    throw corrupt(`mp4box could not parse it (${(e as Error).message})`, e);
+    throw corrupt(`its boxes are damaged near byte ${position} and mp4box could not parse them (${(e as Error).message}); get an intact copy of the file or re-encode it`, e);
   }
   if (typeof next !== 'number' || !Number.isFinite(next)) return position + bytes.byteLength;
   // A damaged box size makes mp4box ask for a position before the file (a 32-bit overflow).

@@ -31,6 +31,8 @@ export const MP4_FIXTURES = {
   anamorphic: [...pattern(64, 48, 30, 0.3), '-vf', 'setsar=16/15', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', '+faststart'],
   /** Fragmented H.264 at 25 fps with one B-frame and no edit list: the first frame is shown at 0.04 s. */
   'fragmented-late': [...pattern(64, 48, 25, 0.4), '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-bf', '1', '-g', '5', '-movflags', 'frag_keyframe+empty_moov+default_base_moof'],
+  /** Variable frame rate: 6 frames shown at 0, 10, 40, 90, 160 and 250 ms (B-frames, an edit list ending at 260 ms). */
+  vfr: ['-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=100', '-frames:v', '6', '-vf', 'setpts=N*N*0.01/TB', '-fps_mode', 'vfr', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-video_track_timescale', '1000'],
   /** HEVC, which this Chromium cannot decode. */
   hevc: [...pattern(64, 48, 30, 0.2), '-c:v', 'libx265', '-pix_fmt', 'yuv420p', '-tag:v', 'hvc1', '-x265-params', 'log-level=error'],
 } as const;
@@ -138,6 +140,20 @@ export async function frameTimes(file: string): Promise<number[]> {
     .map((l) => l.trim().replace(/,$/, ''))
     .filter((l) => l.length > 0)
     .map(Number);
+}
+
+/**
+ * The video frames' presentation times and how long each is shown (seconds), as ffprobe reads them: to
+ * the next frame, the last to the end of the file (the format's start + duration; a stream's duration
+ * is the sum of its decode-time deltas). A one-video-stream file only. (ffprobe gives no packet
+ * durations for a file with a fragment per frame.)
+ */
+export async function shownTimes(file: string): Promise<{ pts: number; duration: number }[]> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time:format=start_time,duration', '-of', 'json', file]);
+  const probe = JSON.parse(stdout) as { packets: { pts_time: string }[]; format: { start_time: string; duration: string } };
+  const pts = probe.packets.map((p) => Number(p.pts_time)).sort((a, b) => a - b);
+  const end = Number(probe.format.start_time) + Number(probe.format.duration);
+  return pts.map((t, i) => ({ pts: t, duration: (pts[i + 1] ?? end) - t }));
 }
 
 /** Decodes every frame with ffmpeg; throws when ffmpeg reports an error. */

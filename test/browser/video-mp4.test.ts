@@ -19,6 +19,7 @@ import {
   frameTimes,
   makeDerivedMp4,
   makeMp4,
+  shownTimes,
   probeRotation,
   probeStreams,
   psnr,
@@ -32,7 +33,7 @@ let fx: BrowserFixture | undefined;
 let page: TestPage;
 let media: FixtureDir;
 
-const FIXTURES: Mp4Fixture[] = ['h264-aac', 'h264-moov-end', 'vp9', 'av1', 'fragmented', 'hevc', 'anamorphic', 'fragmented-late'];
+const FIXTURES: Mp4Fixture[] = ['h264-aac', 'h264-moov-end', 'vp9', 'av1', 'fragmented', 'hevc', 'anamorphic', 'fragmented-late', 'vfr'];
 
 before(async () => {
   media = await fixtureDir();
@@ -153,6 +154,28 @@ test('fragmented H.264 whose first frame is at 0.04 s -> MP4: no frame added, ti
   console.log(`# fragmented-late: ffprobe ${expected.join(', ')} s; fromMp4 ${r.timestamps.map((t) => t / 1e6).join(', ')} s`);
   assert.ok(Math.abs(expected[0]! - 0.04) < 1e-6, 'the fixture starts at 0.04 s');
   assert.equal(r.timestamps.length, expected.length);
+});
+
+test('variable frame rate (frames at 0, 10, 40, 90, 160, 250 ms) -> restore -> MP4: each frame keeps its timestamp and duration', async () => {
+  const r = await transcodeAndCheck('vfr', 'restore', false);
+  const input = join(media.dir, 'vfr.mp4');
+  const tick = 1 / r.info.video.timescale;
+  const shown = await frameTimes(input);
+  const expected = await shownTimes(input);
+  console.log(`# vfr: input ${expected.map((p) => `${p.pts}+${p.duration.toFixed(3)}`).join(', ')} s`);
+  console.log(`# vfr: fromMp4 ${r.timestamps.map((t, i) => `${t / 1000}+${(r.durations[i] ?? NaN) / 1000}`).join(', ')} ms`);
+  assert.deepEqual(shown.map((t) => Math.round(t * 1000)), [0, 10, 40, 90, 160, 250], 'the fixture');
+  for (const [i, e] of expected.entries()) {
+    assert.ok(Math.abs(r.timestamps[i]! / 1e6 - e.pts) <= tick, `frame ${i}: fromMp4 at ${r.timestamps[i]} us, ffprobe ${e.pts} s`);
+    assert.ok(Math.abs(r.durations[i]! / 1e6 - e.duration) <= tick, `frame ${i}: fromMp4 lasts ${r.durations[i]} us, shown for ${e.duration} s`);
+  }
+  const out = await shownTimes(join(media.dir, 'vfr.out.mp4'));
+  console.log(`# vfr: output ${out.map((p) => `${p.pts}+${p.duration.toFixed(3)}`).join(', ')} s`);
+  assert.equal(out.length, expected.length);
+  for (const [i, e] of expected.entries()) {
+    assert.ok(Math.abs(out[i]!.pts - e.pts) <= tick, `output frame ${i} at ${out[i]!.pts} s, input ${e.pts} s`);
+    assert.ok(Math.abs(out[i]!.duration - e.duration) <= tick, `output frame ${i} lasts ${out[i]!.duration} s, input ${e.duration} s`);
+  }
 });
 
 test('edit list: a cut made by ffmpeg -ss 0.1 -c copy (B-frames, AAC) gives the frames and timestamps ffprobe shows, audio in sync', async () => {

@@ -184,6 +184,23 @@ export function inWindow(window: EditWindow, cts: number): boolean {
   return t >= window.start && t < window.end;
 }
 
+/**
+ * How long each sample of a plain file is shown, by sample number, in track units: from its composition
+ * time to the next one's (the decode-time deltas of `stts` differ from it with B-frames and variable frame
+ * rates), the last to the end of the edit window (else its own duration). Empty for a fragmented file,
+ * whose samples are not all known up front.
+ */
+function presentationDurations(samples: readonly Sample[], window: EditWindow): Map<number, number> {
+  const order = [...samples].sort((a, b) => a.cts - b.cts);
+  const out = new Map<number, number>();
+  for (const [i, sample] of order.entries()) {
+    const next = order[i + 1];
+    const end = next ? next.cts : Number.isFinite(window.end) ? window.end + window.shift : sample.cts + sample.duration;
+    out.set(sample.number, end > sample.cts ? end - sample.cts : sample.duration);
+  }
+  return out;
+}
+
 /** Which track's samples a demuxer hands out. */
 export type Mp4TrackKind = 'video' | 'audio' | 'none';
 
@@ -192,6 +209,7 @@ export class Mp4Demuxer {
   private infoValue: Mp4Info | undefined;
   private readonly queues = new Map<number, Sample[]>();
   private readonly windows = new Map<number, EditWindow>();
+  private readonly durations = new Map<number, Map<number, number>>();
   private readonly extracted = new Map<number, number>();
   private readonly file: ISOFile = createFile();
   private readonly guard: (bytes?: number) => void;
@@ -214,7 +232,9 @@ export class Mp4Demuxer {
       const track = kind === 'video' ? movie.videoTracks[0] : kind === 'audio' ? movie.audioTracks[0] : undefined;
       if (!track) return;
       this.queues.set(track.id, []);
-      this.windows.set(track.id, editWindow(track));
+      const window = editWindow(track);
+      this.windows.set(track.id, window);
+      if (!movie.isFragmented) this.durations.set(track.id, presentationDurations(file.getTrackById(track.id)?.samples ?? [], window));
       file.setExtractionOptions(track.id, undefined, { nbSamples: EXTRACT_BATCH });
       file.start();
     };
@@ -314,11 +334,12 @@ export class Mp4Demuxer {
 
   /**
    * The next sample of the extracted track ({@link trackId}) with its presentation time in track units
-   * (edit list applied), or null at the end of the track; `shown` is false for a sample the edit list
-   * cuts (decode it as a reference, do not present it). Reads more of the file as needed.
+   * (edit list applied) and how long it is shown (to the next presentation time; the sample's own
+   * duration in a fragmented file), or null at the end of the track; `shown` is false for a sample the
+   * edit list cuts (decode it as a reference, do not present it). Reads more of the file as needed.
    * @throws SimpleIRError `CORRUPT_INPUT` when the file is damaged or ends early
    */
-  async nextSample(): Promise<{ sample: Sample; pts: number; shown: boolean } | null> {
+  async nextSample(): Promise<{ sample: Sample; pts: number; duration: number; shown: boolean } | null> {
     const id = this.trackId;
     const queue = id === null ? undefined : this.queues.get(id);
     if (id === null || !queue) return null;
@@ -338,7 +359,8 @@ export class Mp4Demuxer {
       return null;
     }
     const window = this.window(id);
-    return { sample, pts: sample.cts - window.shift, shown: inWindow(window, sample.cts) };
+    const duration = this.durations.get(id)?.get(sample.number) ?? sample.duration;
+    return { sample, pts: sample.cts - window.shift, duration, shown: inWindow(window, sample.cts) };
   }
 
   /** Lets mp4box free the bytes of the extracted track's samples up to `sample`. */

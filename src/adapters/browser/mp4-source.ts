@@ -208,9 +208,9 @@ class DecodeRun {
         }
         if (this.closed) return;
         if (next) {
-          const { sample, pts, shown } = next;
+          const { sample, pts, duration, shown } = next;
           if (!shown) this.hidden.add(us(pts));
-          decoder.decode(new EncodedVideoChunk({ type: sample.is_sync ? 'key' : 'delta', timestamp: us(pts), duration: us(sample.duration), data: sample.data! }));
+          decoder.decode(new EncodedVideoChunk({ type: sample.is_sync ? 'key' : 'delta', timestamp: us(pts), duration: us(duration), data: sample.data! }));
           demuxer.release(sample);
         } else {
           inputDone = true;

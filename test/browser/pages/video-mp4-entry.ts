@@ -17,6 +17,8 @@ export interface TranscodeResult {
   readonly ms: number;
   /** Timestamps (µs) of the frames that reached toMp4. */
   readonly timestamps: number[];
+  /** Durations (µs) of the frames that reached toMp4 (null where a frame had none). */
+  readonly durations: (number | null)[];
   readonly leaks: Leaks;
   /** tfjs readbacks (data/dataSync/... and the backend's read/readSync) during the run. */
   readonly readbacks: Record<string, number>;
@@ -131,12 +133,13 @@ async function base64(blob: Blob): Promise<string> {
 }
 
 /** Records the timestamps of the frames passing through. */
-function tapTimestamps(into: number[]): OperatorFunction<VideoFrame, VideoFrame> {
+function tapTimestamps(into: number[], durations: (number | null)[]): OperatorFunction<VideoFrame, VideoFrame> {
   return (source) =>
     new Observable<VideoFrame>((subscriber) =>
       source.subscribe({
         next: (f) => {
           into.push(f.timestamp);
+          durations.push(f.duration);
           subscriber.next(f);
         },
         error: (e) => subscriber.error(e),
@@ -154,10 +157,11 @@ window.transcode = async (url, mode, audio) => {
   const t0 = performance.now();
   const source = fromMp4(url);
   const timestamps: number[] = [];
+  const durations: (number | null)[] = [];
   const restored = mode === 'restore' ? source.pipe(restore(model)) : source;
-  const { result: blob, counts } = await countReadbacks(() => lastValueFrom(restored.pipe(tapTimestamps(timestamps), toMp4({ source, copyAudio: audio }))));
+  const { result: blob, counts } = await countReadbacks(() => lastValueFrom(restored.pipe(tapTimestamps(timestamps, durations), toMp4({ source, copyAudio: audio }))));
   const ms = performance.now() - t0;
-  return { info: await source.info, mp4: await base64(blob), bytes: blob.size, ms, timestamps, leaks: await leaks(), readbacks: counts };
+  return { info: await source.info, mp4: await base64(blob), bytes: blob.size, ms, timestamps, durations, leaks: await leaks(), readbacks: counts };
 };
 
 window.mp4Error = async (url) => {

@@ -142,6 +142,13 @@ export async function frameTimes(file: string): Promise<number[]> {
     .map(Number);
 }
 
+/** The video packets in presentation order: time (seconds) and size (bytes), as ffprobe reads them. */
+export async function probePackets(file: string): Promise<{ pts: number; size: number }[]> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,size', '-of', 'json', file]);
+  const packets = (JSON.parse(stdout) as { packets: { pts_time: string; size: string }[] }).packets;
+  return packets.map((p) => ({ pts: Number(p.pts_time), size: Number(p.size) })).sort((a, b) => a.pts - b.pts);
+}
+
 /**
  * The video frames' presentation times and how long each is shown (seconds), as ffprobe reads them: to
  * the next frame, the last to the end of the file (the format's start + duration; a stream's duration

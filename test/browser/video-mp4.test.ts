@@ -20,6 +20,7 @@ import {
   makeDerivedMp4,
   makeMp4,
   shownTimes,
+  probePackets,
   probeRotation,
   probeStreams,
   psnr,
@@ -221,6 +222,34 @@ test('anamorphic H.264 (16:15 pixels) -> restore -> MP4: encoded at the stored 6
   assert.equal(outVideo!.sample_aspect_ratio, '16:15');
   assert.equal(outVideo!.display_aspect_ratio, inVideo!.display_aspect_ratio);
   assert.deepEqual([outVideo!.width, outVideo!.height], [64, 48]);
+});
+
+test('streaming output: 600 frames written to a slow WritableStream as they are encoded, buffered bytes bounded, ffprobe reads every frame', async () => {
+  const frames = 600;
+  const limit = 4096;
+  const r = await runInPage(page, (a) => window.streamToTarget(a.frames, a.limit), { frames, limit });
+  const out = await writeBase64(media.dir, 'stream.out.mp4', r.mp4);
+  const packets = await probePackets(out);
+  const largest = Math.max(...packets.map((p) => p.size));
+  console.log(
+    `# stream: ${r.bytes} bytes in ${r.writes} writes; first write after ${r.producedAtFirstWrite} of ${r.produced} frames; peak buffered ${r.summary.peakBufferedBytes} bytes (limit ${limit}, largest frame ${largest})`,
+  );
+  assert.equal(r.summary.frames, frames);
+  assert.equal(r.summary.bytes, r.bytes, 'the summary counts the bytes the target received');
+  assert.ok(r.producedAtFirstWrite < frames / 10, `the first bytes reached the target after ${r.producedAtFirstWrite} frames: the file was not written progressively`);
+  // Held at most: the limit, plus what was already asked for or in the encoder when it was reached
+  // (2 requested + maxEncodeQueue 4 frames) and the fragment being written.
+  assert.ok(r.summary.peakBufferedBytes <= limit + 7 * (largest + 200), `peak ${r.summary.peakBufferedBytes} bytes buffered`);
+  assert.ok(r.summary.peakBufferedBytes < r.bytes / 20, 'the sink held a large part of the file');
+  assert.equal(packets.length, frames, 'ffprobe reads every frame');
+  for (const [i, p] of packets.entries()) assert.ok(Math.abs(p.pts - i * 0.04) <= 1e-3, `frame ${i} at ${p.pts} s`);
+  await decodesCleanly(out);
+  assertReleased(r.leaks, 'stream');
+  // The limit is what holds it: without one (16 MiB by default), the same slow target lets the encoded bytes pile up.
+  const free = await runInPage(page, (a) => window.streamToTarget(a.frames, a.limit), { frames, limit: 1 << 30 });
+  console.log(`# stream without a limit: peak buffered ${free.summary.peakBufferedBytes} bytes; first write after ${free.producedAtFirstWrite} frames`);
+  assert.ok(free.summary.peakBufferedBytes > 4 * r.summary.peakBufferedBytes, `peak ${free.summary.peakBufferedBytes} bytes without a limit`);
+  assertReleased(free.leaks, 'stream without a limit');
 });
 
 test('track info: codec, size, frame count, fps, audio', async () => {

@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { count, firstValueFrom, lastValueFrom, map, Observable, take, toArray, type OperatorFunction } from 'rxjs';
 import { SimpleIR, selectBackend } from '../../../src/index';
-import { fromMp4, toMp4, type Mp4Info } from '../../../src/browser';
+import { fromMp4, toMp4, type Mp4Info, type Mp4WriteSummary } from '../../../src/browser';
+import { pullSource } from '../../../src/streams/pull';
 import { restore } from '../../../src/streams/restore';
 import { countReadbacks } from './readbacks';
 
@@ -51,6 +52,19 @@ export interface PullResult {
   readonly leaks: Leaks;
 }
 
+export interface StreamResult {
+  readonly summary: Mp4WriteSummary;
+  /** Bytes and write calls the target stream received. */
+  readonly bytes: number;
+  readonly writes: number;
+  /** Frames the source had produced when the target got its first bytes. */
+  readonly producedAtFirstWrite: number;
+  readonly produced: number;
+  /** What the target received, base64. */
+  readonly mp4: string;
+  readonly leaks: Leaks;
+}
+
 declare global {
   interface Window {
     transcode: (url: string, mode: 'restore' | 'identity', audio: boolean) => Promise<TranscodeResult>;
@@ -60,6 +74,7 @@ declare global {
     pullOnly: (url: string, requested: number) => Promise<PullResult>;
     pipelineUnsubscribe: (url: string, afterDecoded: number) => Promise<Leaks>;
     inputKinds: (url: string) => Promise<Record<string, number>>;
+    streamToTarget: (frames: number, maxBufferedBytes: number) => Promise<StreamResult>;
   }
 }
 
@@ -242,4 +257,48 @@ window.inputKinds = async (url) => {
     out[name] = await lastValueFrom(fromMp4(input).pipe(map((f) => f.close()), count()));
   }
   return out;
+};
+
+window.streamToTarget = async (frames, maxBufferedBytes) => {
+  resetTracking();
+  const [w, h] = [64, 48];
+  let produced = 0;
+  let producedAtFirstWrite = -1;
+  // A pull source of synthetic frames, 25 fps: a gradient that moves with the frame number.
+  const source = pullSource<VideoFrame>((producer) => {
+    void (async () => {
+      for (let i = 0; i < frames; i++) {
+        await producer.waitForDemand();
+        if (producer.closed) return;
+        const rgba = new Uint8Array(w * h * 4);
+        for (let p = 0; p < w * h; p++) {
+          rgba[4 * p] = (p % w) * 4 + i;
+          rgba[4 * p + 1] = Math.floor(p / w) * 5 + 2 * i;
+          rgba[4 * p + 2] = 3 * i;
+          rgba[4 * p + 3] = 255;
+        }
+        producer.next(new VideoFrame(rgba, { format: 'RGBA', codedWidth: w, codedHeight: h, timestamp: i * 40_000, duration: 40_000 }));
+        produced++;
+      }
+      producer.complete();
+    })();
+  });
+  // A slow target: each write takes a turn of the event loop.
+  const received: Uint8Array[] = [];
+  let bytes = 0;
+  let writes = 0;
+  const target = new WritableStream<Uint8Array>(
+    {
+      async write(chunk) {
+        if (producedAtFirstWrite < 0) producedAtFirstWrite = produced;
+        received.push(chunk.slice());
+        bytes += chunk.byteLength;
+        writes++;
+        await tick(0);
+      },
+    },
+    { highWaterMark: 1 },
+  );
+  const summary = await lastValueFrom(source.pipe(toMp4({ target, maxBufferedBytes, framerate: 25, timescale: 1000 })));
+  return { summary, bytes, writes, producedAtFirstWrite, produced, mp4: await base64(new Blob(received as BlobPart[])), leaks: await leaks() };
 };

@@ -6,7 +6,9 @@
  * for corrupt and unsupported files, demand-driven decoding, and release of decoders and frames.
  */
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, stat, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createBrowserFixture, runInPage, type BrowserFixture, type TestPage } from './harness';
@@ -250,6 +252,64 @@ test('streaming output: 600 frames written to a slow WritableStream as they are 
   console.log(`# stream without a limit: peak buffered ${free.summary.peakBufferedBytes} bytes; first write after ${free.producedAtFirstWrite} frames`);
   assert.ok(free.summary.peakBufferedBytes > 4 * r.summary.peakBufferedBytes, `peak ${free.summary.peakBufferedBytes} bytes without a limit`);
   assertReleased(free.leaks, 'stream without a limit');
+});
+
+/**
+ * A server of the files in `dir` on its own port that answers `Range` requests (206), or ignores them
+ * under `/whole/`, with CORS for the page's origin, and counts the bytes it sends per file.
+ */
+async function startRangeServer(dir: string): Promise<{ base: string; served: Map<string, number>; close(): Promise<void> }> {
+  const served = new Map<string, number>();
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      res.setHeader('Access-Control-Allow-Origin', '*');
+      res.setHeader('Access-Control-Allow-Headers', 'Range');
+      res.setHeader('Access-Control-Expose-Headers', 'Content-Range, Content-Length, Accept-Ranges');
+      res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+      if (req.method === 'OPTIONS') return void res.writeHead(204).end();
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      const name = path.split('/').pop()!;
+      const size = (await stat(join(dir, name))).size;
+      const m = path.startsWith('/whole/') ? null : /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+      const from = m ? Number(m[1]) : 0;
+      const to = m ? Math.min(size - 1, m[2] ? Number(m[2]) : size - 1) : size - 1;
+      if (m && from >= size) return void res.writeHead(416, { 'Content-Range': `bytes */${size}` }).end();
+      const body = Buffer.alloc(to - from + 1);
+      const file = await open(join(dir, name));
+      await file.read(body, 0, body.length, from);
+      await file.close();
+      served.set(name, (served.get(name) ?? 0) + body.length);
+      res.writeHead(m ? 206 : 200, { 'Content-Length': body.length, 'Accept-Ranges': 'bytes', ...(m ? { 'Content-Range': `bytes ${from}-${to}/${size}` } : {}) });
+      res.end(body);
+    })().catch((e: unknown) => res.writeHead(500).end(String(e)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { base: `http://127.0.0.1:${port}`, served, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+test('fromMp4(url) reads with range requests: the first frame of an 11 MB file (moov first or last) after a small part of it', async () => {
+  // 240 frames of noise (incompressible): about 47 KB a frame.
+  const noise = ['-f', 'lavfi', '-i', "nullsrc=s=256x144:r=30,geq=lum='random(1)*255':cb=128:cr=128", '-frames:v', '240', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '10', '-pix_fmt', 'yuv420p'];
+  await Promise.all([ffmpeg([...noise, '-movflags', '+faststart', join(media.dir, 'big-start.mp4')]), ffmpeg([...noise, join(media.dir, 'big-end.mp4')])]);
+  const server = await startRangeServer(media.dir);
+  try {
+    for (const name of ['big-start.mp4', 'big-end.mp4']) {
+      const size = (await stat(join(media.dir, name))).size;
+      const r = await runInPage(page, (url) => window.firstFrame(url), `${server.base}/${name}`);
+      const served = server.served.get(name) ?? 0;
+      console.log(`# ${name}: ${size} bytes; first frame (t=${r.timestamp}, ${r.frameCount} frames) after ${served} bytes served (${((100 * served) / size).toFixed(1)} %)`);
+      assert.equal(r.timestamp, 0);
+      assert.equal(r.frameCount, 240);
+      assert.ok(served < size / 4, `${served} of ${size} bytes served before the first frame`);
+      assertReleased(r.leaks, name);
+      // Every frame through range requests, and through a server that ignores Range (the whole file at once).
+      assert.equal(await runInPage(page, (url) => window.countFrames(url), `${server.base}/${name}`), 240);
+      assert.equal(await runInPage(page, (url) => window.countFrames(url), `${server.base}/whole/${name}`), 240);
+    }
+  } finally {
+    await server.close();
+  }
 });
 
 test('track info: codec, size, frame count, fps, audio', async () => {

@@ -5,6 +5,7 @@
  */
 import { createFile, DataStream, Endianness, MP4BoxBuffer, type ISOFile, type Movie, type Sample, type Track } from 'mp4box';
 import { SimpleIRError } from '../../core/errors.js';
+import { openUrlReader } from './mp4-reader.js';
 import { checkMp4Start, describeTruncation, scanBoxes, type BoxScan } from './mp4-boxes.js';
 
 /** What {@link fromMp4} reads: a Blob or File, bytes, or the URL of a file. */
@@ -98,22 +99,13 @@ export interface ByteReader {
   read(offset: number, length: number): Promise<ArrayBuffer>;
 }
 
-/** A reader over the input: a Blob and bytes directly, a URL fetched whole into a Blob first. */
+/**
+ * A reader over the input: a Blob and bytes directly; a URL with HTTP range requests as the demuxer needs
+ * the bytes (fetched whole when the server does not answer ranges).
+ */
 export async function openByteReader(input: Mp4Input): Promise<ByteReader> {
-  if (typeof input === 'string' || input instanceof URL) {
-    let response: Response;
-    try {
-      response = await fetch(input);
-    } catch (e) {
-      throw new SimpleIRError('IO_ERROR', `could not fetch ${String(input)}: ${(e as Error).message}`, { url: String(input) }, { cause: e });
-    }
-    if (!response.ok) throw new SimpleIRError('IO_ERROR', `fetching ${String(input)} answered ${response.status} ${response.statusText}`, { url: String(input), status: response.status });
-    return openByteReader(await response.blob());
-  }
-  if (input instanceof Blob) {
-    const blob = input;
-    return { size: blob.size, read: (offset, length) => blob.slice(offset, offset + length).arrayBuffer() };
-  }
+  if (typeof input === 'string' || input instanceof URL) return openUrlReader(String(input), blobReader);
+  if (input instanceof Blob) return blobReader(input);
   if (input instanceof ArrayBuffer || ArrayBuffer.isView(input)) {
     const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
     return {
@@ -124,7 +116,13 @@ export async function openByteReader(input: Mp4Input): Promise<ByteReader> {
   throw new SimpleIRError('INVALID_ARGUMENT', 'fromMp4 takes a Blob, an ArrayBuffer or typed array, a URL or a URL string');
 }
 
+function blobReader(blob: Blob): ByteReader {
+  return { size: blob.size, read: (offset, length) => blob.slice(offset, offset + length).arrayBuffer() };
+}
+
 const CHUNK_BYTES = 1 << 20;
+/** Bytes read at a time until the header is parsed: a moov at the end is reached after reading little of the start. */
+const HEADER_CHUNK_BYTES = 64 << 10;
 /** Samples mp4box hands over per callback: one, so that a truncated file still gives the samples it has. */
 const EXTRACT_BATCH = 1;
 
@@ -266,7 +264,7 @@ export class Mp4Demuxer {
       // Table counts are checked before mp4box sees them (it trusts them); fragments are counted.
       const scan = await scanBoxes(reader);
       d.scan = scan;
-      while (!d.movie && !d.failure && d.position < reader.size) d.position = await appendChunk(d.file, reader, d.position, d.guard);
+      while (!d.movie && !d.failure && d.position < reader.size) d.position = await appendChunk(d.file, reader, d.position, d.guard, HEADER_CHUNK_BYTES);
       if (d.failure) throw d.failure;
       const movie = d.movie as Movie | null;
       if (!movie) {
@@ -407,8 +405,8 @@ function progressGuard(size: number): (bytes?: number) => void {
 }
 
 /** Appends the chunk at `position`; returns the position mp4box wants next (it may jump to a moov at the end and back). */
-async function appendChunk(file: ISOFile, reader: ByteReader, position: number, guard: (bytes?: number) => void): Promise<number> {
-  const bytes = await reader.read(position, CHUNK_BYTES);
+async function appendChunk(file: ISOFile, reader: ByteReader, position: number, guard: (bytes?: number) => void, length = CHUNK_BYTES): Promise<number> {
+  const bytes = await reader.read(position, length);
   guard(bytes.byteLength + 1);
   const last = position + bytes.byteLength >= reader.size;
   let next: number | undefined;

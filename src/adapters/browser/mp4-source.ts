@@ -29,13 +29,16 @@ export interface Mp4Source extends PullSource<VideoFrame> {
 }
 
 /**
- * The frames of an MP4 file: a Blob or File, an ArrayBuffer or typed array, or a URL (fetched whole).
+ * The frames of an MP4 file: a Blob or File, an ArrayBuffer or typed array, or a URL (read with HTTP range
+ * requests as the demuxer needs the bytes, so the first frame does not wait for the whole file; fetched
+ * whole from a server that ignores `Range`).
  * Frames come in presentation order with timestamps in microseconds and durations, as the edit list
  * presents them: a file made by ffmpeg starts at 0, and the frames a cut (`ffmpeg -ss 0.1 -c copy`)
  * keeps only as references are decoded but not emitted. Frames are the pictures as stored: a display
  * matrix (rotation) and a pixel aspect ratio are not applied but reported in the info
- * (`matrix`, `rotation`, `pixelAspectRatio`), and `toMp4({ source })` writes them into its output. Decoding is demand-driven: at most `decodeAhead` frames
- * beyond what the consumer requested, and at most `maxDecodeQueue` chunks in the decoder.
+ * (`matrix`, `rotation`, `pixelAspectRatio`), and `toMp4({ source })` writes them into its output.
+ * Decoding is demand-driven: at most `decodeAhead` frames beyond what the consumer requested, and at
+ * most `maxDecodeQueue` chunks in the decoder.
  * Unsubscribing closes the decoder and every frame not handed out.
  *
  * Errors: `UNSUPPORTED_CODEC` when `VideoDecoder` cannot decode the track (e.g. HEVC where the browser

@@ -75,6 +75,8 @@ declare global {
     pipelineUnsubscribe: (url: string, afterDecoded: number) => Promise<Leaks>;
     inputKinds: (url: string) => Promise<Record<string, number>>;
     streamToTarget: (frames: number, maxBufferedBytes: number) => Promise<StreamResult>;
+    firstFrame: (url: string) => Promise<{ timestamp: number; width: number; frameCount: number; leaks: Leaks }>;
+    countFrames: (url: string) => Promise<number>;
   }
 }
 
@@ -302,3 +304,14 @@ window.streamToTarget = async (frames, maxBufferedBytes) => {
   const summary = await lastValueFrom(source.pipe(toMp4({ target, maxBufferedBytes, framerate: 25, timescale: 1000 })));
   return { summary, bytes, writes, producedAtFirstWrite, produced, mp4: await base64(new Blob(received as BlobPart[])), leaks: await leaks() };
 };
+
+window.firstFrame = async (url) => {
+  resetTracking();
+  const source = fromMp4(url);
+  const frame = await firstValueFrom(source);
+  const result = { timestamp: frame.timestamp, width: frame.displayWidth };
+  frame.close();
+  return { ...result, frameCount: (await source.info).video.frameCount, leaks: await leaks() };
+};
+
+window.countFrames = (url) => lastValueFrom(fromMp4(url).pipe(map((f) => f.close()), count()));

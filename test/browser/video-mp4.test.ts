@@ -312,6 +312,16 @@ test('fromMp4(url) reads with range requests: the first frame of an 11 MB file (
   }
 });
 
+test('streaming output: a failing target ends toMp4 with IO_ERROR, an unsubscribe aborts the target; nothing left open', async () => {
+  const r = await runInPage(page, (url) => window.targetFailures(url), '/media/h264-moov-end.mp4');
+  console.log(`# failing target: ${r.failing.code} ${r.failing.message}; unsubscribed: target aborted with ${r.aborted}`);
+  assert.equal(r.failing.code, 'IO_ERROR');
+  assert.match(r.failing.message, /target stream failed: disk full/);
+  assertReleased(r.failing.leaks, 'failing target');
+  assert.equal(r.aborted, 'ABORTED');
+  assertReleased(r.leaks, 'unsubscribed target');
+});
+
 test('track info: codec, size, frame count, fps, audio', async () => {
   const info = await runInPage(page, (url) => window.mp4Info(url), '/media/h264-aac.mp4');
   assert.match(info.video.codec, /^avc1\./);

@@ -3,7 +3,7 @@
  * (tiny SimpleIR on webgpu, or a pass-through) -> toMp4, with every decoder and VideoFrame tracked.
  */
 import * as tf from '@tensorflow/tfjs';
-import { count, firstValueFrom, lastValueFrom, map, Observable, take, toArray, type OperatorFunction } from 'rxjs';
+import { concat, count, firstValueFrom, NEVER, lastValueFrom, map, Observable, take, toArray, type OperatorFunction } from 'rxjs';
 import { SimpleIR, selectBackend } from '../../../src/index';
 import { fromMp4, toMp4, type Mp4Info, type Mp4WriteSummary } from '../../../src/browser';
 import { pullSource } from '../../../src/streams/pull';
@@ -77,6 +77,7 @@ declare global {
     streamToTarget: (frames: number, maxBufferedBytes: number) => Promise<StreamResult>;
     firstFrame: (url: string) => Promise<{ timestamp: number; width: number; frameCount: number; leaks: Leaks }>;
     countFrames: (url: string) => Promise<number>;
+    targetFailures: (url: string) => Promise<{ failing: ErrorResult; aborted: string | null; leaks: Leaks }>;
   }
 }
 
@@ -315,3 +316,37 @@ window.firstFrame = async (url) => {
 };
 
 window.countFrames = (url) => lastValueFrom(fromMp4(url).pipe(map((f) => f.close()), count()));
+
+window.targetFailures = async (url) => {
+  resetTracking();
+  // A target that fails on its fourth write: toMp4 stops with IO_ERROR and releases everything.
+  let writes = 0;
+  const failing = new WritableStream<Uint8Array>({
+    write() {
+      if (++writes === 4) throw new Error('disk full');
+    },
+  });
+  let failingResult: ErrorResult;
+  try {
+    await lastValueFrom(fromMp4(url).pipe(toMp4({ target: failing })));
+    failingResult = { frames: writes, code: null, message: 'no error', leaks: await leaks() };
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    failingResult = { frames: writes, code: err.code ?? null, message: String(err.message), leaks: await leaks() };
+  }
+  // Unsubscribing after a few frames (a stream that never ends, so the file cannot be finished first) aborts the target.
+  resetTracking();
+  let aborted: string | null = null;
+  const target = new WritableStream<Uint8Array>({
+    abort(reason) {
+      aborted = String((reason as { code?: string })?.code ?? reason);
+    },
+  });
+  const sub = concat(fromMp4(url).pipe(take(3)), NEVER)
+    .pipe(toMp4({ target }))
+    .subscribe({ error: () => undefined });
+  for (let i = 0; i < 200 && decodedCount < 3; i++) await tick(10);
+  sub.unsubscribe();
+  for (let i = 0; i < 100 && aborted === null; i++) await tick(10);
+  return { failing: failingResult, aborted, leaks: await leaks() };
+};

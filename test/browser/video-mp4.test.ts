@@ -151,12 +151,16 @@ test('fragmented H.264 -> restore -> MP4: frame count over all fragments, timest
   assert.equal(r.info.fragmented, true);
 });
 
-test('fragmented H.264 whose first frame is at 0.04 s -> MP4: no frame added, timestamps kept', async () => {
+test('fragmented H.264 whose first frame is at 0.04 s -> MP4 -> MP4 again: no frame added, timestamps kept (the output, avc1.640c09, decodes)', async () => {
   const r = await transcodeAndCheck('fragmented-late', 'identity', false);
   const expected = await frameTimes(join(media.dir, 'fragmented-late.mp4'));
   console.log(`# fragmented-late: ffprobe ${expected.join(', ')} s; fromMp4 ${r.timestamps.map((t) => t / 1e6).join(', ')} s`);
   assert.ok(Math.abs(expected[0]! - 0.04) < 1e-6, 'the fixture starts at 0.04 s');
   assert.equal(r.timestamps.length, expected.length);
+  // toMp4's own output (fragmented, a moof per frame, starting at 0.04 s) read back: the same frames.
+  const again = await transcodeAndCheck('fragmented-late.out' as Mp4Fixture, 'identity', false);
+  console.log(`# fragmented-late.out: fromMp4 ${again.timestamps.map((t) => t / 1e6).join(', ')} s`);
+  assert.deepEqual(again.timestamps, r.timestamps);
 });
 
 test('variable frame rate (frames at 0, 10, 40, 90, 160, 250 ms) -> restore -> MP4: each frame keeps its timestamp and duration', async () => {

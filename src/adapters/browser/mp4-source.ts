@@ -103,6 +103,25 @@ function storedSize(frame: VideoFrame): VideoFrame {
   }
 }
 
+async function isDecodable(config: VideoDecoderConfig): Promise<boolean> {
+  try {
+    return (await VideoDecoder.isConfigSupported(config)).supported === true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The same H.264 config with its codec string at level 5.1, or null for another codec. A stream's avcC
+ * may carry a level Chromium's codec-string check refuses (WebCodecs' own encoder writes level_idc 9,
+ * "1b", for small frames: `avc1.640c09`), while the decoder, configured by the avcC, decodes it.
+ */
+function h264AtLevel51(config: VideoDecoderConfig): VideoDecoderConfig | null {
+  const m = /^(avc[13]\.[0-9a-f]{4})[0-9a-f]{2}$/i.exec(config.codec);
+  if (!m || !config.description) return null;
+  return { ...config, codec: `${m[1]}33` };
+}
+
 /** One subscription: demux, decode on demand, emit. */
 class DecodeRun {
   private demuxer: Mp4Demuxer | undefined;
@@ -151,12 +170,13 @@ class DecodeRun {
   }
 
   private async openDecoder(demuxer: Mp4Demuxer): Promise<VideoDecoder> {
-    const config: VideoDecoderConfig = { ...demuxer.decoderConfig(), hardwareAcceleration: this.options.hardwareAcceleration ?? 'no-preference' };
-    let supported = false;
-    try {
-      supported = (await VideoDecoder.isConfigSupported(config)).supported === true;
-    } catch {
-      supported = false;
+    const found: VideoDecoderConfig = { ...demuxer.decoderConfig(), hardwareAcceleration: this.options.hardwareAcceleration ?? 'no-preference' };
+    let config = found;
+    let supported = await isDecodable(config);
+    const level51 = h264AtLevel51(config);
+    if (!supported && level51 && (await isDecodable(level51))) {
+      config = level51;
+      supported = true;
     }
     if (!supported) {
       throw new SimpleIRError('UNSUPPORTED_CODEC', `this browser cannot decode ${config.codec} video (${config.codedWidth}x${config.codedHeight}); re-encode the file as H.264, VP9 or AV1`, {

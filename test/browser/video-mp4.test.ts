@@ -193,6 +193,7 @@ test('edit list: a cut made by ffmpeg -ss 0.1 -c copy (B-frames, AAC) gives the 
   console.log(`# cut: ${r.info.video.sampleCount} samples, ${r.info.video.frameCount} shown; fromMp4 emitted ${r.timestamps.map((t) => t / 1000).join(', ')} ms`);
   assert.ok(r.info.video.sampleCount > expected.length, 'the cut keeps frames before the edit as references');
   assert.equal(r.info.video.frameCount, expected.length);
+  assert.ok(Math.abs(r.info.video.durationUs - 400_000) <= 1e6 * tick, `durationUs ${r.info.video.durationUs}: the 0.4 s the edit list shows`);
   assert.equal(r.timestamps.length, expected.length, 'fromMp4 emits the frames ffprobe shows');
   for (const [i, t] of expected.entries()) assert.ok(Math.abs(r.timestamps[i]! / 1e6 - t) <= tick, `frame ${i}: fromMp4 at ${r.timestamps[i]} us, ffprobe at ${t} s`);
   // Audio against video: the audio ends at the same time after the first frame in the output as in the

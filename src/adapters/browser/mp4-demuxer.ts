@@ -32,7 +32,7 @@ export interface Mp4VideoTrack {
   readonly fps: number;
   /** Units per second of the track's timestamps. */
   readonly timescale: number;
-  /** Sum of the sample durations, in microseconds. */
+  /** How long the frames are shown (with an edit list, its window; else the sum of the sample durations), in microseconds. */
   readonly durationUs: number;
   /**
    * The track header's display matrix (`tkhd`, nine 16.16 / 2.30 fixed-point numbers as stored):
@@ -156,8 +156,11 @@ function boxBody(box: { write(s: DataStream): void }): Uint8Array {
  * and starts the edit at the cut). Without an edit list every sample is shown at its `cts`.
  */
 export interface EditWindow {
+  /** Subtracted from a composition time to give the presentation time. */
   readonly shift: number;
+  /** First presentation time shown (-Infinity without an edit list). */
   readonly start: number;
+  /** Presentation time where the showing ends, exclusive (Infinity when the edit runs to the end). */
   readonly end: number;
 }
 
@@ -428,11 +431,17 @@ function describe(file: ISOFile, movie: Movie, byteLength: number, fragmentCount
   const window = editWindow(v);
   // A plain file's sample table is known whole: count the samples the edit list shows.
   const samples = fragmentCount === null ? (file.getTrackById(v.id)?.samples ?? []) : [];
-  const frameCount = fragmentCount === null && samples.length === sampleCount ? samples.filter((s) => inWindow(window, s.cts)).length : sampleCount;
+  const known = fragmentCount === null && samples.length === sampleCount;
+  const shown = known ? samples.filter((s) => inWindow(window, s.cts)) : [];
+  const frameCount = known ? shown.length : sampleCount;
   // A fragmented file's header knows only its first fragment: rate from it, duration from the count.
-  const known = v.nb_samples > 0 ? v.samples_duration / v.nb_samples : 0;
-  const perFrame = known > 0 ? known : v.timescale / 30;
-  const durationUnits = fragmentCount === null ? v.samples_duration : perFrame * sampleCount;
+  const average = v.nb_samples > 0 ? v.samples_duration / v.nb_samples : 0;
+  const perFrame = average > 0 ? average : v.timescale / 30;
+  let durationUnits = fragmentCount === null ? v.samples_duration : perFrame * sampleCount;
+  if (known && v.edits?.length) {
+    const durations = presentationDurations(samples, window);
+    durationUnits = shown.reduce((sum, s) => sum + (durations.get(s.number) ?? s.duration), 0);
+  }
   const matrix = v.matrix && v.matrix.length === 9 ? Array.from(v.matrix) : [...IDENTITY_MATRIX];
   const pasp = entry?.pasp;
   const a = movie.audioTracks[0];

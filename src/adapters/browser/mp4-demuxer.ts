@@ -164,8 +164,12 @@ export interface EditWindow {
   readonly end: number;
 }
 
-/** The {@link EditWindow} of `track`: its empty edits, then its first media edit (later edits are not followed). */
-export function editWindow(track: Track): EditWindow {
+/**
+ * The {@link EditWindow} of `track`: its empty edits, then its first media edit (later edits are not
+ * followed). In a `fragmented` file the edit's end is not applied: writers set its duration from the
+ * samples in the moov, before the fragments that follow.
+ */
+export function editWindow(track: Track, fragmented = false): EditWindow {
   let delay = 0;
   for (const edit of track.edits ?? []) {
     const duration = (edit.segment_duration * track.timescale) / track.movie_timescale;
@@ -174,7 +178,7 @@ export function editWindow(track: Track): EditWindow {
       continue;
     }
     // A duration of 0 (fragmented files written before their length is known): to the end.
-    return { shift: edit.media_time - delay, start: delay, end: duration > 0 ? delay + duration : Infinity };
+    return { shift: edit.media_time - delay, start: delay, end: duration > 0 && !fragmented ? delay + duration : Infinity };
   }
   return { shift: -delay, start: -Infinity, end: Infinity };
 }
@@ -233,7 +237,7 @@ export class Mp4Demuxer {
       const track = kind === 'video' ? movie.videoTracks[0] : kind === 'audio' ? movie.audioTracks[0] : undefined;
       if (!track) return;
       this.queues.set(track.id, []);
-      const window = editWindow(track);
+      const window = editWindow(track, movie.isFragmented);
       this.windows.set(track.id, window);
       if (!movie.isFragmented) this.durations.set(track.id, presentationDurations(file.getTrackById(track.id)?.samples ?? [], window));
       file.setExtractionOptions(track.id, undefined, { nbSamples: EXTRACT_BATCH });
@@ -330,7 +334,7 @@ export class Mp4Demuxer {
 
   /** The edit list's presentation window of track `id` (see {@link EditWindow}). */
   window(id: number): EditWindow {
-    return this.windows.get(id) ?? editWindow(this.track(id));
+    return this.windows.get(id) ?? editWindow(this.track(id), this.info.fragmented);
   }
 
   /**
@@ -428,7 +432,7 @@ function describe(file: ISOFile, movie: Movie, byteLength: number, fragmentCount
   const v = movie.videoTracks[0]!;
   const entry = file.getTrackById(v.id)?.mdia?.minf?.stbl?.stsd?.entries?.[0] as SampleEntryLike | undefined;
   const sampleCount = fragmentCount ?? v.nb_samples;
-  const window = editWindow(v);
+  const window = editWindow(v, movie.isFragmented);
   // A plain file's sample table is known whole: count the samples the edit list shows.
   const samples = fragmentCount === null ? (file.getTrackById(v.id)?.samples ?? []) : [];
   const known = fragmentCount === null && samples.length === sampleCount;

@@ -1,9 +1,10 @@
 /**
  * The file demo: an MP4 chosen or dropped by the user goes `fromMp4 → restore (lossless) →
- * toMp4({ source })`, with a progress bar fed by the operator's metrics; the restored MP4 (audio copied)
+ * toMp4({ source })`, with a progress bar fed by the operator's metrics; the restored MP4 (audio copied,
+ * written to the origin's private file system as it is made where the browser has one)
  * is downloaded and shown. `window.simpleirFileDemo` exposes the progress for automation.
  */
-import type { Subscription } from 'rxjs';
+import { from, switchMap, type Observable, type Subscription } from 'rxjs';
 import { createRestorer, fromMp4, toMp4, type BackendInfo, type Mp4Info, type PresetName, type RestoreMetrics } from '../../src/browser';
 import { BACKEND_CHOICES, byId, describeBackend, fillSelect, loadPreset, PRESET_CHOICES, queryChoice, setBanner, startBackend, type BackendChoice, type LoadedPreset } from '../shared/setup';
 
@@ -20,6 +21,8 @@ export interface FileDemoState {
   readonly error: string | null;
   readonly backend: string | null;
   readonly trained: boolean;
+  /** Where the output was written: the origin private file system as it was made, or memory. */
+  readonly output: 'opfs' | 'memory' | null;
 }
 
 declare global {
@@ -61,6 +64,7 @@ const state = {
   metrics: null as RestoreMetrics | null,
   run: null as Subscription | null,
   url: null as string | null,
+  output: null as 'opfs' | 'memory' | null,
 };
 
 function setProgress(fraction: number, text: string): void {
@@ -121,10 +125,31 @@ async function restoreFile(file: Blob, name: string): Promise<void> {
       setProgress(m.framesOut / Math.max(1, state.frameCount), text);
     },
   });
-  state.run = source.pipe(restorer.operator, toMp4({ source })).subscribe({
+  const restored = source.pipe(restorer.operator);
+  // Written to the origin's private file system as it is made when the browser can (a long file then
+  // needs no memory for its encoded frames); else kept in memory and emitted as a Blob.
+  const output: Observable<Blob> = from(opfsOutput()).pipe(
+    switchMap((out) => {
+      state.output = out ? 'opfs' : 'memory';
+      return out ? restored.pipe(toMp4({ source, target: out.target }), switchMap(() => out.file())) : restored.pipe(toMp4({ source }));
+    }),
+  );
+  state.run = output.subscribe({
     next: (blob) => finish(blob, name, (performance.now() - started) / 1000),
     error: (e: unknown) => fail(e),
   });
+}
+
+/** A writable file in the origin private file system (OPFS) and a way to read it back, or null where there is none. */
+async function opfsOutput(): Promise<{ target: WritableStream<Uint8Array>; file: () => Promise<File> } | null> {
+  try {
+    const dir = await navigator.storage.getDirectory();
+    const handle = await dir.getFileHandle('simpleir-restored.mp4', { create: true });
+    if (typeof handle.createWritable !== 'function') return null;
+    return { target: await handle.createWritable(), file: () => handle.getFile() };
+  } catch {
+    return null;
+  }
 }
 
 function finish(blob: Blob, name: string, secs: number): void {
@@ -228,6 +253,7 @@ window.simpleirFileDemo = {
     error: state.error,
     backend: state.backend?.name ?? null,
     trained: state.loaded?.trained ?? false,
+    output: state.output,
   }),
   metrics: () => state.metrics,
 };

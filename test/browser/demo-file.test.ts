@@ -64,9 +64,11 @@ test('file demo: choose an MP4 -> progress -> the restored MP4 downloads with ev
   await file.saveAs(out);
   const state = await runInPage(page, () => window.simpleirFileDemo.state(), undefined);
   const metrics = await runInPage(page, () => window.simpleirFileDemo.metrics(), undefined);
-  console.log(`# ${state.fileName}: ${state.framesDone}/${state.frameCount} frames, ${state.bytesOut} bytes in ${((Date.now() - t0) / 1000).toFixed(1)} s on ${state.backend}; metrics in ${metrics?.framesIn} out ${metrics?.framesOut} dropped ${metrics?.dropped}`);
+  console.log(`# ${state.fileName}: ${state.framesDone}/${state.frameCount} frames, ${state.bytesOut} bytes (written to ${state.output}) in ${((Date.now() - t0) / 1000).toFixed(1)} s on ${state.backend}; metrics in ${metrics?.framesIn} out ${metrics?.framesOut} dropped ${metrics?.dropped}`);
   assert.equal(file.suggestedFilename(), 'rainy-clip-restored.mp4');
   assert.equal(state.phase, 'done');
+  // This Chromium has the origin private file system: the MP4 is written there as it is made.
+  assert.equal(state.output, 'opfs');
   assert.equal(state.frameCount, FRAMES);
   assert.equal(metrics?.framesOut, FRAMES);
   assert.equal(metrics?.dropped, 0, 'lossless mode dropped frames');

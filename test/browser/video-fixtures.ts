@@ -27,9 +27,38 @@ export const MP4_FIXTURES = {
   av1: [...pattern(64, 48, 30, 0.5), '-c:v', 'libaom-av1', '-cpu-used', '8', '-pix_fmt', 'yuv420p'],
   /** Fragmented H.264 (a moof every 5 frames, no edit list: timestamps start after the B-frame delay). */
   fragmented: [...pattern(64, 48, 30, 0.5), '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '5', '-movflags', 'frag_keyframe+empty_moov+default_base_moof'],
+  /** Anamorphic H.264: 64x48 stored, pixel aspect ratio 16:15 (shown as 68x48; a pasp box and the SPS say so). */
+  anamorphic: [...pattern(64, 48, 30, 0.3), '-vf', 'setsar=16/15', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', '+faststart'],
+  /** Fragmented H.264 at 25 fps with one B-frame and no edit list: the first frame is shown at 0.04 s. */
+  'fragmented-late': [...pattern(64, 48, 25, 0.4), '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-bf', '1', '-g', '5', '-movflags', 'frag_keyframe+empty_moov+default_base_moof'],
+  /** Variable frame rate: 6 frames shown at 0, 10, 40, 90, 160 and 250 ms (B-frames, an edit list ending at 260 ms). */
+  vfr: ['-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=100', '-frames:v', '6', '-vf', 'setpts=N*N*0.01/TB', '-fps_mode', 'vfr', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-video_track_timescale', '1000'],
   /** HEVC, which this Chromium cannot decode. */
   hevc: [...pattern(64, 48, 30, 0.2), '-c:v', 'libx265', '-pix_fmt', 'yuv420p', '-tag:v', 'hvc1', '-x265-params', 'log-level=error'],
 } as const;
+
+/**
+ * Fixtures ffmpeg makes from another fixture without re-encoding: `[base, options before -i, options after]`.
+ * `cut` is a user's `ffmpeg -ss 0.1 -i in.mp4 -c copy cut.mp4` (the frames from the key frame before the
+ * cut are kept and an edit list starts the presentation at the cut); `rot*` carry a display matrix.
+ */
+export const DERIVED_MP4_FIXTURES = {
+  cut: ['h264-aac', ['-ss', '0.1'], ['-c', 'copy']],
+  rot90: ['h264-moov-end', [], ['-c', 'copy', '-metadata:s:v:0', 'rotate=90']],
+  rot180: ['h264-moov-end', [], ['-c', 'copy', '-metadata:s:v:0', 'rotate=180']],
+  rot270: ['h264-moov-end', [], ['-c', 'copy', '-metadata:s:v:0', 'rotate=270']],
+} as const satisfies Record<string, readonly [Mp4Fixture, readonly string[], readonly string[]]>;
+
+/** Name of a derived MP4 fixture. */
+export type DerivedMp4Fixture = keyof typeof DERIVED_MP4_FIXTURES;
+
+/** Writes derived fixture `name` into `dir` (its base must be there already) and returns its path. */
+export async function makeDerivedMp4(dir: string, name: DerivedMp4Fixture): Promise<string> {
+  const [base, before, after] = DERIVED_MP4_FIXTURES[name];
+  const out = join(dir, `${name}.mp4`);
+  await ffmpeg([...before, '-i', join(dir, `${base}.mp4`), ...after, out]);
+  return out;
+}
 
 /** Name of an MP4 fixture. */
 export type Mp4Fixture = keyof typeof MP4_FIXTURES;
@@ -84,6 +113,14 @@ export interface ProbeStream {
   readonly channels?: number;
   readonly start_time?: string;
   readonly duration?: string;
+  readonly sample_aspect_ratio?: string;
+  readonly display_aspect_ratio?: string;
+  readonly side_data_list?: readonly { readonly side_data_type: string; readonly rotation?: number; readonly displaymatrix?: string }[];
+}
+
+/** The rotation ffprobe reads from a stream's display matrix side data (0 without one). */
+export function probeRotation(stream: ProbeStream): number {
+  return stream.side_data_list?.find((d) => d.side_data_type === 'Display Matrix')?.rotation ?? 0;
 }
 
 /** `ffprobe -count_frames` of every stream. */
@@ -92,14 +129,38 @@ export async function probeStreams(file: string): Promise<ProbeStream[]> {
   return (JSON.parse(stdout) as { streams: ProbeStream[] }).streams;
 }
 
-/** Presentation times (seconds) of the decoded video frames, in order. */
+/**
+ * Presentation times (seconds) of the decoded video frames, in order: ffprobe's best-effort timestamps
+ * (its `pts_time` is N/A for the last frames of a file cut with an edit list).
+ */
 export async function frameTimes(file: string): Promise<number[]> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', file]);
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=best_effort_timestamp_time', '-of', 'csv=p=0', file]);
   return stdout
     .split('\n')
     .map((l) => l.trim().replace(/,$/, ''))
     .filter((l) => l.length > 0)
     .map(Number);
+}
+
+/** The video packets in presentation order: time (seconds) and size (bytes), as ffprobe reads them. */
+export async function probePackets(file: string): Promise<{ pts: number; size: number }[]> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,size', '-of', 'json', file]);
+  const packets = (JSON.parse(stdout) as { packets: { pts_time: string; size: string }[] }).packets;
+  return packets.map((p) => ({ pts: Number(p.pts_time), size: Number(p.size) })).sort((a, b) => a.pts - b.pts);
+}
+
+/**
+ * The video frames' presentation times and how long each is shown (seconds), as ffprobe reads them: to
+ * the next frame, the last to the end of the file (the format's start + duration; a stream's duration
+ * is the sum of its decode-time deltas). A one-video-stream file only. (ffprobe gives no packet
+ * durations for a file with a fragment per frame.)
+ */
+export async function shownTimes(file: string): Promise<{ pts: number; duration: number }[]> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time:format=start_time,duration', '-of', 'json', file]);
+  const probe = JSON.parse(stdout) as { packets: { pts_time: string }[]; format: { start_time: string; duration: string } };
+  const pts = probe.packets.map((p) => Number(p.pts_time)).sort((a, b) => a - b);
+  const end = Number(probe.format.start_time) + Number(probe.format.duration);
+  return pts.map((t, i) => ({ pts: t, duration: (pts[i + 1] ?? end) - t }));
 }
 
 /** Decodes every frame with ffmpeg; throws when ffmpeg reports an error. */

@@ -19,6 +19,15 @@ interface BoxHeader {
 export interface BoxScan {
   /** Samples per track id over every `moof` (empty for a file that is not fragmented). */
   readonly fragmentSamples: ReadonlyMap<number, number>;
+  /** The top-level box that runs past the end of the file (a cut-off file), or null. */
+  readonly truncated: { readonly type: string; readonly offset: number; readonly size: number } | null;
+}
+
+/** How a cut-off file reads in a message: where it ends and in which box. */
+export function describeTruncation(scan: BoxScan, fileSize: number): string {
+  const t = scan.truncated;
+  if (!t) return '';
+  return ` The file ends at byte ${fileSize}, inside its '${t.type}' box (bytes ${t.offset} to ${t.offset + t.size}): it was cut off (an incomplete download or copy, or a recording that was not finished); get the whole file.`;
 }
 
 /** Boxes whose bodies are boxes, after `skip` bytes of their own fields. */
@@ -192,9 +201,11 @@ async function boxHeader(reader: ByteReader, offset: number): Promise<BoxHeader 
  */
 export async function scanBoxes(reader: ByteReader): Promise<BoxScan> {
   const fragmentSamples = new Map<number, number>();
+  let truncated: BoxScan['truncated'] = null;
   for (let offset = 0; ; ) {
     const box = await boxHeader(reader, offset);
     if (!box) break;
+    if (offset + box.size > reader.size) truncated = { type: box.type, offset, size: box.size };
     if (TABLE_CODES.has(codeOf(box.type))) {
       // A table at the top level (a damaged type): mp4box parses it like any other.
       const head = new DataView(await reader.read(offset, box.header + 24));
@@ -209,5 +220,58 @@ export async function scanBoxes(reader: ByteReader): Promise<BoxScan> {
     }
     offset += box.size;
   }
-  return { fragmentSamples };
+  return { fragmentSamples, truncated };
+}
+
+/** What a file that is not an MP4 is, from its first bytes, and what to do with it. */
+interface OtherFormat {
+  readonly name: string;
+  readonly advice: string;
+}
+
+const REMUX = 'remux it into MP4 without re-encoding (e.g. `ffmpeg -i input -c copy output.mp4`), or re-encode it as H.264 MP4 when its codec does not fit MP4';
+
+/** Recognises the common containers and images by their signatures. */
+function otherFormat(head: Uint8Array): OtherFormat | null {
+  const ascii = (from: number, to: number): string => String.fromCharCode(...head.subarray(from, to));
+  const starts = (...bytes: number[]): boolean => bytes.every((b, i) => head[i] === b);
+  if (starts(0x1a, 0x45, 0xdf, 0xa3)) {
+    const webm = /webm/.test(ascii(0, Math.min(head.length, 64)));
+    return { name: webm ? 'a WebM (Matroska) file' : 'a Matroska (MKV) file', advice: `${REMUX}; a browser can also play it in a <video> element (fromVideoElement)` };
+  }
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'AVI ') return { name: 'an AVI file', advice: REMUX };
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WAVE') return { name: 'a WAV audio file (no video)', advice: 'give fromMp4 a video file' };
+  if (ascii(0, 3) === 'FLV') return { name: 'an FLV file', advice: REMUX };
+  if (ascii(0, 4) === 'OggS') return { name: 'an Ogg file', advice: REMUX };
+  if (ascii(0, 9) === 'YUV4MPEG2') return { name: 'a Y4M (raw YUV) video', advice: 'read it with fromY4m (Node), or encode it as MP4 (e.g. `ffmpeg -i input.y4m -c:v libx264 output.mp4`)' };
+  if (head[0] === 0x47 && (head.length < 189 || head[188] === 0x47)) return { name: 'an MPEG transport stream (.ts)', advice: REMUX };
+  if (starts(0, 0, 1, 0xba)) return { name: 'an MPEG program stream (.mpg)', advice: REMUX };
+  if (starts(0x89, 0x50, 0x4e, 0x47)) return { name: 'a PNG image', advice: 'give fromMp4 a video; restore an image with model.restore' };
+  if (starts(0xff, 0xd8, 0xff)) return { name: 'a JPEG image', advice: 'give fromMp4 a video; restore an image with model.restore' };
+  if (ascii(0, 4) === 'GIF8') return { name: 'a GIF image', advice: 'convert it to MP4 (e.g. `ffmpeg -i input.gif -c:v libx264 -pix_fmt yuv420p output.mp4`)' };
+  return null;
+}
+
+/** Four printable characters, as every MP4 box type is. */
+function isBoxType(head: Uint8Array, at: number): boolean {
+  for (let i = at; i < at + 4; i++) if (head[i] === undefined || head[i]! < 0x20 || head[i]! > 0x7e) return false;
+  return true;
+}
+
+/**
+ * Checks that a file of `size` bytes beginning with `head` (its first 200 bytes or so) starts like an
+ * MP4: a box with a printable type whose size fits. Another container (WebM, Matroska, AVI, MPEG-TS, ...)
+ * is named, with what to do.
+ * @throws SimpleIRError `UNSUPPORTED_FORMAT` for a known other format, `CORRUPT_INPUT` for anything else that is not an MP4
+ */
+export function checkMp4Start(head: Uint8Array, size: number): void {
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const boxSize = head.length >= 8 ? view.getUint32(0) : -1;
+  const plausible = head.length >= 8 && isBoxType(head, 4) && (boxSize === 0 || boxSize === 1 || (boxSize >= 8 && boxSize <= size));
+  if (plausible) return;
+  const other = otherFormat(head);
+  if (other) throw new SimpleIRError('UNSUPPORTED_FORMAT', `this is ${other.name}, not an MP4: fromMp4 reads MP4 (ISO BMFF) files only; ${other.advice}`, { format: other.name });
+  if (size === 0) throw corrupt('the file is empty (0 bytes)');
+  const hex = Array.from(head.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  throw corrupt(`not an MP4: an MP4 begins with a box (4-byte size, then a type such as 'ftyp'), this file (${size} bytes) begins with ${hex}; check that it is the video file (not an HTML error page or another format), or re-encode it as MP4`);
 }

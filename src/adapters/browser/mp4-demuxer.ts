@@ -5,7 +5,8 @@
  */
 import { createFile, DataStream, Endianness, MP4BoxBuffer, type ISOFile, type Movie, type Sample, type Track } from 'mp4box';
 import { SimpleIRError } from '../../core/errors.js';
-import { scanBoxes } from './mp4-boxes.js';
+import { openUrlReader } from './mp4-reader.js';
+import { checkMp4Start, describeTruncation, scanBoxes, type BoxScan } from './mp4-boxes.js';
 
 /** What {@link fromMp4} reads: a Blob or File, bytes, or the URL of a file. */
 export type Mp4Input = Blob | ArrayBuffer | ArrayBufferView | URL | string;
@@ -20,14 +21,46 @@ export interface Mp4VideoTrack {
   readonly width: number;
   /** Coded height in pixels. */
   readonly height: number;
-  /** Number of frames (counted over every fragment of a fragmented file). */
+  /**
+   * Number of frames presented: the samples inside the edit list's window (frames cut by an edit are
+   * decoded as references but not presented). Counted over every fragment of a fragmented file.
+   */
   readonly frameCount: number;
+  /** Number of coded samples (with those an edit list cuts). */
+  readonly sampleCount: number;
   /** Average frame rate. */
   readonly fps: number;
   /** Units per second of the track's timestamps. */
   readonly timescale: number;
-  /** Sum of the sample durations, in microseconds. */
+  /** How long the frames are shown (with an edit list, its window; else the sum of the sample durations), in microseconds. */
   readonly durationUs: number;
+  /**
+   * The track header's display matrix (`tkhd`, nine 16.16 / 2.30 fixed-point numbers as stored):
+   * how players turn the stored picture for display. `toMp4` writes it into its output.
+   */
+  readonly matrix: readonly number[];
+  /** Clockwise display rotation of the matrix in degrees (ffmpeg's `rotate` tag): 0, 90, 180 or 270. */
+  readonly rotation: 0 | 90 | 180 | 270;
+  /** Pixel aspect ratio (the `pasp` box; 1:1 without one): a stored pixel is `h / v` as wide as high. */
+  readonly pixelAspectRatio: PixelAspectRatio;
+}
+
+/** The shape of a stored pixel: `h / v` (e.g. 16:15 for an anamorphic 160x96 shown as 171x96). */
+export interface PixelAspectRatio {
+  /** Horizontal spacing (relative width). */
+  readonly h: number;
+  /** Vertical spacing (relative height). */
+  readonly v: number;
+}
+
+/** The identity display matrix of a track header. */
+export const IDENTITY_MATRIX: readonly number[] = Object.freeze([0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000]);
+
+/** Clockwise rotation in degrees of a display matrix (the nearest quarter turn). */
+export function matrixRotation(matrix: readonly number[]): 0 | 90 | 180 | 270 {
+  const [a = 0x10000, b = 0] = matrix;
+  const degrees = Math.round((Math.atan2(-b, a) * 180) / Math.PI / 90) * 90;
+  return (((degrees % 360) + 360) % 360) as 0 | 90 | 180 | 270;
 }
 
 /** The audio track of an MP4 (copied as is by `toMp4`). */
@@ -66,22 +99,13 @@ export interface ByteReader {
   read(offset: number, length: number): Promise<ArrayBuffer>;
 }
 
-/** A reader over the input: a Blob and bytes directly, a URL fetched whole into a Blob first. */
+/**
+ * A reader over the input: a Blob and bytes directly; a URL with HTTP range requests as the demuxer needs
+ * the bytes (fetched whole when the server does not answer ranges).
+ */
 export async function openByteReader(input: Mp4Input): Promise<ByteReader> {
-  if (typeof input === 'string' || input instanceof URL) {
-    let response: Response;
-    try {
-      response = await fetch(input);
-    } catch (e) {
-      throw new SimpleIRError('IO_ERROR', `could not fetch ${String(input)}: ${(e as Error).message}`, { url: String(input) }, { cause: e });
-    }
-    if (!response.ok) throw new SimpleIRError('IO_ERROR', `fetching ${String(input)} answered ${response.status} ${response.statusText}`, { url: String(input), status: response.status });
-    return openByteReader(await response.blob());
-  }
-  if (input instanceof Blob) {
-    const blob = input;
-    return { size: blob.size, read: (offset, length) => blob.slice(offset, offset + length).arrayBuffer() };
-  }
+  if (typeof input === 'string' || input instanceof URL) return openUrlReader(String(input), blobReader);
+  if (input instanceof Blob) return blobReader(input);
   if (input instanceof ArrayBuffer || ArrayBuffer.isView(input)) {
     const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
     return {
@@ -92,7 +116,13 @@ export async function openByteReader(input: Mp4Input): Promise<ByteReader> {
   throw new SimpleIRError('INVALID_ARGUMENT', 'fromMp4 takes a Blob, an ArrayBuffer or typed array, a URL or a URL string');
 }
 
+function blobReader(blob: Blob): ByteReader {
+  return { size: blob.size, read: (offset, length) => blob.slice(offset, offset + length).arrayBuffer() };
+}
+
 const CHUNK_BYTES = 1 << 20;
+/** Bytes read at a time until the header is parsed: a moov at the end is reached after reading little of the start. */
+const HEADER_CHUNK_BYTES = 64 << 10;
 /** Samples mp4box hands over per callback: one, so that a truncated file still gives the samples it has. */
 const EXTRACT_BATCH = 1;
 
@@ -108,6 +138,7 @@ interface SampleEntryLike {
   avcC?: { write(s: DataStream): void };
   hvcC?: { write(s: DataStream): void };
   av1C?: { write(s: DataStream): void };
+  pasp?: { hSpacing: number; vSpacing: number };
 }
 
 /** The body of a box (without its 8-byte header), as WebCodecs wants a `description`. */
@@ -117,17 +148,62 @@ function boxBody(box: { write(s: DataStream): void }): Uint8Array {
   return new Uint8Array(stream.buffer, 8);
 }
 
-/** Units of the first edit: the presentation shift of a track (`media_time`, after any empty edits). */
-function editShift(track: Track): number {
+/**
+ * Where a track's samples are shown, from its edit list, in track units: a sample of composition time
+ * `cts` is presented at `cts - shift` when that falls in `[start, end)`, and cut otherwise (decoded as a
+ * reference only). An empty edit first delays the track; a media edit's `media_time` is the first
+ * composition time shown (`ffmpeg -ss 0.1 -c copy` keeps the frames from the key frame before the cut
+ * and starts the edit at the cut). Without an edit list every sample is shown at its `cts`.
+ */
+export interface EditWindow {
+  /** Subtracted from a composition time to give the presentation time. */
+  readonly shift: number;
+  /** First presentation time shown (-Infinity without an edit list). */
+  readonly start: number;
+  /** Presentation time where the showing ends, exclusive (Infinity when the edit runs to the end). */
+  readonly end: number;
+}
+
+/**
+ * The {@link EditWindow} of `track`: its empty edits, then its first media edit (later edits are not
+ * followed). In a `fragmented` file the edit's end is not applied: writers set its duration from the
+ * samples in the moov, before the fragments that follow.
+ */
+export function editWindow(track: Track, fragmented = false): EditWindow {
   let delay = 0;
   for (const edit of track.edits ?? []) {
+    const duration = (edit.segment_duration * track.timescale) / track.movie_timescale;
     if (edit.media_time === -1) {
-      delay += (edit.segment_duration * track.timescale) / track.movie_timescale;
+      delay += duration;
       continue;
     }
-    return edit.media_time - delay;
+    // A duration of 0 (fragmented files written before their length is known): to the end.
+    return { shift: edit.media_time - delay, start: delay, end: duration > 0 && !fragmented ? delay + duration : Infinity };
   }
-  return -delay;
+  return { shift: -delay, start: -Infinity, end: Infinity };
+}
+
+/** True when a sample of composition time `cts` is presented in `window`. */
+export function inWindow(window: EditWindow, cts: number): boolean {
+  const t = cts - window.shift;
+  return t >= window.start && t < window.end;
+}
+
+/**
+ * How long each sample of a plain file is shown, by sample number, in track units: from its composition
+ * time to the next one's (the decode-time deltas of `stts` differ from it with B-frames and variable frame
+ * rates), the last to the end of the edit window (else its own duration). Empty for a fragmented file,
+ * whose samples are not all known up front.
+ */
+function presentationDurations(samples: readonly Sample[], window: EditWindow): Map<number, number> {
+  const order = [...samples].sort((a, b) => a.cts - b.cts);
+  const out = new Map<number, number>();
+  for (const [i, sample] of order.entries()) {
+    const next = order[i + 1];
+    const end = next ? next.cts : Number.isFinite(window.end) ? window.end + window.shift : sample.cts + sample.duration;
+    out.set(sample.number, end > sample.cts ? end - sample.cts : sample.duration);
+  }
+  return out;
 }
 
 /** Which track's samples a demuxer hands out. */
@@ -137,11 +213,13 @@ export type Mp4TrackKind = 'video' | 'audio' | 'none';
 export class Mp4Demuxer {
   private infoValue: Mp4Info | undefined;
   private readonly queues = new Map<number, Sample[]>();
-  private readonly shifts = new Map<number, number>();
+  private readonly windows = new Map<number, EditWindow>();
+  private readonly durations = new Map<number, Map<number, number>>();
   private readonly extracted = new Map<number, number>();
   private readonly file: ISOFile = createFile();
   private readonly guard: (bytes?: number) => void;
   private movie: Movie | null = null;
+  private scan: BoxScan | null = null;
   private position = 0;
   private eof = false;
   private failure: SimpleIRError | null = null;
@@ -159,7 +237,9 @@ export class Mp4Demuxer {
       const track = kind === 'video' ? movie.videoTracks[0] : kind === 'audio' ? movie.audioTracks[0] : undefined;
       if (!track) return;
       this.queues.set(track.id, []);
-      this.shifts.set(track.id, editShift(track));
+      const window = editWindow(track, movie.isFragmented);
+      this.windows.set(track.id, window);
+      if (!movie.isFragmented) this.durations.set(track.id, presentationDurations(file.getTrackById(track.id)?.samples ?? [], window));
       file.setExtractionOptions(track.id, undefined, { nbSamples: EXTRACT_BATCH });
       file.start();
     };
@@ -187,15 +267,29 @@ export class Mp4Demuxer {
     if (kind !== 'video' && kind !== 'audio' && kind !== 'none') throw new SimpleIRError('INVALID_ARGUMENT', `kind must be 'video', 'audio' or 'none', got ${JSON.stringify(kind)}`);
     const d = new Mp4Demuxer(reader, kind);
     try {
+      checkMp4Start(new Uint8Array(await reader.read(0, 256)), reader.size);
       // Table counts are checked before mp4box sees them (it trusts them); fragments are counted.
       const scan = await scanBoxes(reader);
-      while (!d.movie && !d.failure && d.position < reader.size) d.position = await appendChunk(d.file, reader, d.position, d.guard);
+      d.scan = scan;
+      while (!d.movie && !d.failure && d.position < reader.size) d.position = await appendChunk(d.file, reader, d.position, d.guard, HEADER_CHUNK_BYTES);
       if (d.failure) throw d.failure;
       const movie = d.movie as Movie | null;
-      if (!movie) throw corrupt('no movie header (moov) found');
-      if (movie.videoTracks.length === 0) throw new SimpleIRError('UNSUPPORTED_FORMAT', 'the MP4 has no video track');
+      if (!movie) {
+        throw corrupt(
+          `no movie header (moov box) in its ${reader.size} bytes.${describeTruncation(scan, reader.size) || ' A recording that was not finished has none (the moov is written last); remux or re-record the file.'}`,
+        );
+      }
+      if (movie.videoTracks.length === 0) throw new SimpleIRError('UNSUPPORTED_FORMAT', `the MP4 has no video track (its tracks: ${movie.tracks.map((t) => `${t.codec || 'unknown'}`).join(', ') || 'none'}); give fromMp4 a video file`);
       const fragmentCount = movie.isFragmented ? (scan.fragmentSamples.get(movie.videoTracks[0]!.id) ?? 0) : null;
       d.infoValue = describe(d.file, movie, reader.size, fragmentCount);
+      const v = d.infoValue.video;
+      if (v.sampleCount === 0) {
+        throw new SimpleIRError(
+          'UNSUPPORTED_FORMAT',
+          `the MP4's video track (id ${v.id}, ${v.codec}, ${v.width}x${v.height}) has no frames: ${movie.isFragmented ? 'a fragmented file holding its header (init segment) only: give the init segment and its media segments joined into one file' : 'the recording stopped before its first frame was written'}; there is nothing to restore`,
+          { trackId: v.id },
+        );
+      }
       return d;
     } catch (e) {
       d.close();
@@ -238,12 +332,19 @@ export class Mp4Demuxer {
     return t;
   }
 
+  /** The edit list's presentation window of track `id` (see {@link EditWindow}). */
+  window(id: number): EditWindow {
+    return this.windows.get(id) ?? editWindow(this.track(id), this.info.fragmented);
+  }
+
   /**
    * The next sample of the extracted track ({@link trackId}) with its presentation time in track units
-   * (edit list applied), or null at the end of the track. Reads more of the file as needed.
+   * (edit list applied) and how long it is shown (to the next presentation time; the sample's own
+   * duration in a fragmented file), or null at the end of the track; `shown` is false for a sample the
+   * edit list cuts (decode it as a reference, do not present it). Reads more of the file as needed.
    * @throws SimpleIRError `CORRUPT_INPUT` when the file is damaged or ends early
    */
-  async nextSample(): Promise<{ sample: Sample; pts: number } | null> {
+  async nextSample(): Promise<{ sample: Sample; pts: number; duration: number; shown: boolean } | null> {
     const id = this.trackId;
     const queue = id === null ? undefined : this.queues.get(id);
     if (id === null || !queue) return null;
@@ -262,7 +363,9 @@ export class Mp4Demuxer {
       this.checkComplete(id);
       return null;
     }
-    return { sample, pts: sample.cts - (this.shifts.get(id) ?? 0) };
+    const window = this.window(id);
+    const duration = this.durations.get(id)?.get(sample.number) ?? sample.duration;
+    return { sample, pts: sample.cts - window.shift, duration, shown: inWindow(window, sample.cts) };
   }
 
   /** Lets mp4box free the bytes of the extracted track's samples up to `sample`. */
@@ -287,9 +390,12 @@ export class Mp4Demuxer {
 
   /** At the end of a track: every sample its headers list must have come out. */
   private checkComplete(id: number): void {
-    const expected = id === this.info.video.id ? this.info.video.frameCount : this.info.fragmented ? 0 : (this.file.getTrackById(id)?.samples?.length ?? 0);
+    const expected = id === this.info.video.id ? this.info.video.sampleCount : this.info.fragmented ? 0 : (this.file.getTrackById(id)?.samples?.length ?? 0);
     const got = this.extracted.get(id) ?? 0;
-    if (got < expected) throw corrupt(`track ${id} ends after ${got} of its ${expected} samples (truncated file?)`);
+    if (got < expected) {
+      const why = (this.scan && describeTruncation(this.scan, this.reader.size)) || ' The file is damaged or was cut off; get the whole file again.';
+      throw corrupt(`track ${id} ends after ${got} of the ${expected} samples its header lists.${why}`);
+    }
   }
 }
 
@@ -306,15 +412,15 @@ function progressGuard(size: number): (bytes?: number) => void {
 }
 
 /** Appends the chunk at `position`; returns the position mp4box wants next (it may jump to a moov at the end and back). */
-async function appendChunk(file: ISOFile, reader: ByteReader, position: number, guard: (bytes?: number) => void): Promise<number> {
-  const bytes = await reader.read(position, CHUNK_BYTES);
+async function appendChunk(file: ISOFile, reader: ByteReader, position: number, guard: (bytes?: number) => void, length = CHUNK_BYTES): Promise<number> {
+  const bytes = await reader.read(position, length);
   guard(bytes.byteLength + 1);
   const last = position + bytes.byteLength >= reader.size;
   let next: number | undefined;
   try {
     next = file.appendBuffer(MP4BoxBuffer.fromArrayBuffer(bytes, position), last);
   } catch (e) {
-    throw corrupt(`mp4box could not parse it (${(e as Error).message})`, e);
+    throw corrupt(`its boxes are damaged near byte ${position} and mp4box could not parse them (${(e as Error).message}); get an intact copy of the file or re-encode it`, e);
   }
   if (typeof next !== 'number' || !Number.isFinite(next)) return position + bytes.byteLength;
   // A damaged box size makes mp4box ask for a position before the file (a 32-bit overflow).
@@ -325,11 +431,23 @@ async function appendChunk(file: ISOFile, reader: ByteReader, position: number, 
 function describe(file: ISOFile, movie: Movie, byteLength: number, fragmentCount: number | null): Mp4Info {
   const v = movie.videoTracks[0]!;
   const entry = file.getTrackById(v.id)?.mdia?.minf?.stbl?.stsd?.entries?.[0] as SampleEntryLike | undefined;
-  const frameCount = fragmentCount ?? v.nb_samples;
+  const sampleCount = fragmentCount ?? v.nb_samples;
+  const window = editWindow(v, movie.isFragmented);
+  // A plain file's sample table is known whole: count the samples the edit list shows.
+  const samples = fragmentCount === null ? (file.getTrackById(v.id)?.samples ?? []) : [];
+  const known = fragmentCount === null && samples.length === sampleCount;
+  const shown = known ? samples.filter((s) => inWindow(window, s.cts)) : [];
+  const frameCount = known ? shown.length : sampleCount;
   // A fragmented file's header knows only its first fragment: rate from it, duration from the count.
-  const known = v.nb_samples > 0 ? v.samples_duration / v.nb_samples : 0;
-  const perFrame = known > 0 ? known : v.timescale / 30;
-  const durationUnits = fragmentCount === null ? v.samples_duration : perFrame * frameCount;
+  const average = v.nb_samples > 0 ? v.samples_duration / v.nb_samples : 0;
+  const perFrame = average > 0 ? average : v.timescale / 30;
+  let durationUnits = fragmentCount === null ? v.samples_duration : perFrame * sampleCount;
+  if (known && v.edits?.length) {
+    const durations = presentationDurations(samples, window);
+    durationUnits = shown.reduce((sum, s) => sum + (durations.get(s.number) ?? s.duration), 0);
+  }
+  const matrix = v.matrix && v.matrix.length === 9 ? Array.from(v.matrix) : [...IDENTITY_MATRIX];
+  const pasp = entry?.pasp;
   const a = movie.audioTracks[0];
   return {
     video: {
@@ -338,9 +456,13 @@ function describe(file: ISOFile, movie: Movie, byteLength: number, fragmentCount
       width: entry?.width ?? v.video?.width ?? v.track_width,
       height: entry?.height ?? v.video?.height ?? v.track_height,
       frameCount,
+      sampleCount,
       fps: perFrame > 0 ? v.timescale / perFrame : 0,
       timescale: v.timescale,
       durationUs: Math.round((durationUnits * 1e6) / v.timescale),
+      matrix,
+      rotation: matrixRotation(matrix),
+      pixelAspectRatio: pasp && pasp.hSpacing > 0 && pasp.vSpacing > 0 ? { h: pasp.hSpacing, v: pasp.vSpacing } : { h: 1, v: 1 },
     },
     audio: a
       ? { id: a.id, codec: a.codec, sampleRate: a.audio?.sample_rate ?? 0, channels: a.audio?.channel_count ?? 0, sampleCount: movie.isFragmented ? 0 : a.nb_samples, timescale: a.timescale }

@@ -29,10 +29,16 @@ export interface Mp4Source extends PullSource<VideoFrame> {
 }
 
 /**
- * The frames of an MP4 file: a Blob or File, an ArrayBuffer or typed array, or a URL (fetched whole).
- * Frames come in presentation order with timestamps in microseconds (the edit list applied, so a file
- * made by ffmpeg starts at 0) and durations. Decoding is demand-driven: at most `decodeAhead` frames
- * beyond what the consumer requested, and at most `maxDecodeQueue` chunks in the decoder.
+ * The frames of an MP4 file: a Blob or File, an ArrayBuffer or typed array, or a URL (read with HTTP range
+ * requests as the demuxer needs the bytes, so the first frame does not wait for the whole file; fetched
+ * whole from a server that ignores `Range`).
+ * Frames come in presentation order with timestamps in microseconds and durations, as the edit list
+ * presents them: a file made by ffmpeg starts at 0, and the frames a cut (`ffmpeg -ss 0.1 -c copy`)
+ * keeps only as references are decoded but not emitted. Frames are the pictures as stored: a display
+ * matrix (rotation) and a pixel aspect ratio are not applied but reported in the info
+ * (`matrix`, `rotation`, `pixelAspectRatio`), and `toMp4({ source })` writes them into its output.
+ * Decoding is demand-driven: at most `decodeAhead` frames beyond what the consumer requested, and at
+ * most `maxDecodeQueue` chunks in the decoder.
  * Unsubscribing closes the decoder and every frame not handed out.
  *
  * Errors: `UNSUPPORTED_CODEC` when `VideoDecoder` cannot decode the track (e.g. HEVC where the browser
@@ -82,11 +88,47 @@ function decodeError(e: unknown): SimpleIRError {
   return new SimpleIRError('CORRUPT_INPUT', `the MP4's video could not be decoded: ${message}`, {}, { cause: e });
 }
 
+/**
+ * `frame` at its stored size: a decoder shows an anamorphic picture (pixel aspect ratio not 1:1) at a
+ * display size scaled to square pixels (160x96 at 16:15 as 171x96). The SDK works on the stored pixels
+ * and carries the ratio in the track info instead (`toMp4` writes it back as a `pasp` box).
+ */
+function storedSize(frame: VideoFrame): VideoFrame {
+  const r = frame.visibleRect;
+  if (!r || (r.width === frame.displayWidth && r.height === frame.displayHeight)) return frame;
+  try {
+    return new VideoFrame(frame, { displayWidth: r.width, displayHeight: r.height });
+  } finally {
+    frame.close();
+  }
+}
+
+async function isDecodable(config: VideoDecoderConfig): Promise<boolean> {
+  try {
+    return (await VideoDecoder.isConfigSupported(config)).supported === true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The same H.264 config with its codec string at level 5.1, or null for another codec. A stream's avcC
+ * may carry a level Chromium's codec-string check refuses (WebCodecs' own encoder writes level_idc 9,
+ * "1b", for small frames: `avc1.640c09`), while the decoder, configured by the avcC, decodes it.
+ */
+function h264AtLevel51(config: VideoDecoderConfig): VideoDecoderConfig | null {
+  const m = /^(avc[13]\.[0-9a-f]{4})[0-9a-f]{2}$/i.exec(config.codec);
+  if (!m || !config.description) return null;
+  return { ...config, codec: `${m[1]}33` };
+}
+
 /** One subscription: demux, decode on demand, emit. */
 class DecodeRun {
   private demuxer: Mp4Demuxer | undefined;
   private decoder: VideoDecoder | undefined;
   private readonly ready: VideoFrame[] = [];
+  /** Timestamps (µs) of the samples the edit list cuts: decoded as references, closed, not emitted. */
+  private readonly hidden = new Set<number>();
   private signal: (() => void) | null = null;
   private closed = false;
   private failure: SimpleIRError | null = null;
@@ -128,12 +170,13 @@ class DecodeRun {
   }
 
   private async openDecoder(demuxer: Mp4Demuxer): Promise<VideoDecoder> {
-    const config: VideoDecoderConfig = { ...demuxer.decoderConfig(), hardwareAcceleration: this.options.hardwareAcceleration ?? 'no-preference' };
-    let supported = false;
-    try {
-      supported = (await VideoDecoder.isConfigSupported(config)).supported === true;
-    } catch {
-      supported = false;
+    const found: VideoDecoderConfig = { ...demuxer.decoderConfig(), hardwareAcceleration: this.options.hardwareAcceleration ?? 'no-preference' };
+    let config = found;
+    let supported = await isDecodable(config);
+    const level51 = h264AtLevel51(config);
+    if (!supported && level51 && (await isDecodable(level51))) {
+      config = level51;
+      supported = true;
     }
     if (!supported) {
       throw new SimpleIRError('UNSUPPORTED_CODEC', `this browser cannot decode ${config.codec} video (${config.codedWidth}x${config.codedHeight}); re-encode the file as H.264, VP9 or AV1`, {
@@ -142,8 +185,8 @@ class DecodeRun {
     }
     const decoder = new VideoDecoder({
       output: (frame) => {
-        if (this.closed) frame.close();
-        else this.ready.push(frame);
+        if (this.closed || this.hidden.delete(frame.timestamp)) frame.close();
+        else this.ready.push(storedSize(frame));
         this.wake();
       },
       error: (e) => {
@@ -188,8 +231,9 @@ class DecodeRun {
         }
         if (this.closed) return;
         if (next) {
-          const { sample, pts } = next;
-          decoder.decode(new EncodedVideoChunk({ type: sample.is_sync ? 'key' : 'delta', timestamp: us(pts), duration: us(sample.duration), data: sample.data! }));
+          const { sample, pts, duration, shown } = next;
+          if (!shown) this.hidden.add(us(pts));
+          decoder.decode(new EncodedVideoChunk({ type: sample.is_sync ? 'key' : 'delta', timestamp: us(pts), duration: us(duration), data: sample.data! }));
           demuxer.release(sample);
         } else {
           inputDone = true;

@@ -364,6 +364,15 @@ window.browserBadArguments = async () => {
     ['toMp4({ timescale: 0.5 })', sink('toMp4', { timescale: 0.5 })],
     ['toMp4({ maxEncodeQueue: 0 })', sink('toMp4', { maxEncodeQueue: 0 })],
     ['toMp4({ source: "x" })', sink('toMp4', { source: 'x' })],
+    ['toMp4({ target: "out.mp4" })', sink('toMp4', { target: 'out.mp4' })],
+    ['toMp4({ target: locked stream })', () => {
+      const target = new WritableStream<Uint8Array>();
+      target.getWriter();
+      return sink('toMp4', { target })();
+    }],
+    ['toMp4({ maxBufferedBytes: -1 })', sink('toMp4', { maxBufferedBytes: -1 })],
+    ['toMp4({ matrix: [1, 0] })', sink('toMp4', { matrix: [1, 0] })],
+    ['toMp4({ pixelAspectRatio: { h: 0, v: 1 } })', sink('toMp4', { pixelAspectRatio: { h: 0, v: 1 } })],
     ['Mp4Demuxer.open(null)', () => (browser.Mp4Demuxer as unknown as { open: (...a: unknown[]) => unknown }).open(null)],
     ['openByteReader({})', () => b.openByteReader!({})],
     ['fromMediaStream(null)', () => b.fromMediaStream!(null)],

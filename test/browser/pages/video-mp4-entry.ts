@@ -3,9 +3,10 @@
  * (tiny SimpleIR on webgpu, or a pass-through) -> toMp4, with every decoder and VideoFrame tracked.
  */
 import * as tf from '@tensorflow/tfjs';
-import { count, firstValueFrom, lastValueFrom, map, Observable, take, toArray, type OperatorFunction } from 'rxjs';
+import { concat, count, firstValueFrom, NEVER, lastValueFrom, map, Observable, take, toArray, type OperatorFunction } from 'rxjs';
 import { SimpleIR, selectBackend } from '../../../src/index';
-import { fromMp4, toMp4, type Mp4Info } from '../../../src/browser';
+import { fromMp4, toMp4, type Mp4Info, type Mp4WriteSummary } from '../../../src/browser';
+import { pullSource } from '../../../src/streams/pull';
 import { restore } from '../../../src/streams/restore';
 import { countReadbacks } from './readbacks';
 
@@ -17,6 +18,8 @@ export interface TranscodeResult {
   readonly ms: number;
   /** Timestamps (µs) of the frames that reached toMp4. */
   readonly timestamps: number[];
+  /** Durations (µs) of the frames that reached toMp4 (null where a frame had none). */
+  readonly durations: (number | null)[];
   readonly leaks: Leaks;
   /** tfjs readbacks (data/dataSync/... and the backend's read/readSync) during the run. */
   readonly readbacks: Record<string, number>;
@@ -49,6 +52,19 @@ export interface PullResult {
   readonly leaks: Leaks;
 }
 
+export interface StreamResult {
+  readonly summary: Mp4WriteSummary;
+  /** Bytes and write calls the target stream received. */
+  readonly bytes: number;
+  readonly writes: number;
+  /** Frames the source had produced when the target got its first bytes. */
+  readonly producedAtFirstWrite: number;
+  readonly produced: number;
+  /** What the target received, base64. */
+  readonly mp4: string;
+  readonly leaks: Leaks;
+}
+
 declare global {
   interface Window {
     transcode: (url: string, mode: 'restore' | 'identity', audio: boolean) => Promise<TranscodeResult>;
@@ -58,6 +74,10 @@ declare global {
     pullOnly: (url: string, requested: number) => Promise<PullResult>;
     pipelineUnsubscribe: (url: string, afterDecoded: number) => Promise<Leaks>;
     inputKinds: (url: string) => Promise<Record<string, number>>;
+    streamToTarget: (frames: number, maxBufferedBytes: number) => Promise<StreamResult>;
+    firstFrame: (url: string) => Promise<{ timestamp: number; width: number; frameCount: number; leaks: Leaks }>;
+    countFrames: (url: string) => Promise<number>;
+    targetFailures: (url: string) => Promise<{ failing: ErrorResult; aborted: string | null; leaks: Leaks }>;
   }
 }
 
@@ -131,12 +151,13 @@ async function base64(blob: Blob): Promise<string> {
 }
 
 /** Records the timestamps of the frames passing through. */
-function tapTimestamps(into: number[]): OperatorFunction<VideoFrame, VideoFrame> {
+function tapTimestamps(into: number[], durations: (number | null)[]): OperatorFunction<VideoFrame, VideoFrame> {
   return (source) =>
     new Observable<VideoFrame>((subscriber) =>
       source.subscribe({
         next: (f) => {
           into.push(f.timestamp);
+          durations.push(f.duration);
           subscriber.next(f);
         },
         error: (e) => subscriber.error(e),
@@ -154,10 +175,11 @@ window.transcode = async (url, mode, audio) => {
   const t0 = performance.now();
   const source = fromMp4(url);
   const timestamps: number[] = [];
+  const durations: (number | null)[] = [];
   const restored = mode === 'restore' ? source.pipe(restore(model)) : source;
-  const { result: blob, counts } = await countReadbacks(() => lastValueFrom(restored.pipe(tapTimestamps(timestamps), toMp4({ source, copyAudio: audio }))));
+  const { result: blob, counts } = await countReadbacks(() => lastValueFrom(restored.pipe(tapTimestamps(timestamps, durations), toMp4({ source, copyAudio: audio }))));
   const ms = performance.now() - t0;
-  return { info: await source.info, mp4: await base64(blob), bytes: blob.size, ms, timestamps, leaks: await leaks(), readbacks: counts };
+  return { info: await source.info, mp4: await base64(blob), bytes: blob.size, ms, timestamps, durations, leaks: await leaks(), readbacks: counts };
 };
 
 window.mp4Error = async (url) => {
@@ -238,4 +260,93 @@ window.inputKinds = async (url) => {
     out[name] = await lastValueFrom(fromMp4(input).pipe(map((f) => f.close()), count()));
   }
   return out;
+};
+
+window.streamToTarget = async (frames, maxBufferedBytes) => {
+  resetTracking();
+  const [w, h] = [64, 48];
+  let produced = 0;
+  let producedAtFirstWrite = -1;
+  // A pull source of synthetic frames, 25 fps: a gradient that moves with the frame number.
+  const source = pullSource<VideoFrame>((producer) => {
+    void (async () => {
+      for (let i = 0; i < frames; i++) {
+        await producer.waitForDemand();
+        if (producer.closed) return;
+        const rgba = new Uint8Array(w * h * 4);
+        for (let p = 0; p < w * h; p++) {
+          rgba[4 * p] = (p % w) * 4 + i;
+          rgba[4 * p + 1] = Math.floor(p / w) * 5 + 2 * i;
+          rgba[4 * p + 2] = 3 * i;
+          rgba[4 * p + 3] = 255;
+        }
+        producer.next(new VideoFrame(rgba, { format: 'RGBA', codedWidth: w, codedHeight: h, timestamp: i * 40_000, duration: 40_000 }));
+        produced++;
+      }
+      producer.complete();
+    })();
+  });
+  // A slow target: each write takes a turn of the event loop.
+  const received: Uint8Array[] = [];
+  let bytes = 0;
+  let writes = 0;
+  const target = new WritableStream<Uint8Array>(
+    {
+      async write(chunk) {
+        if (producedAtFirstWrite < 0) producedAtFirstWrite = produced;
+        received.push(chunk.slice());
+        bytes += chunk.byteLength;
+        writes++;
+        await tick(0);
+      },
+    },
+    { highWaterMark: 1 },
+  );
+  const summary = await lastValueFrom(source.pipe(toMp4({ target, maxBufferedBytes, framerate: 25, timescale: 1000 })));
+  return { summary, bytes, writes, producedAtFirstWrite, produced, mp4: await base64(new Blob(received as BlobPart[])), leaks: await leaks() };
+};
+
+window.firstFrame = async (url) => {
+  resetTracking();
+  const source = fromMp4(url);
+  const frame = await firstValueFrom(source);
+  const result = { timestamp: frame.timestamp, width: frame.displayWidth };
+  frame.close();
+  return { ...result, frameCount: (await source.info).video.frameCount, leaks: await leaks() };
+};
+
+window.countFrames = (url) => lastValueFrom(fromMp4(url).pipe(map((f) => f.close()), count()));
+
+window.targetFailures = async (url) => {
+  resetTracking();
+  // A target that fails on its fourth write: toMp4 stops with IO_ERROR and releases everything.
+  let writes = 0;
+  const failing = new WritableStream<Uint8Array>({
+    write() {
+      if (++writes === 4) throw new Error('disk full');
+    },
+  });
+  let failingResult: ErrorResult;
+  try {
+    await lastValueFrom(fromMp4(url).pipe(toMp4({ target: failing })));
+    failingResult = { frames: writes, code: null, message: 'no error', leaks: await leaks() };
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    failingResult = { frames: writes, code: err.code ?? null, message: String(err.message), leaks: await leaks() };
+  }
+  // Unsubscribing after a few frames (a stream that never ends, so the file cannot be finished first) aborts the target.
+  resetTracking();
+  let aborted: string | null = null;
+  const target = new WritableStream<Uint8Array>({
+    abort(reason) {
+      aborted = String((reason as { code?: string })?.code ?? reason);
+    },
+  });
+  const sub = concat(fromMp4(url).pipe(take(3)), NEVER)
+    .pipe(toMp4({ target }))
+    .subscribe({ error: () => undefined });
+  for (let i = 0; i < 200 && decodedCount < 3; i++) await tick(10);
+  sub.unsubscribe();
+  for (let i = 0; i < 100 && aborted === null; i++) await tick(10);
+  return { failing: failingResult, aborted, leaks: await leaks() };
 };

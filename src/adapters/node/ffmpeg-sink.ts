@@ -30,6 +30,10 @@ export interface ToFfmpegOptions extends VideoSinkOptions {
   readonly timescale?: number;
 }
 
+/** ffprobe's names that ffmpeg's `-color_trc` / `-colorspace` options spell differently. */
+const TRANSFER_OPTION: Record<string, string> = { bt470m: 'gamma22', bt470bg: 'gamma28' };
+const SPACE_OPTION: Record<string, string> = { gbr: 'rgb', ycgco: 'ycocg' };
+
 const DEFAULT_OUTPUT_ARGS = ['-c:v', 'libx264', '-pix_fmt', 'yuv420p'];
 const MOV_EXTENSIONS = ['.mp4', '.mov', '.m4v'];
 
@@ -58,8 +62,8 @@ export function toFfmpeg(path: string, options: ToFfmpegOptions = {}): OperatorF
     await makeFolderOf(path);
     const colour = options.colour ?? colourTagsOf({ matrix: options.matrix, range: options.range });
     const proc = runFfmpeg('ffmpeg', ffmpegArgs(path, outputArgs, colour, format, options));
-    const writer = createMkvWriter(proc.child.stdin!, { width: format.width, height: format.height, colour: { ...colour, range: format.range === 'full' ? 'pc' : 'tv' }, interlace: format.interlace, aspect: format.aspect });
     const step = (1e6 * format.fps.den) / format.fps.num;
+    const writer = createMkvWriter(proc.child.stdin!, { width: format.width, height: format.height, colour: { ...colour, range: format.range === 'full' ? 'pc' : 'tv' }, interlace: format.interlace, aspect: format.aspect, frameDuration: step });
     let index = 0;
     const failed = async (e: unknown): Promise<never> => {
       if (e instanceof SimpleIRError && e.code === 'INVALID_ARGUMENT') throw e;
@@ -93,9 +97,9 @@ function ffmpegArgs(path: string, outputArgs: readonly string[], colour: ColourT
   const audio = options.audioFrom ? ['-i', options.audioFrom] : [];
   const maps = ['-map', '0:v:0', ...(options.audioFrom ? ['-map', '1:a?', '-c:a', 'copy'] : [])];
   const tags = [
-    ...(colour.space ? ['-colorspace', colour.space] : []),
+    ...(colour.space ? ['-colorspace', SPACE_OPTION[colour.space] ?? colour.space] : []),
     ...(colour.primaries ? ['-color_primaries', colour.primaries] : []),
-    ...(colour.transfer ? ['-color_trc', colour.transfer] : []),
+    ...(colour.transfer ? ['-color_trc', TRANSFER_OPTION[colour.transfer] ?? colour.transfer] : []),
     '-color_range', format.range === 'full' ? 'pc' : 'tv',
   ];
   const mov = MOV_EXTENSIONS.includes(extname(path).toLowerCase());

@@ -14,8 +14,8 @@ import { yuvOptionsOf } from './y4m.js';
  * Decodes the first video stream of `path` with ffmpeg (`ffmpeg -i path -fps_mode passthrough -f
  * yuv4mpegpipe -pix_fmt yuv420p -`: every decoded frame once, none added or dropped, rotation applied)
  * into RGB frames. Timestamps and durations (microseconds) are the file's own, read per frame with
- * ffprobe first, so a variable frame rate is kept. The YCbCr matrix and range default to the file's
- * colour tags (else BT.601 below 720 lines, BT.709 above, limited range). Pull-based: ffmpeg blocks on
+ * ffprobe first, so a variable frame rate is kept. The YCbCr matrix defaults to the file's colour
+ * tag (else BT.601 below 720 lines, BT.709 above), the range to the one ffmpeg declares for its output. Pull-based: ffmpeg blocks on
  * its pipe until frames are asked for. Unsubscribing kills ffmpeg.
  * Errors: `IO_ERROR` (missing file), `UNSUPPORTED_FORMAT` (ffmpeg is not installed, no video stream),
  * `CORRUPT_INPUT` (ffmpeg cannot decode the file, or its video track has no frame).
@@ -33,7 +33,10 @@ export function fromFfmpeg(path: string, options: FromY4mOptions = {}): PullSour
       if (times.length === 0) {
         throw new SimpleIRError('CORRUPT_INPUT', `${path} has a video track (${info.width}x${info.height}) with no decodable frame: the file is empty or cut before its first frame; give a complete video`, { path });
       }
-      const yuv = { ...yuvOptionsOf(info.colour), ...definedOf(options) };
+      // The matrix is the file's; the range is the pipe's (ffmpeg turns full-range yuvj420p into
+      // limited yuv420p and says so in the y4m header's XCOLORRANGE).
+      const matrix = options.matrix ?? yuvOptionsOf(info.colour).matrix;
+      const yuv = { ...(matrix ? { matrix } : {}), ...(options.range ? { range: options.range } : {}) };
       proc = runFfmpeg('ffmpeg', ['-v', 'error', '-nostdin', '-i', path, '-map', '0:v:0', '-fps_mode', 'passthrough', '-f', 'yuv4mpegpipe', '-pix_fmt', 'yuv420p', '-']);
       proc.child.stdin?.end();
       let failure: unknown;
@@ -59,10 +62,6 @@ export function fromFfmpeg(path: string, options: FromY4mOptions = {}): PullSour
     );
     return () => proc?.kill();
   });
-}
-
-function definedOf(options: FromY4mOptions): FromY4mOptions {
-  return { ...(options.matrix ? { matrix: options.matrix } : {}), ...(options.range ? { range: options.range } : {}) };
 }
 
 /**

@@ -18,6 +18,11 @@ export interface MkvWriterOptions {
   readonly interlace?: Y4mInterlace;
   /** Pixel aspect ratio, written as display width and height (default: not written, square pixels). */
   readonly aspect?: Rational;
+  /**
+   * The usual frame duration in microseconds (`DefaultDuration`): ffmpeg 5 gives it to the last
+   * frame, whose own duration an H.264 encoder drops (without it a one-frame video lasts 1 µs).
+   */
+  readonly frameDuration?: number;
 }
 
 /** Timing of one frame, in microseconds. */
@@ -40,7 +45,7 @@ export interface MkvWriter {
 const MATRIX: Record<string, number> = { gbr: 0, bt709: 1, fcc: 4, bt470bg: 5, smpte170m: 6, smpte240m: 7, ycgco: 8, 'bt2020nc': 9, 'bt2020c': 10 };
 const PRIMARIES: Record<string, number> = { bt709: 1, bt470m: 4, bt470bg: 5, smpte170m: 6, smpte240m: 7, film: 8, bt2020: 9 };
 const TRANSFER: Record<string, number> = {
-  bt709: 1, gamma22: 4, gamma28: 5, smpte170m: 6, smpte240m: 7, linear: 8, 'iec61966-2-4': 11, 'bt1361e': 12, 'iec61966-2-1': 13, 'bt2020-10': 14, 'bt2020-12': 15, smpte2084: 16, 'arib-std-b67': 18,
+  bt709: 1, gamma22: 4, bt470m: 4, gamma28: 5, bt470bg: 5, smpte170m: 6, smpte240m: 7, linear: 8, 'iec61966-2-4': 11, 'bt1361e': 12, 'iec61966-2-1': 13, 'bt2020-10': 14, 'bt2020-12': 15, smpte2084: 16, 'arib-std-b67': 18,
 };
 const FIELD_ORDER: Partial<Record<Y4mInterlace, number>> = { 'top-first': 1, 'bottom-first': 6 };
 const UNKNOWN_SIZE = Uint8Array.from([0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
@@ -132,6 +137,7 @@ function header(options: MkvWriterOptions): Uint8Array {
   ]));
   const track = element(0xae, concat([
     element(0xd7, uint(1)), element(0x73c5, uint(1)), element(0x83, uint(1)), element(0x9c, uint(0)),
+    ...(options.frameDuration && options.frameDuration > 0 ? [element(0x23e383, uint(Math.round(options.frameDuration * 1000)))] : []),
     element(0x86, text('V_UNCOMPRESSED')), video,
   ]));
   const segmentStart = concat([id(0x18538067), UNKNOWN_SIZE]);

@@ -5,7 +5,7 @@ import { extname } from 'node:path';
 import { flopsPerPixel, isPresetName, paramCount, PRESETS } from '../core/config.js';
 import { DEGRADATION_KINDS, createDegradation, type DegradationKind } from '../core/degrade/index.js';
 import { SimpleIRError } from '../core/errors.js';
-import { IMAGE_EXTENSIONS, readImage, writeImage } from '../adapters/node/image-file.js';
+import { IMAGE_EXTENSIONS, imageInfo, readImage, writeImage } from '../adapters/node/image-file.js';
 import { SimpleIR } from '../core/model/simpleir.js';
 import { loadModel, numberOption, reportError, useBackend } from './common.js';
 import { trainCommand } from './train.js';
@@ -69,7 +69,16 @@ export function buildProgram(): Command {
         return;
       }
       checkImageExt(opts.output, 'output');
-      const img = await readImage(input);
+      // Alpha is carried through (the model restores RGB); an animated image is refused, not cut to its first frame.
+      const about = await imageInfo(input);
+      if (about.frames > 1) {
+        throw new SimpleIRError(
+          'UNSUPPORTED_FORMAT',
+          `${input} is an animated ${about.format.toUpperCase()} with ${about.frames} frames; simpleir restore reads still images only. Extract its frames (for example with ImageMagick: magick ${input} -coalesce frame-%03d.png) and restore each, or give a single-frame image.`,
+          { path: input, frames: about.frames },
+        );
+      }
+      const img = await readImage(input, { channels: about.hasAlpha ? 4 : 3 });
       await useBackend(opts.backend);
       const model = await loadModel(opts.model);
       const t0 = Date.now();

@@ -8,7 +8,7 @@ import type { OperatorFunction } from 'rxjs';
 import { SimpleIRError } from '../../core/errors.js';
 import type { NodeFrame } from '../../streams/frames.js';
 import { ensureFfmpeg, ffmpegReason, runFfmpeg } from './ffmpeg-misc.js';
-import { checkPath } from './image-file.js';
+import { checkPath, folderError } from './image-file.js';
 import { createMkvWriter } from './mkv.js';
 import { colourTagsOf, yuvOptionsOf, type ColourTags } from './y4m.js';
 import { y4mSink, type VideoSinkOptions, type VideoSinkSummary, type Y4mTargetFormat } from './y4m-sink.js';
@@ -114,10 +114,6 @@ async function makeFolderOf(path: string): Promise<void> {
   try {
     await mkdir(dirname(path), { recursive: true });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'EEXIST' || code === 'ENOTDIR'
-      ? `a part of the folder ${dirname(path)} is a file, not a folder`
-      : (e as Error).message;
-    throw new SimpleIRError('IO_ERROR', `cannot create the folder of ${path}: ${why}. Choose an output path whose folders are folders.`, { path }, { cause: e });
+    throw folderError(path, e);
   }
 }

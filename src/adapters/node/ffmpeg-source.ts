@@ -31,7 +31,7 @@ export function fromFfmpeg(path: string, options: FromY4mOptions = {}): PullSour
       const times = await probeFrameTimes(path);
       if (producer.closed) return;
       if (times.length === 0) {
-        throw new SimpleIRError('CORRUPT_INPUT', `${path} has a video track (${info.width}x${info.height}) with no decodable frame: the file is empty or cut before its first frame; give a complete video`, { path });
+        throw new SimpleIRError('CORRUPT_INPUT', `${path} has a video track (${info.width}x${info.height}) but no frame decodes from it: the track is empty, or the file is cut or damaged before its first frame. Give a complete video.`, { path });
       }
       // The matrix is the file's; the range is the pipe's (ffmpeg turns full-range yuvj420p into
       // limited yuv420p and says so in the y4m header's XCOLORRANGE).

@@ -73,10 +73,52 @@ export async function writeImage(path: string, img: RGBImage, options: WriteImag
     ext === '.png' ? raw.png() : ext === '.webp' ? raw.webp({ quality }) : raw.removeAlpha().jpeg({ quality });
   try {
     await mkdir(dirname(path), { recursive: true });
+  } catch (e) {
+    throw folderError(path, e);
+  }
+  try {
     await encoded.toFile(path);
   } catch (e) {
     throw new SimpleIRError('IO_ERROR', `cannot write ${path}: ${messageOf(e)}`, { path }, { cause: e });
   }
+}
+
+/**
+ * The error for a parent folder of `path` that cannot be created (`mkdir` failed with `e`): says when
+ * a part of the folder path is a regular file, instead of the system's `EEXIST`/`ENOTDIR`.
+ */
+export function folderError(path: string, e: unknown): SimpleIRError {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const why = code === 'EEXIST' || code === 'ENOTDIR'
+    ? `a part of the folder ${dirname(path)} is a file, not a folder`
+    : messageOf(e);
+  return new SimpleIRError('IO_ERROR', `cannot create the folder of ${path}: ${why}. Choose an output path whose folders are folders (or can be made).`, { path, errno: code }, { cause: e });
+}
+
+/** What {@link imageInfo} reads from an image file's header. */
+export interface ImageFileInfo {
+  /** Format, as sharp names it (`png`, `jpeg`, `webp`). */
+  readonly format: string;
+  /** Width in pixels. */
+  readonly width: number;
+  /** Height in pixels (of one frame). */
+  readonly height: number;
+  /** True when the file has an alpha channel. */
+  readonly hasAlpha: boolean;
+  /** Frames (pages) in the file: more than 1 for an animated WebP or PNG. */
+  readonly frames: number;
+}
+
+/**
+ * The format, size, alpha and frame count of an image file, from its header.
+ * @throws SimpleIRError as {@link readImage}.
+ */
+export async function imageInfo(path: string): Promise<ImageFileInfo> {
+  checkPath('imageInfo(path)', path);
+  await assertReadableFile(path);
+  const format = await detectFormat(path);
+  const meta = await sharp(path).metadata();
+  return { format, width: meta.width ?? 0, height: meta.pageHeight ?? meta.height ?? 0, hasAlpha: meta.hasAlpha === true, frames: meta.pages ?? 1 };
 }
 
 /**

@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { once } from 'node:events';
 import { describeValue, isOptionsObject, SimpleIRError } from '../../core/errors.js';
 import { validateImage, type RGBImage } from '../../core/image.js';
+import { folderError } from './image-file.js';
 
 /** A positive ratio such as a frame rate (`30000/1001`) or a pixel aspect (`0:0` = unknown). */
 export interface Rational {
@@ -592,7 +593,7 @@ function openFileForWriting(path: string): NodeJS.WritableStream {
   try {
     mkdirSync(dirname(path), { recursive: true });
   } catch (e) {
-    throw new SimpleIRError('IO_ERROR', `cannot create the folder of ${path}: ${(e as Error).message}`, { path }, { cause: e });
+    throw folderError(path, e);
   }
   return createWriteStream(path);
 }

@@ -119,20 +119,27 @@ export const MEDIA_CASES: readonly MediaCase[] = [
   { name: 'y4m-anamorphic-to-mp4', input: '.y4m', output: '.mp4', steps: [['-f', 'lavfi', '-i', picture('25', '160x96'), '-frames:v', '3', '-vf', 'setsar=16/15', '-pix_fmt', 'yuv420p', '-f', 'yuv4mpegpipe', '{out}']] },
 ];
 
-/** The command lines of a case, one string per ffmpeg run (for the corpus listing). */
+/** The file each step of a case writes (the last one is the case's input file). */
+function stepFiles(c: MediaCase): string[] {
+  return c.steps.map((_, i) => (i === c.steps.length - 1 ? `${c.name}${c.input}` : `${c.name}.step${i}${c.input}`));
+}
+
+/** The arguments of each step with `{in}`/`{out}` replaced by the files in `dir`. */
+function stepArgs(c: MediaCase, dir: string): string[][] {
+  const files = stepFiles(c).map((f) => join(dir, f));
+  return c.steps.map((step, i) => step.map((a) => a.replace('{in}', files[i - 1] ?? '').replace('{out}', files[i]!)));
+}
+
+/** The command lines of a case, one string per ffmpeg run, with file names relative to the corpus folder. */
 export function caseCommands(c: MediaCase): string[] {
-  return c.steps.map((s) => ['ffmpeg', '-v', 'error', '-y', ...s].map((a) => (/[\s,;()]/.test(a) ? `'${a}'` : a)).join(' '));
+  return stepArgs(c, '.').map((s) => ['ffmpeg', '-v', 'error', '-y', ...s].map((a) => (/[\s,;()'']/.test(a) ? `'${a}'` : a)).join(' '));
 }
 
 /** Makes a case's input file in `dir` with ffmpeg and returns its path. */
 export function makeCase(c: MediaCase, dir: string): string {
-  let previous = '';
-  c.steps.forEach((step, i) => {
-    const out = join(dir, i === c.steps.length - 1 ? `${c.name}${c.input}` : `${c.name}.step${i}${c.input}`);
-    execFileSync('ffmpeg', ['-v', 'error', '-y', ...step.map((a) => a.replace('{in}', previous).replace('{out}', out))]);
-    previous = out;
-  });
-  return previous;
+  const steps = stepArgs(c, dir);
+  for (const args of steps) execFileSync('ffmpeg', ['-v', 'error', '-y', ...args]);
+  return join(dir, stepFiles(c).at(-1)!);
 }
 
 /** What the checks compare, read with ffprobe and ffmpeg. */
@@ -153,8 +160,8 @@ export interface VideoFacts {
   readonly fieldOrder: string;
   /** Mean Y, Cb, Cr (8-bit levels) of each display quadrant (top-left, top-right, bottom-left, bottom-right) over all frames. */
   readonly quadrants: readonly (readonly [number, number, number])[];
-  /** Audio stream codec and duration in seconds, when there is one. */
-  readonly audio?: { readonly codec: string; readonly duration: number };
+  /** Audio stream codec, start and duration in seconds, when there is one. */
+  readonly audio?: { readonly codec: string; readonly start: number; readonly duration: number };
 }
 
 interface Stream {
@@ -164,6 +171,7 @@ interface Stream {
   height?: number;
   time_base?: string;
   duration?: string;
+  start_time?: string;
   sample_aspect_ratio?: string;
   field_order?: string;
   color_space?: string;
@@ -176,7 +184,7 @@ interface Stream {
 /** Reads the {@link VideoFacts} of a video file. */
 export function videoFacts(path: string): VideoFacts {
   const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_entries',
-    'stream=codec_type,codec_name,width,height,time_base,duration,sample_aspect_ratio,field_order,color_space,color_primaries,color_transfer,color_range:stream_side_data=rotation',
+    'stream=codec_type,codec_name,width,height,time_base,start_time,duration,sample_aspect_ratio,field_order,color_space,color_primaries,color_transfer,color_range:stream_side_data=rotation',
     '-of', 'json', path], { encoding: 'utf8' })) as { streams: Stream[] };
   const video = probe.streams.find((s) => s.codec_type === 'video')!;
   const frames = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=best_effort_timestamp_time', '-of', 'json', path], { encoding: 'utf8' })) as {
@@ -205,7 +213,7 @@ export function videoFacts(path: string): VideoFacts {
     },
     fieldOrder: unknown(video.field_order),
     quadrants: quadrantMeans(path, w, h),
-    ...(audio ? { audio: { codec: audio.codec_name ?? 'unknown', duration: Number(audio.duration) } } : {}),
+    ...(audio ? { audio: { codec: audio.codec_name ?? 'unknown', start: Number(audio.start_time), duration: Number(audio.duration) } } : {}),
   };
 }
 
@@ -259,8 +267,14 @@ export function compareFacts(input: VideoFacts, output: VideoFacts, options: { m
     add('mean colour', worstMean <= 2, `max |d mean| ${fmt(worstMean)} levels`);
   }
   if (input.audio) {
-    const d = output.audio ? Math.abs(output.audio.duration - input.audio.duration) : Infinity;
-    add('audio', output.audio?.codec === input.audio.codec && d <= 0.025, `${input.audio.codec} ${fmt(input.audio.duration)} s -> ${output.audio ? `${output.audio.codec} ${fmt(output.audio.duration)} s` : 'none'}`);
+    // Same codec, same length, and the same start relative to the first video frame (in sync).
+    const a = input.audio;
+    const b = output.audio;
+    const d = b ? Math.abs(b.duration - a.duration) : Infinity;
+    const lag = (f: VideoFacts, x: { start: number }): number => x.start - (f.pts[0] ?? 0);
+    const offset = b ? Math.abs(lag(output, b) - lag(input, a)) : Infinity;
+    const show = (x: typeof a): string => `${x.codec} ${fmt(x.duration)} s from ${fmt(x.start)} s`;
+    add('audio', b?.codec === a.codec && d <= 0.025 && offset <= 0.001, `${show(a)} -> ${b ? show(b) : 'none'}`);
   }
   return results;
 }

@@ -57,7 +57,12 @@ export async function restoreVideo(input: string, opts: RestoreVideoOptions): Pr
   // The output keeps the input's timing (each frame's own timestamp into .mp4), pixel aspect, field
   // order, colour tags and conversion, and (mp4 to mp4) its audio.
   const yuv = yuvOptionsOf(info.colour);
-  const common = { aspect: info.aspect, interlace: info.interlace, ...yuv };
+  // An unknown pixel aspect or field order is written as square and progressive, as before.
+  const common = {
+    ...(info.aspect.num > 0 && info.aspect.den > 0 ? { aspect: info.aspect } : {}),
+    ...(info.interlace !== 'unknown' ? { interlace: info.interlace } : {}),
+    ...yuv,
+  };
   const sink = outExt === '.y4m'
     ? toY4m(opts.output, { fps: info.fps, ...common })
     : toFfmpeg(opts.output, {

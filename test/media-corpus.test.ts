@@ -57,4 +57,19 @@ describe('media corpus through simpleir restore', { skip: noFfmpeg }, () => {
       if (c.name.includes('interlaced')) assert.equal(outFacts.fieldOrder, 'tt');
     });
   }
+
+  test('with the shipped tiny weights (realism): VFR, BT.709 and AAC cases keep frames, times, tags and audio', async () => {
+    for (const name of ['vfr-0-10-40-90-160-250ms', 'bt709-full', 'aac-audio']) {
+      const c = MEDIA_CASES.find((m) => m.name === name)!;
+      const input = makeCase(c, dir);
+      const output = join(dir, `${c.name}.tiny${c.output}`);
+      process.exitCode = 0;
+      await main(['node', 'simpleir', 'restore', input, '-o', output, '--model', 'tiny']);
+      const code = process.exitCode;
+      process.exitCode = 0;
+      assert.equal(code, 0, `simpleir restore --model tiny failed on ${name}`);
+      const failed = compareFacts(videoFacts(input), videoFacts(output), { means: false }).filter((r) => !r.pass);
+      assert.deepEqual(failed, [], `${name}: ${failed.map((r) => `${r.property}: ${r.detail}`).join('; ')}`);
+    }
+  });
 });

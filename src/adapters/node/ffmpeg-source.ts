@@ -64,17 +64,18 @@ export function fromFfmpeg(path: string, options: FromY4mOptions = {}): PullSour
   });
 }
 
+/** Duration assumed for a frame whose time the probe does not give (25 fps). */
+const FALLBACK_DURATION = 40_000;
+
 /**
- * The time of the i-th decoded frame: the probed one, or, past the probed frames (the probe and the
- * decoder disagree), the last probed time plus whole durations.
+ * The time of the i-th decoded frame: the probed one; a frame without a probed time (none in the
+ * file, or past the probed frames when the probe and the decoder disagree) follows the one before
+ * it by that one's duration, so times always increase.
  */
 function probedTime(times: readonly FrameTime[]): (index: number) => FrameTime {
-  return (index) => {
-    const probed = times[index];
-    if (probed && Number.isFinite(probed.timestamp)) return probed;
-    const last = [...times].reverse().find((t) => Number.isFinite(t.timestamp)) ?? { timestamp: 0, duration: undefined };
-    const lastIndex = times.lastIndexOf(last);
-    const step = last.duration ?? 40_000;
-    return { timestamp: last.timestamp + (index - Math.max(lastIndex, 0)) * step, duration: last.duration };
-  };
+  const filled: FrameTime[] = [];
+  const after = (prev: FrameTime | undefined, n = 1): FrameTime =>
+    prev ? { timestamp: prev.timestamp + n * (prev.duration ?? FALLBACK_DURATION), duration: prev.duration } : { timestamp: 0, duration: undefined };
+  for (const t of times) filled.push(Number.isFinite(t.timestamp) && t.timestamp > (filled.at(-1)?.timestamp ?? -Infinity) ? t : after(filled.at(-1)));
+  return (index) => filled[index] ?? after(filled.at(-1), index - filled.length + 1);
 }

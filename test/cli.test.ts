@@ -13,6 +13,7 @@ import { readImage, writeImage } from '../src/adapters/node/image-file.js';
 import { toY4m } from '../src/adapters/node/y4m-sink.js';
 import { fromY4m } from '../src/adapters/node/y4m-source.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
+import sharp from 'sharp';
 import { useBackend } from './helpers/tf.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -200,12 +201,29 @@ describe('simpleir restore: real-world files', () => {
     assert.ok(rgb <= 1, `RGB through the identity model: ${rgb}`);
   });
 
-  test('an animated WebP is refused with UNSUPPORTED_FORMAT saying so (made by ffmpeg)', { skip: noFfmpeg }, async () => {
+  test('an animated WebP is restored frame by frame into an animated WebP, same frames, delays and loop (made by ffmpeg); other outputs refused', { skip: noFfmpeg }, async () => {
     const input = join(dir, 'anim.webp');
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=32x24:r=5', '-frames:v', '4', '-c:v', 'libwebp_anim', '-loop', '0', input]);
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'gradients=s=48x32:r=4:speed=0.2', '-frames:v', '6', '-c:v', 'libwebp_anim', '-lossless', '1', '-loop', '3', input]);
+    const before = await sharp(input, { animated: true }).metadata();
+    assert.ok((before.pages ?? 1) >= 3, `the input is animated (${before.pages} frames)`);
     const out = join(dir, 'anim-out.webp');
-    assertOneLineError(await cli(['restore', input, '-o', out, '--model', identity]), /UNSUPPORTED_FORMAT.*anim\.webp is an animated WEBP with \d+ frames; .*still images only/);
-    assert.throws(() => readFileSync(out), /ENOENT/, 'nothing written');
+    const r = await cli(['restore', input, '-o', out, '--model', identity]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`restored ${before.pages} frames of .*anim\\.webp \\(48x32\\)`));
+    const after = await sharp(out, { animated: true }).metadata();
+    assert.deepEqual([after.pages, after.pageHeight, after.delay, after.loop], [before.pages, 32, before.delay, 3]);
+    const a = await sharp(input, { animated: true }).removeAlpha().raw().toBuffer();
+    const b = await sharp(out, { animated: true }).removeAlpha().raw().toBuffer();
+    assert.equal(b.length, a.length);
+    const frameBytes = 48 * 32 * 3;
+    for (let f = 0; f < before.pages!; f++) {
+      let sum = 0;
+      for (let i = f * frameBytes; i < (f + 1) * frameBytes; i++) sum += Math.abs(a[i]! - b[i]!);
+      assert.ok(sum / frameBytes <= 3, `frame ${f}: mean difference ${(sum / frameBytes).toFixed(2)} (lossy WebP, identity model)`);
+    }
+    const png = join(dir, 'anim-out.png');
+    assertOneLineError(await cli(['restore', input, '-o', png, '--model', identity]), /UNSUPPORTED_FORMAT.*anim\.webp is an animated WEBP with \d+ frames; an animation is written as \.webp/);
+    assert.throws(() => readFileSync(png), /ENOENT/, 'nothing written');
   });
 
   test('a truncated MP4 and an MP4 whose video track has no sample: CORRUPT_INPUT saying what the file is', { skip: noFfmpeg }, async () => {

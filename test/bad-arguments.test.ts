@@ -136,6 +136,7 @@ function cases(): Record<string, [string, () => unknown][]> {
     // simpleir-stream/node
     readImage: [['(42)', () => nodeSdk.readImage(42 as never)], ['(missing file)', () => nodeSdk.readImage(join(dir, 'none.png'))], ['(path, { channels: 2 })', () => nodeSdk.readImage(join(dir, 'none.png'), { channels: 2 as never })]],
     writeImage: [['(undefined, img)', () => nodeSdk.writeImage(undefined as never, frame() as never)], ['("x.gif", img)', () => nodeSdk.writeImage(join(dir, 'x.gif'), frame() as never)], ['("x.png", null)', () => nodeSdk.writeImage(join(dir, 'x.png'), null as never)]],
+    imageInfo: [['(42)', () => nodeSdk.imageInfo(42 as never)], ['(missing file)', () => nodeSdk.imageInfo(join(dir, 'none.png'))]],
     readY4m: [['(42)', () => nodeSdk.readY4m(42 as never)], ['(missing file)', () => nodeSdk.readY4m(join(dir, 'none.y4m'))]],
     createY4mWriter: [['(path, undefined)', () => nodeSdk.createY4mWriter(join(dir, 'a.y4m'), undefined as never)], ['(42, options)', () => nodeSdk.createY4mWriter(42 as never, { width: 2, height: 2, fps: { num: 25, den: 1 } })], ['(path, { width: 0 })', () => nodeSdk.createY4mWriter(join(dir, 'a.y4m'), { width: 0, height: 2, fps: { num: 25, den: 1 } })]],
     yuv420ToRgb: [['(undefined)', () => nodeSdk.yuv420ToRgb(undefined as never)], ['(short planes)', () => nodeSdk.yuv420ToRgb({ y: new Uint8Array(1), u: new Uint8Array(1), v: new Uint8Array(1), width: 2, height: 2 })]],

@@ -13,6 +13,7 @@ import { readImage, writeImage } from '../src/adapters/node/image-file.js';
 import { toY4m } from '../src/adapters/node/y4m-sink.js';
 import { fromY4m } from '../src/adapters/node/y4m-source.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
+import sharp from 'sharp';
 import { useBackend } from './helpers/tf.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -161,5 +162,101 @@ describe('simpleir restore', () => {
   test('without ffmpeg on the PATH, .mp4 says how to get it', async () => {
     const r = await cli(['restore', join(dir, 'in.mp4'), '-o', join(dir, 'x.mp4'), '--model', identity], { bare: true });
     assertOneLineError(r, /ffmpeg is not on the PATH; install it \(apt-get install ffmpeg\)/);
+  });
+});
+
+/** An ffmpeg-made MP4 whose video track lists no samples (its sample tables' counts set to 0). */
+function emptyTrackMp4(from: string, to: string): void {
+  const bytes = Buffer.from(readFileSync(from));
+  const moov = bytes.indexOf('moov');
+  const mdat = bytes.indexOf('mdat');
+  assert.ok(moov > 0 && mdat > moov, 'made with +faststart: moov before mdat');
+  for (const [box, countAt] of [['stts', 12], ['stss', 12], ['ctts', 12], ['stsc', 12], ['stco', 12], ['stsz', 16]] as const) {
+    const at = bytes.indexOf(box, moov) - 4;
+    if (at > moov && at < mdat) bytes.writeUInt32BE(0, at + countAt);
+  }
+  writeFileSync(to, bytes);
+}
+
+describe('simpleir restore: real-world files', () => {
+  test('an RGBA PNG keeps its alpha channel, values equal (made by ffmpeg, identity model)', { skip: noFfmpeg }, async () => {
+    const input = join(dir, 'rgba.png');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', "color=c=red:s=40x24,format=rgba,geq=r='60+X*3':g='80+Y*4':b=140:a='X*6'", '-frames:v', '1', input]);
+    const before = await readImage(input, { channels: 4 });
+    assert.ok(new Set(Array.from({ length: 40 }, (_, x) => before.data[x * 4 + 3])).size > 30, 'the input alpha varies');
+    const out = join(dir, 'rgba-out.png');
+    const r = await cli(['restore', input, '-o', out, '--model', identity]);
+    assert.equal(r.code, 0, r.stderr);
+    const meta = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=pix_fmt', '-of', 'csv=p=0', out], { encoding: 'utf8' }).trim();
+    assert.equal(meta, 'rgba');
+    const after = await readImage(out, { channels: 4 });
+    let alpha = 0;
+    let rgb = 0;
+    for (let i = 0; i < after.data.length; i++) {
+      const d = Math.abs(after.data[i]! - before.data[i]!);
+      if (i % 4 === 3) alpha = Math.max(alpha, d);
+      else rgb = Math.max(rgb, d);
+    }
+    assert.equal(alpha, 0, 'alpha values equal');
+    assert.ok(rgb <= 1, `RGB through the identity model: ${rgb}`);
+  });
+
+  test('an animated WebP is restored frame by frame into an animated WebP, same frames, delays and loop (made by ffmpeg); other outputs refused', { skip: noFfmpeg }, async () => {
+    const input = join(dir, 'anim.webp');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'gradients=s=48x32:r=4:speed=0.2', '-frames:v', '6', '-c:v', 'libwebp_anim', '-lossless', '1', '-loop', '3', input]);
+    const before = await sharp(input, { animated: true }).metadata();
+    assert.ok((before.pages ?? 1) >= 3, `the input is animated (${before.pages} frames)`);
+    const out = join(dir, 'anim-out.webp');
+    const r = await cli(['restore', input, '-o', out, '--model', identity]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`restored ${before.pages} frames of .*anim\\.webp \\(48x32\\)`));
+    const after = await sharp(out, { animated: true }).metadata();
+    assert.deepEqual([after.pages, after.pageHeight, after.delay, after.loop], [before.pages, 32, before.delay, 3]);
+    const a = await sharp(input, { animated: true }).removeAlpha().raw().toBuffer();
+    const b = await sharp(out, { animated: true }).removeAlpha().raw().toBuffer();
+    assert.equal(b.length, a.length);
+    const frameBytes = 48 * 32 * 3;
+    for (let f = 0; f < before.pages!; f++) {
+      let sum = 0;
+      for (let i = f * frameBytes; i < (f + 1) * frameBytes; i++) sum += Math.abs(a[i]! - b[i]!);
+      assert.ok(sum / frameBytes <= 3, `frame ${f}: mean difference ${(sum / frameBytes).toFixed(2)} (lossy WebP, identity model)`);
+    }
+    const png = join(dir, 'anim-out.png');
+    assertOneLineError(await cli(['restore', input, '-o', png, '--model', identity]), /UNSUPPORTED_FORMAT.*anim\.webp is an animated WEBP with \d+ frames; an animation is written as \.webp/);
+    assert.throws(() => readFileSync(png), /ENOENT/, 'nothing written');
+  });
+
+  test('a truncated MP4 and an MP4 whose video track has no sample: CORRUPT_INPUT saying what the file is', { skip: noFfmpeg }, async () => {
+    const full = join(dir, 'faststart.mp4');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=10', '-frames:v', '10', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-movflags', '+faststart', full]);
+    const bytes = readFileSync(full);
+    writeFileSync(join(dir, 'cut.mp4'), bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    const cut = await cli(['restore', join(dir, 'cut.mp4'), '-o', join(dir, 'x.mp4'), '--model', identity]);
+    assertOneLineError(cut, /CORRUPT_INPUT.*cut\.mp4 has a video track \(64x48\) but no frame decodes from it: .*cut or damaged/, { afterProgress: true });
+    assert.doesNotMatch(cut.stderr, /Error marking filters/);
+    emptyTrackMp4(full, join(dir, 'empty-track.mp4'));
+    const empty = await cli(['restore', join(dir, 'empty-track.mp4'), '-o', join(dir, 'x.mp4'), '--model', identity]);
+    assertOneLineError(empty, /CORRUPT_INPUT.*empty-track\.mp4 has a video track \(64x48\) but no frame decodes from it: the track is empty/, { afterProgress: true });
+    assert.doesNotMatch(empty.stderr, /Error marking filters/);
+  });
+
+  test('--model that is not a weight file: WEIGHTS_INVALID naming what it is, no raw bytes', async () => {
+    assertOneLineError(await cli(['restore', join(dir, 'in.png'), '-o', join(dir, 'x.png'), '--model', join(dir, 'in.png')]), /WEIGHTS_INVALID.*in\.png is not a SimpleIR weight file: it is a PNG image/);
+    const junk = join(dir, 'junk.bin');
+    writeFileSync(junk, Buffer.from([0, 1, 2, 0, 0xff, 0xfe, 10, 13, 0, 7, 8, 9]));
+    const r = await cli(['restore', join(dir, 'in.png'), '-o', join(dir, 'x.png'), '--model', junk]);
+    assertOneLineError(r, /WEIGHTS_INVALID.*junk\.bin is not a SimpleIR weight file: it starts with the bytes 00 01 02 00 ff fe 0a 0d/);
+    assert.doesNotMatch(r.stderr.trimEnd(), /[\u0000-\u0009\u000b-\u001f\ufffd]/, 'no control characters');
+  });
+
+  test('an output under a regular file: IO_ERROR that says a part of the folder is a file (png, y4m, mp4)', async () => {
+    const file = join(dir, 'plain-file');
+    writeFileSync(file, 'x');
+    const cases: [string, string][] = [[join(dir, 'in.png'), 'out.png'], [join(dir, 'in.y4m'), 'out.y4m'], ...(noFfmpeg ? [] : [[join(dir, 'in.mp4'), 'out.mp4'] as [string, string]])];
+    for (const [input, name] of cases) {
+      const r = await cli(['restore', input, '-o', join(file, 'sub', name), '--model', identity]);
+      assertOneLineError(r, /IO_ERROR.*cannot create the folder of .*: a part of the folder .*plain-file\/sub is a file, not a folder/, { afterProgress: true });
+      assert.doesNotMatch(r.stderr, /EEXIST|ENOTDIR/);
+    }
   });
 });

@@ -52,6 +52,12 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
+/** Each frame's presentation time in ms, as ffprobe decodes the file. */
+function framePtsMs(path: string): number[] {
+  const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=best_effort_timestamp_time', '-of', 'json', path], { encoding: 'utf8' });
+  return (JSON.parse(out) as { frames: { best_effort_timestamp_time: string }[] }).frames.map((f) => Math.round(Number(f.best_effort_timestamp_time) * 1000));
+}
+
 before(async () => {
   await useBackend('wasm');
   model = SimpleIR.create('tiny');
@@ -73,7 +79,7 @@ describe('y4m', () => {
     assert.equal(s.bytes, statSync(path).size);
     assert.equal(closes.n, N);
     const info = await probeY4m(path);
-    assert.deepEqual(info, { width: W, height: H, fps: { num: 25, den: 1 }, frames: N });
+    assert.deepEqual(info, { width: W, height: H, fps: { num: 25, den: 1 }, frames: N, aspect: { num: 1, den: 1 }, interlace: 'progressive', colour: { range: 'tv' }, hasAudio: false });
   });
 
   test('fromY4m reads only what is requested', async () => {
@@ -181,7 +187,9 @@ describe('mp4 through ffmpeg', { skip: noFfmpeg }, () => {
     const input = join(dir, 'in.mp4');
     execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=10', '-frames:v', '6', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', input]);
     const info = await probeVideoFile(input);
-    assert.deepEqual(info, { width: 64, height: 48, fps: { num: 10, den: 1 }, frames: 6 });
+    assert.deepEqual(info, {
+      width: 64, height: 48, fps: { num: 10, den: 1 }, frames: 6, aspect: { num: 1, den: 1 }, interlace: 'progressive', colour: {}, hasAudio: false, timeBase: { num: 1, den: 10240 },
+    });
     const frames = await lastValueFrom(fromFfmpeg(input).pipe(toArray()));
     assert.equal(frames.length, 6);
     assert.deepEqual(frames.map((f) => f.timestamp), [0, 1, 2, 3, 4, 5].map((i) => i * 100_000));
@@ -192,6 +200,64 @@ describe('mp4 through ffmpeg', { skip: noFfmpeg }, () => {
     const probed = await probeVideoFile(output);
     assert.equal(probed.frames, 6);
     assert.deepEqual([probed.width, probed.height, probed.fps], [64, 48, { num: 10, den: 1 }]);
+  });
+
+  test('variable frame rate: fromFfmpeg gives each frame its own time, and toFfmpeg (no fps) writes them back', async () => {
+    const input = join(dir, 'vfr.mp4');
+    // 6 frames at 0, 10, 40, 90, 160, 250 ms.
+    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=100', '-frames:v', '6', '-vf', 'setpts=N*N*0.01/TB', '-fps_mode', 'passthrough', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', input]);
+    const frames = await lastValueFrom(fromFfmpeg(input).pipe(toArray()));
+    assert.deepEqual(frames.map((f) => f.timestamp), [0, 10_000, 40_000, 90_000, 160_000, 250_000]);
+    assert.deepEqual(frames.slice(0, 5).map((f) => f.duration), [10_000, 30_000, 50_000, 70_000, 90_000]);
+    const output = join(dir, 'vfr-out.mp4');
+    const before = tf.memory().numTensors;
+    await lastValueFrom(fromFfmpeg(input).pipe(restore(model), toFfmpeg(output)));
+    assert.equal(tf.memory().numTensors, before);
+    assert.deepEqual(framePtsMs(output), [0, 10, 40, 90, 160, 250]);
+  });
+
+  test('toFfmpeg with fps writes a constant rate; timestamps that do not increase are INVALID_ARGUMENT', async () => {
+    const output = join(dir, 'cfr.mp4');
+    const frames = [0, 1, 2].map((i) => ({ ...frame(i), timestamp: i * 7_000 }));
+    await lastValueFrom(from(frames).pipe(toFfmpeg(output, { fps: { num: 20, den: 1 } })));
+    assert.deepEqual(framePtsMs(output), [0, 50, 100]);
+    const closes = { n: 0 };
+    const backwards = [frame(0, closes), { ...frame(1, closes), timestamp: 0 }];
+    const err = await lastValueFrom(from(backwards).pipe(toFfmpeg(join(dir, 'backwards.mp4')))).catch((e: unknown) => e);
+    assert.ok(err instanceof SimpleIRError && err.code === 'INVALID_ARGUMENT', String(err));
+    assert.match(err.message, /timestamps must be >= 0 and increasing.*got 0 after 0/);
+    assert.equal(closes.n, 2, 'both frames closed');
+  });
+
+  test('fromFfmpeg converts with the file\'s matrix and range (BT.601, BT.709, full range): RGB as ffmpeg decodes it, within 2 levels', async () => {
+    const cases = [
+      ['bt601', 'tv', 'smpte170m'],
+      ['bt709', 'tv', 'bt709'],
+      ['bt709', 'full', 'bt709'],
+      ['bt601', 'full', 'bt470bg'],
+    ] as const;
+    for (const [matrix, range, tag] of cases) {
+      const path = join(dir, `colour-${matrix}-${range}.mp4`);
+      execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=0x3c78b4:s=64x48:r=10,drawbox=x=0:y=0:w=32:h=24:color=0xb4643c:t=fill', '-frames:v', '2',
+        '-vf', `format=rgb24,scale=out_color_matrix=${matrix}:out_range=${range},format=yuv420p`, '-c:v', 'libx264', '-qp', '0',
+        '-colorspace', tag, '-color_primaries', tag === 'bt709' ? 'bt709' : tag, '-color_range', range === 'full' ? 'pc' : 'tv', path]);
+      const reference = execFileSync('ffmpeg', ['-v', 'error', '-i', path, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 24 });
+      const [first] = await lastValueFrom(fromFfmpeg(path).pipe(take(1), toArray()));
+      // Pixels well inside each quadrant: the corner box and the background.
+      for (const [x, y] of [[8, 8], [48, 36]] as const) {
+        const o = (y * 64 + x) * 3;
+        const d = maxDiff(first!.data.subarray(o, o + 3), reference.subarray(o, o + 3));
+        assert.ok(d <= 2, `${matrix} ${range} at ${x},${y}: ours ${Array.from(first!.data.subarray(o, o + 3))}, ffmpeg ${Array.from(reference.subarray(o, o + 3))}`);
+      }
+    }
+  });
+
+  test('toFfmpeg under a path whose folder is a regular file: IO_ERROR that says so', async () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const err = await lastValueFrom(from([frame(0)]).pipe(toFfmpeg(join(file, 'sub', 'out.mp4')))).catch((e: unknown) => e);
+    assert.ok(err instanceof SimpleIRError && err.code === 'IO_ERROR', String(err));
+    assert.match(err.message, /cannot create the folder of .*out\.mp4: a part of the folder .* is a file, not a folder/);
   });
 
   test('unsubscribing stops ffmpeg early', async () => {
@@ -216,7 +282,7 @@ describe('mp4 through ffmpeg', { skip: noFfmpeg }, () => {
     writeFileSync(bad, 'not a video at all');
     const err = await lastValueFrom(fromFfmpeg(bad)).catch((e: unknown) => e);
     assert.ok(err instanceof SimpleIRError && err.code === 'CORRUPT_INPUT', String(err));
-    assert.match(err.message, /ffmpeg cannot decode/);
+    assert.match(err.message, /cannot read .*bad\.mp4 as a video file: moov atom not found/);
     const odd = { data: new Uint8Array(33 * 20 * 3), width: 33, height: 20, timestamp: 0 };
     const e2 = await lastValueFrom(from([odd]).pipe(toFfmpeg(join(dir, 'odd.mp4')))).catch((e: unknown) => e);
     assert.ok(e2 instanceof SimpleIRError && e2.code === 'INVALID_ARGUMENT', String(e2));

@@ -2,7 +2,10 @@
 import { SingleBar } from 'cli-progress';
 import { selectBackend, type BackendName } from '../core/backend.js';
 import { SimpleIRError } from '../core/errors.js';
+import { open } from 'node:fs/promises';
+import { isPresetName } from '../core/config.js';
 import { SimpleIR } from '../core/model/simpleir.js';
+import { isPackedWeights } from '../core/weights.js';
 
 /** Chooses the backend for a CLI run (default wasm in Node). */
 export async function useBackend(name: string | undefined): Promise<string> {
@@ -10,9 +13,57 @@ export async function useBackend(name: string | undefined): Promise<string> {
   return info.name;
 }
 
-/** Loads `tiny`, `base` or a weight file path. */
+/**
+ * Loads `tiny`, `base` or a weight file path. A file that is neither a JSON manifest nor a packed
+ * `.sirw` is refused before it is parsed, saying what it looks like.
+ * @throws SimpleIRError `WEIGHTS_INVALID` for such a file; `SimpleIR.load`'s errors.
+ */
 export async function loadModel(spec: string | undefined): Promise<SimpleIR> {
-  return SimpleIR.load(spec ?? 'tiny');
+  const name = spec ?? 'tiny';
+  if (!isPresetName(name) && !/^[a-z]+:\/\//i.test(name)) await checkWeightFile(name);
+  return SimpleIR.load(name);
+}
+
+/** Throws `WEIGHTS_INVALID` when `path` is a readable file that starts like no weight file (a missing file is left to `SimpleIR.load`). */
+async function checkWeightFile(path: string): Promise<void> {
+  let head: Buffer;
+  try {
+    const handle = await open(path, 'r');
+    try {
+      head = Buffer.alloc(16);
+      head = head.subarray(0, (await handle.read(head, 0, 16, 0)).bytesRead);
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return;
+  }
+  if (isPackedWeights(head) || /^\s*\{/.test(head.toString('latin1'))) return;
+  throw new SimpleIRError(
+    'WEIGHTS_INVALID',
+    `--model ${path} is not a SimpleIR weight file: ${describeStart(head)}. Give tiny, base, or a weight file: a .json manifest (with its .bin) or a .sirw file, as written by 'simpleir train' or model.toWeightFiles().`,
+    { path },
+  );
+}
+
+/** What the first bytes of a file say it is, in words (never the raw bytes). */
+export function describeStart(head: Uint8Array): string {
+  const text = Buffer.from(head).toString('latin1');
+  const kinds: [boolean, string][] = [
+    [head[0] === 0x89 && text.slice(1, 4) === 'PNG', 'it is a PNG image'],
+    [head[0] === 0xff && head[1] === 0xd8, 'it is a JPEG image'],
+    [text.startsWith('RIFF') && text.slice(8, 12) === 'WEBP', 'it is a WebP image'],
+    [text.slice(4, 8) === 'ftyp', 'it is an MP4/MOV video'],
+    [text.startsWith('YUV4MPEG2'), 'it is a Y4M video'],
+    [text.startsWith('GIF8'), 'it is a GIF image'],
+    [text.startsWith('PK'), 'it is a ZIP archive'],
+    [head[0] === 0x1f && head[1] === 0x8b, 'it is gzip-compressed'],
+  ];
+  const kind = kinds.find(([match]) => match)?.[1];
+  if (kind) return kind;
+  if (head.length === 0) return 'it is empty';
+  const printable = /^[\x20-\x7e\t\r\n]*$/.test(text);
+  return printable ? `it starts with the text '${text.replace(/\s+/g, ' ').trim()}'` : `it starts with the bytes ${Buffer.from(head.subarray(0, 8)).toString('hex').replace(/(..)/g, '$1 ').trim()}`;
 }
 
 /** Progress for long work: a bar on a terminal, plain lines otherwise. */
@@ -47,10 +98,10 @@ export class Progress {
   }
 }
 
-/** Prints an error as one clear line and sets a non-zero exit code. */
+/** Prints an error as one clear line (control characters and undecodable bytes shown as `?`) and sets a non-zero exit code. */
 export function reportError(e: unknown): void {
-  if (e instanceof SimpleIRError) process.stderr.write(`simpleir: error [${e.code}]: ${e.message}\n`);
-  else process.stderr.write(`simpleir: error: ${(e as Error)?.message ?? String(e)}\n`);
+  const message = e instanceof SimpleIRError ? ` [${e.code}]: ${e.message}` : `: ${(e as Error)?.message ?? String(e)}`;
+  process.stderr.write(`simpleir: error${message.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]+/g, '?')}\n`);
   process.exitCode = 1;
 }
 

@@ -5,7 +5,7 @@ import { extname } from 'node:path';
 import { flopsPerPixel, isPresetName, paramCount, PRESETS } from '../core/config.js';
 import { DEGRADATION_KINDS, createDegradation, type DegradationKind } from '../core/degrade/index.js';
 import { SimpleIRError } from '../core/errors.js';
-import { IMAGE_EXTENSIONS, readImage, writeImage } from '../adapters/node/image-file.js';
+import { IMAGE_EXTENSIONS, imageInfo, readAnimation, readImage, writeAnimation, writeImage, type ImageFileInfo } from '../adapters/node/image-file.js';
 import { SimpleIR } from '../core/model/simpleir.js';
 import { loadModel, numberOption, reportError, useBackend } from './common.js';
 import { trainCommand } from './train.js';
@@ -16,6 +16,29 @@ function checkImageExt(path: string, what: string): void {
   if (!IMAGE_EXTENSIONS.includes(ext)) {
     throw new SimpleIRError('UNSUPPORTED_FORMAT', `${what} ${path}: unsupported extension "${ext || '(none)'}"; use ${IMAGE_EXTENSIONS.join(', ')}.`);
   }
+}
+
+/** Restores every frame of an animated image into an animated WebP with the same delays and loop count. */
+async function restoreAnimation(input: string, output: string, opts: { model: string; backend: string; tileSize: number | 'auto' }, about: ImageFileInfo): Promise<void> {
+  if (extname(output).toLowerCase() !== '.webp') {
+    throw new SimpleIRError(
+      'UNSUPPORTED_FORMAT',
+      `${input} is an animated ${about.format.toUpperCase()} with ${about.frames} frames; an animation is written as .webp: give an output ending in .webp (got "${extname(output) || '(none)'}").`,
+      { path: input, frames: about.frames },
+    );
+  }
+  const animation = await readAnimation(input, { channels: about.hasAlpha ? 4 : 3 });
+  await useBackend(opts.backend);
+  const model = await loadModel(opts.model);
+  const t0 = Date.now();
+  try {
+    const frames = [];
+    for (const frame of animation.frames) frames.push(await model.restore(frame, { tileSize: opts.tileSize }));
+    await writeAnimation(output, { ...animation, frames });
+  } finally {
+    model.dispose();
+  }
+  process.stderr.write(`restored ${animation.frames.length} frames of ${input} (${about.width}x${about.height}) with ${opts.model} on ${tf.getBackend()} in ${((Date.now() - t0) / 1000).toFixed(2)} s -> ${output}\n`);
 }
 
 /** Builds the command-line program. */
@@ -69,7 +92,13 @@ export function buildProgram(): Command {
         return;
       }
       checkImageExt(opts.output, 'output');
-      const img = await readImage(input);
+      // Alpha is carried through (the model restores RGB); an animated image is restored frame by frame.
+      const about = await imageInfo(input);
+      if (about.frames > 1) {
+        await restoreAnimation(input, opts.output, { ...opts, tileSize }, about);
+        return;
+      }
+      const img = await readImage(input, { channels: about.hasAlpha ? 4 : 3 });
       await useBackend(opts.backend);
       const model = await loadModel(opts.model);
       const t0 = Date.now();

@@ -1,4 +1,7 @@
-/** `simpleir restore` on video: `.y4m` read and written directly, `.mp4` through ffmpeg, every frame through the lossless `restore` operator. */
+/**
+ * `simpleir restore` on video: `.y4m` read and written directly, `.mp4` through ffmpeg, every frame
+ * through the lossless `restore` operator; timing, pixel aspect, field order, colour and audio kept.
+ */
 import { extname } from 'node:path';
 import { lastValueFrom } from 'rxjs';
 import { SimpleIRError } from '../core/errors.js';
@@ -7,6 +10,7 @@ import { fromFfmpeg } from '../adapters/node/ffmpeg-source.js';
 import { toFfmpeg } from '../adapters/node/ffmpeg-sink.js';
 import { fromY4m, probeY4m, type VideoInfo } from '../adapters/node/y4m-source.js';
 import { toY4m } from '../adapters/node/y4m-sink.js';
+import { yuvOptionsOf } from '../adapters/node/y4m.js';
 import { restore } from '../streams/restore.js';
 import { loadModel, Progress, useBackend } from './common.js';
 
@@ -50,7 +54,23 @@ export async function restoreVideo(input: string, opts: RestoreVideoOptions): Pr
   const backend = await useBackend(opts.backend);
   const model = await loadModel(opts.model);
   const source = inExt === '.y4m' ? fromY4m(input) : fromFfmpeg(input);
-  const sink = outExt === '.y4m' ? toY4m(opts.output, { fps: info.fps }) : toFfmpeg(opts.output, { fps: info.fps });
+  // The output keeps the input's timing (each frame's own timestamp into .mp4), pixel aspect, field
+  // order, colour tags and conversion, and (mp4 to mp4) its audio.
+  const yuv = yuvOptionsOf(info.colour);
+  // An unknown pixel aspect or field order is written as square and progressive, as before.
+  const common = {
+    ...(info.aspect.num > 0 && info.aspect.den > 0 ? { aspect: info.aspect } : {}),
+    ...(info.interlace !== 'unknown' ? { interlace: info.interlace } : {}),
+    ...yuv,
+  };
+  const sink = outExt === '.y4m'
+    ? toY4m(opts.output, { fps: info.fps, ...common })
+    : toFfmpeg(opts.output, {
+        ...common,
+        colour: info.colour,
+        ...(info.hasAudio ? { audioFrom: input } : {}),
+        ...(info.timeBase?.num === 1 ? { timescale: info.timeBase.den } : {}),
+      });
   const progress = new Progress(info.frames ?? 0, 'restore');
   progress.start(0, `${info.width}x${info.height}`);
   const t0 = performance.now();

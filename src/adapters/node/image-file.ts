@@ -3,7 +3,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import sharp from 'sharp';
-import { invalidArgument, SimpleIRError } from '../../core/errors.js';
+import { describeValue, invalidArgument, SimpleIRError } from '../../core/errors.js';
 import { validateImage, type RGBImage } from '../../core/image.js';
 
 /** File extensions (lower case, with the dot) that {@link readImage} and {@link writeImage} handle. */
@@ -73,7 +73,129 @@ export async function writeImage(path: string, img: RGBImage, options: WriteImag
     ext === '.png' ? raw.png() : ext === '.webp' ? raw.webp({ quality }) : raw.removeAlpha().jpeg({ quality });
   try {
     await mkdir(dirname(path), { recursive: true });
+  } catch (e) {
+    throw folderError(path, e);
+  }
+  try {
     await encoded.toFile(path);
+  } catch (e) {
+    throw new SimpleIRError('IO_ERROR', `cannot write ${path}: ${messageOf(e)}`, { path }, { cause: e });
+  }
+}
+
+/**
+ * The error for a parent folder of `path` that cannot be created (`mkdir` failed with `e`): says when
+ * a part of the folder path is a regular file, instead of the system's `EEXIST`/`ENOTDIR`.
+ */
+export function folderError(path: string, e: unknown): SimpleIRError {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const why = code === 'EEXIST' || code === 'ENOTDIR'
+    ? `a part of the folder ${dirname(path)} is a file, not a folder`
+    : messageOf(e);
+  return new SimpleIRError('IO_ERROR', `cannot create the folder of ${path}: ${why}. Choose an output path whose folders are folders (or can be made).`, { path, errno: code }, { cause: e });
+}
+
+/** What {@link imageInfo} reads from an image file's header. */
+export interface ImageFileInfo {
+  /** Format, as sharp names it (`png`, `jpeg`, `webp`). */
+  readonly format: string;
+  /** Width in pixels. */
+  readonly width: number;
+  /** Height in pixels (of one frame). */
+  readonly height: number;
+  /** True when the file has an alpha channel. */
+  readonly hasAlpha: boolean;
+  /** Frames (pages) in the file: more than 1 for an animated WebP or PNG. */
+  readonly frames: number;
+}
+
+/**
+ * The format, size, alpha and frame count of an image file, from its header.
+ * @throws SimpleIRError as {@link readImage}.
+ */
+export async function imageInfo(path: string): Promise<ImageFileInfo> {
+  checkPath('imageInfo(path)', path);
+  await assertReadableFile(path);
+  const format = await detectFormat(path);
+  const meta = await sharp(path).metadata();
+  return { format, width: meta.width ?? 0, height: meta.pageHeight ?? meta.height ?? 0, hasAlpha: meta.hasAlpha === true, frames: meta.pages ?? 1 };
+}
+
+/** An animated image (WebP, PNG): its frames, all of one size, and their timing. */
+export interface ImageAnimation {
+  /** The frames, each the whole canvas (earlier frames composited in). */
+  readonly frames: readonly RGBImage[];
+  /** How long each frame shows, in milliseconds. */
+  readonly delay: readonly number[];
+  /** Times the animation plays (0: forever). */
+  readonly loop: number;
+}
+
+/**
+ * Reads every frame of an animated image (a still image gives one frame), as {@link readImage} reads one.
+ * @throws SimpleIRError as {@link readImage}.
+ */
+export async function readAnimation(path: string, options: ReadImageOptions = {}): Promise<ImageAnimation> {
+  checkPath('readAnimation(path)', path);
+  const channels = options.channels ?? 3;
+  if (channels !== 3 && channels !== 4) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `readAnimation: channels must be 3 or 4, got ${String(channels)}`);
+  }
+  await assertReadableFile(path);
+  const format = await detectFormat(path);
+  try {
+    const meta = await sharp(path, { animated: true }).metadata();
+    let pipeline = sharp(path, { animated: true }).toColourspace('srgb');
+    pipeline = channels === 4 ? pipeline.ensureAlpha() : pipeline.removeAlpha();
+    const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const pages = meta.pages ?? 1;
+    const height = meta.pageHeight ?? info.height;
+    if (info.channels !== channels || height * pages !== info.height) throw new Error(`decoded ${info.width}x${info.height}x${info.channels}, expected ${pages} frames of ${height} rows and ${channels} channels`);
+    const size = info.width * height * channels;
+    const frames = Array.from({ length: pages }, (_, i) => ({ data: Uint8Array.from(data.subarray(i * size, (i + 1) * size)), width: info.width, height, channels }));
+    const delay = Array.from({ length: pages }, (_, i) => meta.delay?.[i] ?? 100);
+    return { frames, delay, loop: meta.loop ?? 0 };
+  } catch (e) {
+    throw new SimpleIRError('CORRUPT_INPUT', `cannot decode ${format.toUpperCase()} file ${path}: ${messageOf(e)}`, { path }, { cause: e });
+  }
+}
+
+/**
+ * Writes an animation as an animated WebP (the one animated format of {@link IMAGE_EXTENSIONS} that
+ * can be written), with its delays and loop count; creates missing parent folders.
+ * @throws SimpleIRError `UNSUPPORTED_FORMAT` (not `.webp`), `INVALID_IMAGE` (a bad frame, or frames of
+ *   different sizes), `INVALID_ARGUMENT` (quality, delays), `IO_ERROR`.
+ */
+export async function writeAnimation(path: string, animation: ImageAnimation, options: WriteImageOptions = {}): Promise<void> {
+  checkPath('writeAnimation(path, animation)', path);
+  if (extname(path).toLowerCase() !== '.webp') {
+    throw new SimpleIRError('UNSUPPORTED_FORMAT', `cannot write an animation to ${path}: animations are written as .webp; give an output ending in .webp`, { path });
+  }
+  const { frames, delay, loop } = animation ?? {};
+  if (!Array.isArray(frames) || frames.length === 0) throw invalidArgument('writeAnimation(path, animation)', '{ frames: RGBImage[] (at least one), delay, loop }', animation);
+  const first = validateImage(frames[0]!);
+  for (const f of frames) {
+    validateImage(f);
+    if (f.width !== first.width || f.height !== first.height || f.channels !== first.channels) {
+      throw new SimpleIRError('INVALID_IMAGE', `writeAnimation: every frame must be ${first.width}x${first.height}x${first.channels}, got ${f.width}x${f.height}x${f.channels}`);
+    }
+  }
+  if (!Array.isArray(delay) || delay.length !== frames.length || delay.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `writeAnimation: delay must hold one whole number of milliseconds >= 0 per frame (${frames.length}), got ${describeValue(delay)}`);
+  }
+  const quality = options.quality ?? 90;
+  if (!Number.isInteger(quality) || quality < 1 || quality > 100) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `writeAnimation: quality must be an integer from 1 to 100, got ${String(quality)}`);
+  }
+  const data = Buffer.concat(frames.map((f) => new Uint8Array(f.data.buffer, f.data.byteOffset, f.data.byteLength)));
+  const raw = { width: first.width, height: first.height * frames.length, channels: first.channels, pageHeight: first.height };
+  try {
+    await mkdir(dirname(path), { recursive: true });
+  } catch (e) {
+    throw folderError(path, e);
+  }
+  try {
+    await sharp(data, { raw }).webp({ quality, delay: [...delay], loop: Number.isInteger(loop) && loop >= 0 ? loop : 0 }).toFile(path);
   } catch (e) {
     throw new SimpleIRError('IO_ERROR', `cannot write ${path}: ${messageOf(e)}`, { path }, { cause: e });
   }

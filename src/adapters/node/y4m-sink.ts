@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import type { OperatorFunction } from 'rxjs';
 import type { NodeFrame } from '../../streams/frames.js';
 import { frameSink } from './frame-sink.js';
-import { checkDestination, createY4mWriter, rgbToYuv420, type Rational, type Y4mWriter, type YuvOptions } from './y4m.js';
+import { checkDestination, createY4mWriter, defaultYuvMatrix, rgbToYuv420, type Rational, type Y4mInterlace, type Yuv420Planes, type YuvOptions } from './y4m.js';
 
 /** Options of {@link toY4m} (and of the other sinks built on {@link y4mSink}). */
 export interface VideoSinkOptions {
@@ -16,6 +16,10 @@ export interface VideoSinkOptions {
   readonly matrix?: YuvOptions['matrix'];
   /** Sample range (default `limited`); declared in the header. */
   readonly range?: YuvOptions['range'];
+  /** Pixel aspect ratio to declare (default `1:1`; `0:0` = unknown). */
+  readonly aspect?: Rational;
+  /** Field order to declare (default `progressive`). */
+  readonly interlace?: Y4mInterlace;
 }
 
 /** What a video sink emits, once, when its input completes. */
@@ -32,18 +36,44 @@ export interface VideoSinkSummary {
   readonly fps: Rational;
 }
 
+/** Writes one frame's 4:2:0 planes with its time (microseconds; a constant-rate target ignores it). */
+export interface PlanesWriter {
+  /** Appends one frame; resolves once the destination can take more. */
+  write(planes: Yuv420Planes, time: { timestamp: number; duration?: number }): Promise<void>;
+}
+
 /** Where a {@link y4mSink} writes, opened at the first frame. */
 export interface Y4mTarget {
-  /** The writer of the Y4M stream. */
-  readonly writer: Y4mWriter;
+  /** The writer of the frames. */
+  readonly writer: PlanesWriter;
   /** Closes the writer, waits until everything is stored, and returns the bytes written. */
   finish(): Promise<number>;
   /** Stops at once after an error or an unsubscribe (best effort, never throws). */
   abort(): void;
 }
 
-/** Opens a {@link Y4mTarget} for frames of the given size and rate. */
-export type Y4mTargetFactory = (format: { width: number; height: number; fps: Rational; range: 'limited' | 'full' }) => Y4mTarget | Promise<Y4mTarget>;
+/** The stream format a {@link y4mSink} opens its target with. */
+export interface Y4mTargetFormat {
+  /** Frame width. */
+  width: number;
+  /** Frame height. */
+  height: number;
+  /** Declared frame rate (the sink's `fps`, else from the first frame's duration). */
+  fps: Rational;
+  /** True when the caller set `fps`: frames are then timed by their index at that rate. */
+  fixedRate: boolean;
+  /** Sample range of the planes. */
+  range: 'limited' | 'full';
+  /** YCbCr matrix of the planes. */
+  matrix: 'bt601' | 'bt709';
+  /** Pixel aspect ratio. */
+  aspect: Rational;
+  /** Field order. */
+  interlace: Y4mInterlace;
+}
+
+/** Opens a {@link Y4mTarget} for frames of the given format. */
+export type Y4mTargetFactory = (format: Y4mTargetFormat) => Y4mTarget | Promise<Y4mTarget>;
 
 const COMMON_RATES: readonly Rational[] = [
   { num: 24000, den: 1001 }, { num: 24, den: 1 }, { num: 25, den: 1 }, { num: 30000, den: 1001 }, { num: 30, den: 1 },
@@ -68,7 +98,7 @@ function gcd(a: number, b: number): number {
  * Writes every frame to a Y4M file (path; parent folders are created) or writable stream, and emits
  * one {@link VideoSinkSummary} when the input completes: `frames$.pipe(toY4m('out.y4m'))`. Frames
  * must all have the first one's size; alpha is ignored; timestamps are not stored (Y4M has a constant
- * rate). The sink closes each frame once written. When its input is a pull source (such as
+ * rate); the pixel aspect and field order are declared from the options. The sink closes each frame once written. When its input is a pull source (such as
  * `restore` in lossless mode), it asks for one frame at a time, as the destination drains; another
  * input is buffered in order.
  * Errors: `INVALID_IMAGE`/`INVALID_ARGUMENT` for a bad frame or a size change, `IO_ERROR` when writing fails.
@@ -85,7 +115,6 @@ export function toY4m(dest: string | NodeJS.WritableStream, options: VideoSinkOp
           await writer.write(planes);
           frames++;
         },
-        close: () => writer.close(),
       },
       async finish() {
         await writer.close();
@@ -111,13 +140,22 @@ export function y4mSink(open: Y4mTargetFactory, options: VideoSinkOptions = {}):
     let frames = 0;
     return {
       async write(frame) {
-        const planes = rgbToYuv420({ data: frame.data, width: frame.width, height: frame.height, channels: frame.channels ?? 3 }, { matrix: options.matrix, range });
+        const matrix = options.matrix ?? defaultYuvMatrix(frame.height);
+        const planes = rgbToYuv420({ data: frame.data, width: frame.width, height: frame.height, channels: frame.channels ?? 3 }, { matrix, range });
         if (!target) {
           format = { width: frame.width, height: frame.height, fps: options.fps ?? rateFromDuration(frame.duration) ?? format.fps };
-          target = await open({ ...format, range });
+          target = await open({
+            ...format,
+            fixedRate: options.fps !== undefined,
+            range,
+            matrix,
+            aspect: options.aspect ?? { num: 1, den: 1 },
+            interlace: options.interlace ?? 'progressive',
+          });
           if (aborted) return target.abort();
         }
-        await target.writer.write(planes);
+        const time = { timestamp: frame.timestamp, ...(frame.duration !== undefined ? { duration: frame.duration } : {}) };
+        await target.writer.write(planes, time);
         frames++;
       },
       async finish() {

@@ -7,7 +7,7 @@ import { SimpleIRError } from '../../core/errors.js';
 import type { NodeFrame } from '../../streams/frames.js';
 import { pullSource, type PullProducer, type PullSource } from '../../streams/pull.js';
 import { checkPath } from './image-file.js';
-import { readY4m, yuv420ToRgb, type Rational, type Y4mHeader, type Y4mSource, type YuvOptions } from './y4m.js';
+import { readY4m, yuv420ToRgb, type ColourTags, type Rational, type Y4mHeader, type Y4mInterlace, type Y4mSource, type YuvOptions } from './y4m.js';
 
 /** Options of {@link fromY4m}. */
 export interface FromY4mOptions {
@@ -17,7 +17,7 @@ export interface FromY4mOptions {
   readonly range?: YuvOptions['range'];
 }
 
-/** What {@link probeY4m} learns without decoding frames. */
+/** What {@link probeY4m} and `probeVideoFile` learn without decoding frames. */
 export interface VideoInfo {
   /** Width in pixels. */
   readonly width: number;
@@ -27,6 +27,16 @@ export interface VideoInfo {
   readonly fps: Rational;
   /** Number of frames, when it can be known in advance. */
   readonly frames: number | undefined;
+  /** Pixel aspect ratio (sample aspect ratio); `0:0` when the file does not say. */
+  readonly aspect: Rational;
+  /** Field order; `unknown` when the file does not say. */
+  readonly interlace: Y4mInterlace;
+  /** Colour tags the file declares (empty when untagged). */
+  readonly colour: ColourTags;
+  /** True when the file also has an audio stream (ffmpeg inputs only). */
+  readonly hasAudio: boolean;
+  /** Time base of the video stream's timestamps, when the container has one (ffmpeg inputs only). */
+  readonly timeBase?: Rational;
 }
 
 /** Duration in microseconds of one frame at `fps`. */
@@ -52,9 +62,16 @@ export function fromY4m(source: Y4mSource, options: FromY4mOptions = {}): PullSo
 
 /**
  * Emits the frames of a Y4M source to `producer` as demand allows; resolves at the end of the source
- * or when the producer closes, rejects on a read error. Closes the source in every case.
+ * or when the producer closes, rejects on a read error. Closes the source in every case. Frames are
+ * timed at the header's constant rate unless `timeOf` gives the i-th frame's timestamp and duration
+ * (microseconds).
  */
-export async function streamY4mFrames(producer: PullProducer<NodeFrame>, source: Y4mSource, options: FromY4mOptions = {}): Promise<void> {
+export async function streamY4mFrames(
+  producer: PullProducer<NodeFrame>,
+  source: Y4mSource,
+  options: FromY4mOptions = {},
+  timeOf?: (index: number) => { timestamp: number; duration: number | undefined },
+): Promise<void> {
   const reader = await readY4m(source);
   const { header } = reader;
   const yuv = { matrix: options.matrix, range: options.range ?? header.range ?? 'limited' };
@@ -67,7 +84,8 @@ export async function streamY4mFrames(producer: PullProducer<NodeFrame>, source:
       const r = await frames.next();
       if (r.done || producer.closed) return;
       const rgb = yuv420ToRgb(r.value, yuv);
-      producer.next({ data: rgb.data, width: header.width, height: header.height, channels: 3, timestamp: r.value.timestamp, duration });
+      const time = timeOf?.(r.value.index) ?? { timestamp: r.value.timestamp, duration };
+      producer.next({ data: rgb.data, width: header.width, height: header.height, channels: 3, timestamp: time.timestamp, ...(time.duration !== undefined ? { duration: time.duration } : {}) });
     }
   } finally {
     await frames.return?.();
@@ -94,7 +112,16 @@ export async function probeY4m(path: string): Promise<VideoInfo> {
   } catch (e) {
     throw new SimpleIRError('IO_ERROR', `cannot read ${path}: ${(e as Error).message}`, { path }, { cause: e });
   }
-  return { width: header.width, height: header.height, fps: header.fps, frames };
+  return {
+    width: header.width,
+    height: header.height,
+    fps: header.fps,
+    frames,
+    aspect: header.aspect,
+    interlace: header.interlace,
+    colour: header.range ? { range: header.range === 'full' ? 'pc' : 'tv' } : {},
+    hasAudio: false,
+  };
 }
 
 async function headerLength(path: string): Promise<number> {

@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { once } from 'node:events';
 import { describeValue, isOptionsObject, SimpleIRError } from '../../core/errors.js';
 import { validateImage, type RGBImage } from '../../core/image.js';
+import { folderError } from './image-file.js';
 
 /** A positive ratio such as a frame rate (`30000/1001`) or a pixel aspect (`0:0` = unknown). */
 export interface Rational {
@@ -110,6 +111,18 @@ export interface Y4mWriter {
   write(frame: Yuv420Planes | Pick<Yuv420Planes, 'y' | 'u' | 'v'>): Promise<void>;
   /** Ends the destination stream and waits until everything is written. */
   close(): Promise<void>;
+}
+
+/** Colour tags of a stream, as ffmpeg names them (`ffprobe` `color_space`, `color_primaries`, `color_transfer`, `color_range`). */
+export interface ColourTags {
+  /** Matrix coefficients, e.g. `bt709`, `smpte170m`, `bt470bg`. */
+  readonly space?: string;
+  /** Colour primaries, e.g. `bt709`, `smpte170m`, `bt470bg`. */
+  readonly primaries?: string;
+  /** Transfer characteristics, e.g. `bt709`, `smpte170m`, `iec61966-2-1`. */
+  readonly transfer?: string;
+  /** `tv` (limited) or `pc` (full). */
+  readonly range?: 'tv' | 'pc';
 }
 
 /** Options of {@link yuv420ToRgb} and {@link rgbToYuv420}. */
@@ -284,6 +297,24 @@ export function checkDestination(where: string, dest: unknown): void {
 /** The matrix used when none is given: BT.709 for 720 lines and more (HD), BT.601 below (SD). */
 export function defaultYuvMatrix(height: number): YuvMatrix {
   return height >= 720 ? 'bt709' : 'bt601';
+}
+
+/**
+ * The conversion a stream's colour tags ask for: BT.709 for `bt709`, BT.601 for the SD matrices
+ * (`smpte170m`, `bt470bg`, `fcc`), full range for `pc`; what the tags leave open is left undefined
+ * (the defaults of {@link yuv420ToRgb} apply).
+ */
+export function yuvOptionsOf(colour: ColourTags): YuvOptions {
+  const matrix: YuvMatrix | undefined = colour.space === 'bt709' ? 'bt709' : colour.space && ['smpte170m', 'bt470bg', 'fcc'].includes(colour.space) ? 'bt601' : undefined;
+  const range: YuvRange | undefined = colour.range === 'pc' ? 'full' : colour.range === 'tv' ? 'limited' : undefined;
+  return { ...(matrix ? { matrix } : {}), ...(range ? { range } : {}) };
+}
+
+/** The colour tags that declare a conversion: `bt709`/`smpte170m` for the matrix, `tv`/`pc` for the range. */
+export function colourTagsOf(options: YuvOptions): ColourTags {
+  const space = options.matrix === 'bt709' ? 'bt709' : options.matrix === 'bt601' ? 'smpte170m' : undefined;
+  const range = options.range === 'full' ? 'pc' : options.range === 'limited' ? 'tv' : undefined;
+  return { ...(space ? { space } : {}), ...(range ? { range } : {}) };
 }
 
 /**
@@ -562,7 +593,7 @@ function openFileForWriting(path: string): NodeJS.WritableStream {
   try {
     mkdirSync(dirname(path), { recursive: true });
   } catch (e) {
-    throw new SimpleIRError('IO_ERROR', `cannot create the folder of ${path}: ${(e as Error).message}`, { path }, { cause: e });
+    throw folderError(path, e);
   }
   return createWriteStream(path);
 }

@@ -75,7 +75,7 @@ test('an explicit choice wins: selectBackend("cpu") and tf.setBackend("cpu") bef
 });
 
 test('selectBackend(): reports the measurement, and a second call reuses it without measuring', async () => {
-  type Info = { name: string; skipped: { name: string; reason: string }[]; probe?: { cached: boolean; elapsedMs: number; width: number; height: number; frameWidth: number; timings: { name: string; ms: number | null; frameMs: number | null; passes: number }[] } };
+  type Info = { name: string; skipped: { name: string; reason: string }[]; probe?: { cached: boolean; elapsedMs: number; width: number; height: number; frameWidth: number; timings: { name: string; ms: number | null; passes: number }[] } };
   const r = await inFreshProcess<{ first: Info; second: Info; third: Info; tensors: number }>(
     'probe-cache',
     `const first = await selectBackend();
@@ -90,7 +90,6 @@ test('selectBackend(): reports the measurement, and a second call reuses it with
   assert.deepEqual([p.frameWidth, p.width, p.height], [640, 164, 92], '640x360 is measured at 164x92 (same aspect, multiples of 4, at most 160x96 pixels)');
   const wasm = p.timings.find((t) => t.name === 'wasm')!;
   assert.ok(wasm.ms !== null && wasm.ms > 0 && wasm.passes >= 1, `wasm was not timed: ${JSON.stringify(wasm)}`);
-  assert.ok(Math.abs(wasm.frameMs! - (wasm.ms! * 640 * 360) / (164 * 92)) < 1e-6, 'frameMs is ms scaled by the pixel ratio');
   // webgl is registered but cannot start in Node: passed over with the reason.
   assert.match(r.first.skipped.find((s) => s.name === 'webgl')?.reason ?? '', /initialisation failed|not registered/);
   assert.match(r.first.skipped.find((s) => s.name === 'webgpu')?.reason ?? '', /navigator\.gpu is missing/);

@@ -114,7 +114,7 @@ test('live demo: fake webcam with rain -> backend chosen by measurement, restore
   // The page measured the backends and says why it passed over WebGPU (a software adapter here).
   const choice = s.status.backendChoice;
   assert.ok(choice?.probe, 'the page reports no backend measurement');
-  assert.ok(choice.probe.timings.some((t) => t.name === 'wasm' && t.frameMs !== null), 'wasm was not timed');
+  assert.ok(choice.probe.timings.some((t) => t.name === 'wasm' && t.ms !== null), 'wasm was not timed');
   assert.match(choice.skipped.find((x) => x.name === 'webgpu')?.reason ?? '', /^software \(fallback\) WebGPU adapter; slower than wasm/);
   assert.equal(m.errors, 0);
   assert.ok(m.framesIn >= m.framesOut + m.dropped, 'frames in >= out + dropped');
@@ -130,7 +130,7 @@ test('live demo: fake webcam with rain -> backend chosen by measurement, restore
   assert.match(shown.fps ?? '', /^\d+\.\d$/);
   assert.match(shown.backend ?? '', /^wasm \(\d+ threads?\) · tiny/);
   console.log(`# backend note: ${shown.choice}`);
-  assert.match(shown.choice ?? '', /^Chosen by measurement( \(cached\))? of tiny at 640×360: wasm \d+ ms\/frame.*webgpu: software \(fallback\) WebGPU adapter/);
+  assert.match(shown.choice ?? '', /^Chosen by measurement( \(cached\))? of tiny for 640×360 \(passes at 164×92\): wasm \d+\.\d ms\. Passed over: .*webgpu: software \(fallback\) WebGPU adapter/);
 
   // The split view: both halves show the same input frame, each time we look while frames flow.
   for (let i = 0; i < 5; i++) {

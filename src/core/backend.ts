@@ -12,7 +12,7 @@ import { describeValue, SimpleIRError } from './errors.js';
 /** Backends the SDK can run on. */
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
-/** The automatic order of preference. */
+/** Every backend, fastest first on typical hardware; the automatic choice measures instead of trusting it (see {@link selectBackend}). */
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
 /** What {@link selectBackend} chose. */

@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { probeSize, softwareWebGLRenderer, timeActiveBackend, type ProbeSize, type ProbeTiming, type ProbeWorkload } from './backend-probe.js';
+import { isPresetName } from './config.js';
 import { describeValue, SimpleIRError } from './errors.js';
 
 /** Backends the SDK can run on. */
@@ -289,6 +290,7 @@ export async function selectBackend(choice: BackendName | readonly BackendName[]
     throw new SimpleIRError('INVALID_ARGUMENT', `selectBackend takes a backend name (${BACKEND_ORDER.join(', ')}), a list of them, or 'auto'; got ${describeValue(choice)}.`);
   }
   if (typeof options !== 'object' || options === null) throw new SimpleIRError('INVALID_ARGUMENT', `selectBackend options must be an object, got ${describeValue(options)}.`);
+  checkProbeOptions('selectBackend', options);
   const candidates = choice === 'auto' ? BACKEND_ORDER : typeof choice === 'string' ? [choice] : choice;
   for (const c of candidates) {
     if (!isBackendName(c)) {
@@ -353,6 +355,26 @@ export async function selectBackend(choice: BackendName | readonly BackendName[]
   );
 }
 
+/** Throws `INVALID_ARGUMENT` (or `INVALID_CONFIG` for a bad network) for unusable measurement options. */
+function checkProbeOptions(where: string, options: BackendOptions): void {
+  const { probe, probeBudgetMs } = options;
+  if (probeBudgetMs !== undefined && !(typeof probeBudgetMs === 'number' && probeBudgetMs > 0 && Number.isFinite(probeBudgetMs))) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `${where}: probeBudgetMs must be a positive number of milliseconds (default 1000), got ${describeValue(probeBudgetMs)}.`);
+  }
+  if (probe === undefined) return;
+  if (typeof probe !== 'object' || probe === null) throw new SimpleIRError('INVALID_ARGUMENT', `${where}: probe must be an object { preset, width, height }, got ${describeValue(probe)}.`);
+  for (const side of ['width', 'height'] as const) {
+    const v = probe[side];
+    if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 16384)) {
+      throw new SimpleIRError('INVALID_ARGUMENT', `${where}: probe.${side} must be a frame ${side} in pixels (1 to 16384), got ${describeValue(v)}.`);
+    }
+  }
+  if (probe.preset !== undefined && typeof probe.preset === 'string' && !isPresetName(probe.preset)) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `${where}: probe.preset must be 'tiny', 'base' or a config, got ${describeValue(probe.preset)}.`);
+  }
+  probeSize(probe); // a config is validated here (INVALID_CONFIG)
+}
+
 interface EngineState {
   backendInstance?: unknown;
   pendingBackendInit?: Promise<boolean> | null;
@@ -367,6 +389,8 @@ let automatic: Promise<BackendInfo> | null = null;
  * @throws SimpleIRError `BACKEND_UNAVAILABLE` when no backend initialises.
  */
 export async function backendReady(options: BackendOptions = {}): Promise<string> {
+  if (typeof options !== 'object' || options === null) throw new SimpleIRError('INVALID_ARGUMENT', `backendReady options must be an object (those of selectBackend), got ${describeValue(options)}.`);
+  checkProbeOptions('backendReady', options);
   const engine = tf.engine() as unknown as EngineState;
   if (engine.pendingBackendInit != null) await engine.pendingBackendInit.catch(() => false);
   if (engine.backendInstance != null) return tf.getBackend();

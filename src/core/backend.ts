@@ -243,14 +243,14 @@ async function chooseByMeasurement(
   const t0 = performance.now();
   const timings: ProbeTiming[] = [];
   const usable: BackendName[] = [];
-  for (const [i, name] of candidates.entries()) {
+  // A software WebGL renderer is passed over untimed: tfjs-webgl compiles its shaders synchronously on
+  // the page's thread, which blocks it for seconds, past any time limit.
+  const timed = candidates.filter((name) => {
     const software = name === 'webgl' ? softwareWebGLRenderer() : null;
-    if (software) {
-      // tfjs-webgl compiles its shaders synchronously on the main thread: on a software renderer that
-      // blocks the page for seconds, past any time limit, so it is not timed.
-      skipped.push({ name, reason: `software WebGL renderer (${software}): not timed, the CPU backends are faster than a GPU emulated on the same CPU` });
-      continue;
-    }
+    if (software) skipped.push({ name, reason: `software WebGL renderer (${software}): not timed, the CPU backends are faster than a GPU emulated on the same CPU` });
+    return software === null;
+  });
+  for (const [i, name] of timed.entries()) {
     const failed = await activate(name);
     if (failed) {
       skipped.push({ name, reason: failed });
@@ -259,7 +259,7 @@ async function chooseByMeasurement(
     usable.push(name);
     // Each candidate gets an equal share of what is left.
     const left = budget - (performance.now() - t0);
-    timings.push(await timeActiveBackend(size, Math.max(50, left / (candidates.length - i))));
+    timings.push(await timeActiveBackend(size, Math.max(50, left / (timed.length - i))));
   }
   const measured = timings.filter((t) => t.ms !== null).sort((a, b) => a.ms! - b.ms!);
   const name = (measured[0]?.name as BackendName | undefined) ?? usable[0];

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:live-demo`: the live demo's restored frames per second, measured as a user would see
+ * `npx tsx bench/live-demo.ts`: the live demo's restored frames per second, measured as a user would see
  * them. The bundled sample clip (examples/assets/sample-rain.mp4, 640x360 at 24 fps, converted to y4m by
  * ffmpeg) feeds Chromium's fake webcam; the page (`/live/`, preset and backend from the options, default
  * `tiny` and `auto`) restores it in live mode; after a warm-up of 5 restored frames, output frames are

@@ -7,7 +7,7 @@
  * Usage: npm run detect [-- --model tiny|PATH] [--split val|train|all] [--size 960x540] [--strength 0.6]
  *        [--kinds rain,snow,lowlight,blur] [--min-score 0.3] [--json out.json] [--verbose]
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
@@ -18,7 +18,7 @@ import { selectBackend } from '../src/core/backend.js';
 import { createDegradation, type DegradationKind } from '../src/core/degrade/index.js';
 import { psnr } from '../src/core/metrics.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
-import { loadPhotoSet } from '../src/adapters/node/photos.js';
+import { DEFAULT_PHOTOS_DIR, hasPhotos, photosDir, trainingPhotosOrExit } from '../src/cli/photos.js';
 import { agreement, CenterNetDetector, type Detection, type DetectorOptions } from '../examples/shared/detector.js';
 
 /** The detector's files, from the devDependency. */
@@ -179,12 +179,13 @@ function parseArgs(argv: readonly string[]): CliOptions {
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
-  if (!existsSync('.cache/photos/manifest.json')) {
+  if (photosDir() === DEFAULT_PHOTOS_DIR && !hasPhotos()) {
     console.log('fetching the photographs (Debian packages, a few seconds)...');
-    execFileSync(process.execPath, ['scripts/fetch-photos.mjs'], { stdio: 'inherit' });
+    // A failed fetch has said why; the line below then says how to retry.
+    spawnSync(process.execPath, ['scripts/fetch-photos.mjs'], { stdio: 'inherit' });
   }
   await selectBackend('wasm');
-  const set = await loadPhotoSet();
+  const set = await trainingPhotosOrExit();
   const files = o.split === 'val' ? set.val : o.split === 'train' ? set.train : [...set.val, ...set.train];
   const detector = await loadDetectorFromFiles(DETECTOR_DIR, { minScore: o.minScore });
   const { model, from } = await loadRestorer(o.model);

@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/core/backend.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
-import { loadPhotoSet } from '../src/adapters/node/photos.js';
+import { trainingPhotosOrExit } from '../src/cli/photos.js';
 import { ValidationSet } from '../src/adapters/node/train-data.js';
 
 const { values: args } = parseArgs({ options: { model: { type: 'string' }, size: { type: 'string' }, tasks: { type: 'string' }, strengths: { type: 'string' }, out: { type: 'string' } } });
@@ -20,7 +20,7 @@ const [width, height] = (args.size ?? '1920x1080').split('x').map(Number) as [nu
 const tasks = (args.tasks ?? 'rain,snow,lowlight,blur').split(',');
 await selectBackend('wasm');
 const model = await SimpleIR.load(modelSpec);
-const set = await loadPhotoSet();
+const set = await trainingPhotosOrExit();
 const t0 = Date.now();
 const strengths = (args.strengths ?? '0,0.5,1').split(',').map(Number);
 const validation = await ValidationSet.create({ files: set.val, tasks, width, height, strengths });

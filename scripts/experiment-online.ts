@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { interval, lastValueFrom, map, take, tap } from 'rxjs';
 import sharp from 'sharp';
-import { loadPhotoSet } from '../src/adapters/node/photos.js';
+import { trainingPhotosOrExit } from '../src/cli/photos.js';
 import { ValidationSet } from '../src/adapters/node/train-data.js';
 import { selectBackend } from '../src/core/backend.js';
 import { createDegradation, rain, type Degradation } from '../src/core/degrade/index.js';
@@ -85,7 +85,7 @@ if (!weightsPath) throw new Error('No weights: neither weights/tiny.json nor tra
 
 await selectBackend('wasm');
 const shipped = await SimpleIR.load(weightsPath);
-const set = await loadPhotoSet();
+const set = await trainingPhotosOrExit();
 process.stderr.write(`weights ${weightsPath}; ${set.train.length} train / ${set.val.length} val photos; validation ${vw}x${vh}\n`);
 /**
  * The new rain style: the SDK's rain with the fall angle and the streak colour replaced, drawn from the

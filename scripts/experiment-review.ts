@@ -19,7 +19,7 @@ import { PRESETS } from '../src/core/config.js';
 import { initialWeights } from '../src/core/model/simpleir.js';
 import { ReviewTrainer, type TaskScore } from '../src/core/review/trainer.js';
 import type { StrategyName } from '../src/core/review/schedule.js';
-import { loadPhotoSet } from '../src/adapters/node/photos.js';
+import { trainingPhotosOrExit } from '../src/cli/photos.js';
 import { createPhotoPairSource, ValidationSet } from '../src/adapters/node/train-data.js';
 
 const { values: args } = parseArgs({
@@ -48,7 +48,7 @@ const rho0 = Number(args.rho0 ?? 0.6);
 const stageLrDecay = Number(args['stage-lr-decay'] ?? 0.7);
 
 await selectBackend('wasm');
-const set = await loadPhotoSet();
+const set = await trainingPhotosOrExit();
 const source = await createPhotoPairSource({ files: set.train, cropSize: crop, poolSize: 256, seed: 1 });
 const validation = await ValidationSet.create({ files: set.val, tasks, width: vw, height: vh });
 

@@ -8,7 +8,8 @@ export { PRESETS, paramCount, flopsPerPixel, validateConfig, type SimpleIRConfig
 export { SimpleIR, type CreateOptions, type RestoreOptions, type InitMode } from './core/model/simpleir.js';
 export type { WeightSource, WeightSourceOptions } from './core/model/source.js';
 export { encodeWeights, decodeWeights, packWeights, unpackWeights, type WeightManifest, type WeightFiles, type WeightDType } from './core/weights.js';
-export { selectBackend, currentBackend, BACKEND_ORDER, type BackendName, type BackendInfo, type BackendOptions } from './core/backend.js';
+export { selectBackend, backendReady, clearBackendCache, currentBackend, BACKEND_ORDER, type BackendName, type BackendInfo, type BackendOptions, type BackendProbe } from './core/backend.js';
+export { PROBE_PIXELS, type ProbeTiming, type ProbeWorkload } from './core/backend-probe.js';
 export type { TileOptions } from './core/tiling.js';
 export { validateImage, type RGBImage } from './core/image.js';
 export { createDegradation, DEGRADATION_KINDS, rain, snow, lowlight, blur, haze, noise, type Degradation, type DegradationKind, type DegradationOptions } from './core/degrade/index.js';

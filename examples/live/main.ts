@@ -8,7 +8,7 @@ import { defer, finalize, Observable, type MonoTypeOperatorFunction, type Subscr
 import { createDegradation, createRestorer, fromCamera, fromVideoElement, toCanvas, type BackendInfo, type Degradation, type DegradationKind, type PresetName, type RestoreMetrics } from '../../src/browser';
 import { createReviewLearner, reviewLearning, type ReviewLearner } from '../../src/streams/review-learning';
 import type { LearnerEvent } from '../../src/core/review/online';
-import { BACKEND_CHOICES, byId, describeBackend, fillSelect, loadPreset, PRESET_CHOICES, queryChoice, setBanner, startBackend, type BackendChoice, type LoadedPreset } from '../shared/setup';
+import { BACKEND_CHOICES, byId, describeBackend, describeChoice, fillSelect, loadPreset, PRESET_CHOICES, queryChoice, setBanner, startBackend, type BackendChoice, type LoadedPreset } from '../shared/setup';
 import { InputSnapshots } from './snapshots';
 import { splitView } from './split-view';
 
@@ -40,6 +40,10 @@ export interface DemoStatus {
   readonly trained: boolean;
   readonly backend: string | null;
   readonly fallbackAdapter: boolean;
+  /** How `auto` chose the backend (the measurement and the reasons), null for a named backend. */
+  readonly backendChoice: Pick<BackendInfo, 'probe' | 'skipped' | 'wasmThreads'> | null;
+  /** Timestamps (µs) of the frames the two halves of the split view show now: equal when they match. */
+  readonly split: { readonly original: number | null; readonly restored: number | null };
   /** Frames the source gave since the stream (re)started. */
   readonly framesSeen: number;
   /** Restored frames drawn since the stream (re)started. */
@@ -88,6 +92,7 @@ const ui = {
   dropped: byId('m-dropped'),
   frames: byId('m-frames'),
   backendStat: byId('m-backend'),
+  backendNote: byId('backend-note'),
 };
 
 const state = {
@@ -107,6 +112,9 @@ const state = {
   error: null as string | null,
   /** Timestamp of the frame both canvases show, when they show the same one. */
   pairTimestamp: null as number | null,
+  /** Timestamps of the frames on the original and the restored canvas. */
+  originalTimestamp: null as number | null,
+  restoredTimestamp: null as number | null,
   /** Bumped on every restart: callbacks of an older stream do nothing. */
   generation: 0,
 };
@@ -208,6 +216,8 @@ function startPipeline(source: SourceChoice): void {
   state.framesSeen = 0;
   state.framesShown = 0;
   state.pairTimestamp = null;
+  state.originalTimestamp = null;
+  state.restoredTimestamp = null;
   state.error = null;
   ui.source.value = source;
   ui.placeholder.hidden = false;
@@ -243,12 +253,14 @@ function startPipeline(source: SourceChoice): void {
 /** Draws the input of the restored frame now on screen into the original canvas. */
 function showOriginal(timestamp: number): void {
   state.framesShown++;
+  state.restoredTimestamp = timestamp;
   ui.placeholder.hidden = true;
   const snap = snapshots.output(timestamp);
   if (!snap) {
     state.pairTimestamp = null;
     return;
   }
+  state.originalTimestamp = snap.timestamp;
   const c = ui.original;
   if (c.width !== snap.canvas.width || c.height !== snap.canvas.height) {
     c.width = snap.canvas.width;
@@ -305,7 +317,8 @@ async function setUp(backend: BackendChoice, preset: PresetName): Promise<void> 
   state.loaded = null;
   ui.placeholder.hidden = false;
   ui.placeholder.textContent = 'Loading the model…';
-  state.backend = await startBackend(backend);
+  state.backend = await startBackend(backend, preset);
+  ui.backendNote.textContent = describeChoice(state.backend) ?? `Backend chosen by you: ${describeBackend(state.backend)}.`;
   state.loaded = await loadPreset(preset);
   setBanner(ui.weightsBanner, state.loaded.message, 'warn');
   if (state.backend.warnings.length > 0) ui.sourceNote.title = state.backend.warnings.join('\n');
@@ -429,6 +442,8 @@ window.simpleirDemo = {
     trained: state.loaded?.trained ?? false,
     backend: state.backend?.name ?? null,
     fallbackAdapter: state.backend?.fallbackAdapter ?? false,
+    backendChoice: state.backend?.probe ? { probe: state.backend.probe, skipped: state.backend.skipped, wasmThreads: state.backend.wasmThreads } : null,
+    split: { original: state.originalTimestamp, restored: state.restoredTimestamp },
     framesSeen: state.framesSeen,
     framesShown: state.framesShown,
     learning: state.learning,

@@ -13,7 +13,8 @@ import { STRATEGY_NAMES, type ReviewShareKind, type StrategyName } from '../core
 import { ReviewTrainer, type TaskScore } from '../core/review/trainer.js';
 import { encodeWeights } from '../core/weights.js';
 import { loadCheckpoint, saveCheckpoint } from '../adapters/node/checkpoint.js';
-import { listImages, loadPhotoSet } from '../adapters/node/photos.js';
+import { listImages } from '../adapters/node/photos.js';
+import { trainingPhotos } from './photos.js';
 import { createPhotoPairSource, ValidationSet, type PhotoPairSource } from '../adapters/node/train-data.js';
 import { numberOption, Progress, useBackend } from './common.js';
 
@@ -110,7 +111,7 @@ export async function trainCommand(args: TrainArgs): Promise<void> {
     trainFiles = await listImages(args.clean);
     valFiles = args.val ? await listImages(args.val) : [];
   } else {
-    const set = await loadPhotoSet();
+    const set = await trainingPhotos();
     trainFiles = set.train;
     valFiles = args.val ? await listImages(args.val) : set.val;
   }

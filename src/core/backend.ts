@@ -1,14 +1,19 @@
-/** Chooses and initialises the TensorFlow.js backend: webgpu, then webgl, wasm, cpu; an explicit choice wins. */
+/**
+ * Chooses and initialises the TensorFlow.js backend: a hardware WebGPU adapter, else the fastest of
+ * webgpu (software adapter), webgl and wasm by a short measurement (cached); an explicit choice wins.
+ */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { probeSize, softwareWebGLRenderer, timeActiveBackend, type ProbeSize, type ProbeTiming, type ProbeWorkload } from './backend-probe.js';
+import { isPresetName } from './config.js';
 import { describeValue, SimpleIRError } from './errors.js';
 
 /** Backends the SDK can run on. */
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
-/** The automatic order of preference. */
+/** Every backend, fastest first on typical hardware; the automatic choice measures instead of trusting it (see {@link selectBackend}). */
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
 /** What {@link selectBackend} chose. */
@@ -21,6 +26,29 @@ export interface BackendInfo {
   readonly skipped: readonly { name: BackendName; reason: string }[];
   /** Human-readable warnings (e.g. a fallback adapter). */
   readonly warnings: readonly string[];
+  /**
+   * The measurement that chose the backend (automatic choice without a hardware WebGPU adapter only):
+   * each candidate's time, and whether the result came from the cache (then nothing was run).
+   */
+  readonly probe?: BackendProbe;
+  /** Threads of the wasm backend's thread pool (wasm only; 1 without cross-origin isolation, in Node, or on 2-core machines). */
+  readonly wasmThreads?: number;
+}
+
+/** How {@link selectBackend} measured the candidates. */
+export interface BackendProbe {
+  /** True when the choice was read from the cache (per origin, device, browser, preset and frame size). */
+  readonly cached: boolean;
+  /** Preset (or `custom`) and sizes: the frame size asked for, and the reduced size the passes ran at. */
+  readonly preset: string;
+  readonly frameWidth: number;
+  readonly frameHeight: number;
+  readonly width: number;
+  readonly height: number;
+  /** Each candidate measured, in the order run. */
+  readonly timings: readonly ProbeTiming[];
+  /** Milliseconds the measurement took (0 when cached). */
+  readonly elapsedMs: number;
 }
 
 /** Options of {@link selectBackend}. */
@@ -29,35 +57,231 @@ export interface BackendOptions {
   readonly wasmPaths?: string;
   /** Called with each warning (default: console.warn). */
   readonly onWarning?: (message: string) => void;
+  /** What the automatic choice measures (default: `tiny` at 640x360). */
+  readonly probe?: ProbeWorkload;
+  /** Time allowed to the whole measurement, ms (default 1000). */
+  readonly probeBudgetMs?: number;
+  /** Reuse (and store) the measured choice: localStorage in browsers, memory in Node (default true). */
+  readonly cache?: boolean;
 }
 
 function isBackendName(x: unknown): x is BackendName {
   return typeof x === 'string' && (BACKEND_ORDER as readonly string[]).includes(x);
 }
 
-interface GpuLike {
-  requestAdapter(): Promise<{ info?: { isFallbackAdapter?: boolean }; isFallbackAdapter?: boolean } | null>;
+interface AdapterInfoLike {
+  isFallbackAdapter?: boolean;
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
 }
 
-async function probeWebGPU(): Promise<{ ok: boolean; reason: string; fallback: boolean }> {
+interface GpuLike {
+  requestAdapter(): Promise<{ info?: AdapterInfoLike; isFallbackAdapter?: boolean } | null>;
+}
+
+interface GpuProbe {
+  ok: boolean;
+  reason: string;
+  fallback: boolean;
+  /** vendor/architecture/device/description of the adapter: part of the cache key. */
+  adapter: string;
+}
+
+async function probeWebGPU(): Promise<GpuProbe> {
   const gpu = (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
-  if (!gpu) return { ok: false, reason: 'navigator.gpu is missing (no WebGPU in this runtime)', fallback: false };
+  if (!gpu) return { ok: false, reason: 'navigator.gpu is missing (no WebGPU in this runtime)', fallback: false, adapter: 'none' };
   try {
     const adapter = await gpu.requestAdapter();
-    if (!adapter) return { ok: false, reason: 'navigator.gpu.requestAdapter() returned null', fallback: false };
+    if (!adapter) return { ok: false, reason: 'navigator.gpu.requestAdapter() returned null', fallback: false, adapter: 'none' };
     const fallback = Boolean(adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter);
-    return { ok: true, reason: '', fallback };
+    const i = adapter.info ?? {};
+    return { ok: true, reason: '', fallback, adapter: [i.vendor, i.architecture, i.device, i.description, fallback ? 'fallback' : 'hardware'].join('/') };
   } catch (e) {
-    return { ok: false, reason: `requestAdapter failed: ${(e as Error).message}`, fallback: false };
+    return { ok: false, reason: `requestAdapter failed: ${(e as Error).message}`, fallback: false, adapter: 'error' };
   }
 }
 
 let wasmPathsSet: string | undefined;
 
+/** Makes `name` the active backend; returns null, or why it could not. */
+async function activate(name: BackendName): Promise<string | null> {
+  if (!(name in tf.engine().registryFactory)) return 'backend not registered in this build of tfjs (not available in this runtime)';
+  try {
+    const ok = tf.getBackend() === name || (await tf.setBackend(name));
+    if (!ok) return 'initialisation failed';
+    await tf.ready();
+    return null;
+  } catch (e) {
+    return `initialisation failed: ${(e as Error).message}`;
+  }
+}
+
+function wasmThreads(name: BackendName): { wasmThreads?: number } {
+  if (name !== 'wasm') return {};
+  try {
+    return { wasmThreads: getThreadsCount() };
+  } catch {
+    return {};
+  }
+}
+
+// ---- the measured choice's cache ---------------------------------------------------------------------
+
+const CACHE_PREFIX = 'simpleir:backend-probe:v1:';
+const memoryCache = new Map<string, string>();
+
+function storage(): { getItem(k: string): string | null; setItem(k: string, v: string): void } | null {
+  try {
+    return (globalThis as { localStorage?: Storage }).localStorage ?? null;
+  } catch {
+    return null; // storage blocked (opaque origin, privacy settings)
+  }
+}
+
+function cacheKey(size: ProbeSize, gpu: GpuProbe, candidates: readonly BackendName[]): string {
+  const ua = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent ?? `node ${(globalThis as { process?: { version?: string } }).process?.version ?? ''}`;
+  const net = size.preset === 'custom' ? JSON.stringify(size.config) : size.preset;
+  return `${CACHE_PREFIX}${JSON.stringify([net, size.frameWidth, size.frameHeight, gpu.adapter, candidates.join(','), tf.version_core, ua])}`;
+}
+
+interface CachedChoice {
+  name: BackendName;
+  timings: ProbeTiming[];
+}
+
+function readCache(key: string): CachedChoice | null {
+  let text: string | null | undefined = memoryCache.get(key);
+  if (text === undefined) {
+    try {
+      text = storage()?.getItem(key);
+    } catch {
+      text = null;
+    }
+  }
+  if (!text) return null;
+  try {
+    const v = JSON.parse(text) as CachedChoice;
+    return isBackendName(v.name) && Array.isArray(v.timings) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeCache(key: string, choice: CachedChoice): void {
+  const text = JSON.stringify(choice);
+  memoryCache.set(key, text);
+  try {
+    storage()?.setItem(key, text);
+  } catch {
+    // quota or blocked storage: the memory copy still serves this page
+  }
+}
+
+/** Forgets every measured choice (this page's memory and localStorage). Mostly for tests and "re-measure" buttons. */
+export function clearBackendCache(): void {
+  memoryCache.clear();
+  const s = storage() as Storage | null;
+  if (!s) return;
+  try {
+    for (let i = s.length - 1; i >= 0; i--) {
+      const k = s.key(i);
+      if (k?.startsWith(CACHE_PREFIX)) s.removeItem(k);
+    }
+  } catch {
+    // blocked storage
+  }
+}
+
+// ---- selection -------------------------------------------------------------------------------------------
+
+function fmtMs(t: ProbeTiming | undefined): string {
+  return t?.ms == null ? 'no result' : `${t.ms.toFixed(1)} ms`;
+}
+
 /**
- * Selects the backend. With no choice (or `'auto'`), tries webgpu, webgl, wasm, cpu in turn and keeps
- * the first that initialises; with a name or a list, only those, in that order.
- * A software (fallback) WebGPU adapter is accepted with a warning.
+ * The automatic choice without a hardware WebGPU adapter: times `candidates` (cheapest first) on a
+ * reduced frame and keeps the fastest; a cached choice for the same device, browser and workload is
+ * reused without measuring. Returns null when no candidate initialises.
+ */
+async function chooseByMeasurement(
+  candidates: BackendName[],
+  gpu: GpuProbe,
+  options: BackendOptions,
+  skipped: { name: BackendName; reason: string }[],
+): Promise<{ name: BackendName; probe: BackendProbe } | null> {
+  const size = probeSize(options.probe);
+  const key = cacheKey(size, gpu, candidates);
+  const describe = (timings: ProbeTiming[], cached: boolean, elapsedMs: number): BackendProbe => ({
+    cached,
+    preset: size.preset,
+    frameWidth: size.frameWidth,
+    frameHeight: size.frameHeight,
+    width: size.width,
+    height: size.height,
+    timings,
+    elapsedMs,
+  });
+  const rejectOthers = (name: BackendName, timings: ProbeTiming[]): void => {
+    const chosen = timings.find((t) => t.name === name);
+    for (const t of timings) {
+      if (t.name === name) continue;
+      const adapter = t.name === 'webgpu' && gpu.fallback ? 'software (fallback) WebGPU adapter; ' : '';
+      const why = t.ms === null ? `${t.note ?? 'no result'}` : `${fmtMs(t)} per probe pass`;
+      skipped.push({ name: t.name as BackendName, reason: `${adapter}slower than ${name} (${why} against ${fmtMs(chosen)})` });
+    }
+  };
+  if (options.cache !== false) {
+    const hit = readCache(key);
+    if (hit && (await activate(hit.name)) === null) {
+      rejectOthers(hit.name, hit.timings);
+      return { name: hit.name, probe: describe(hit.timings, true, 0) };
+    }
+  }
+  const budget = options.probeBudgetMs ?? 1000;
+  const t0 = performance.now();
+  const timings: ProbeTiming[] = [];
+  const usable: BackendName[] = [];
+  // A software WebGL renderer is passed over untimed: tfjs-webgl compiles its shaders synchronously on
+  // the page's thread, which blocks it for seconds, past any time limit.
+  const timed = candidates.filter((name) => {
+    const software = name === 'webgl' ? softwareWebGLRenderer() : null;
+    if (software) skipped.push({ name, reason: `software WebGL renderer (${software}): not timed, the CPU backends are faster than a GPU emulated on the same CPU` });
+    return software === null;
+  });
+  for (const [i, name] of timed.entries()) {
+    const failed = await activate(name);
+    if (failed) {
+      skipped.push({ name, reason: failed });
+      continue;
+    }
+    usable.push(name);
+    // Each candidate gets an equal share of what is left.
+    const left = budget - (performance.now() - t0);
+    timings.push(await timeActiveBackend(size, Math.max(50, left / (timed.length - i))));
+  }
+  const measured = timings.filter((t) => t.ms !== null).sort((a, b) => a.ms! - b.ms!);
+  const name = (measured[0]?.name as BackendName | undefined) ?? usable[0];
+  if (name === undefined) return null;
+  if ((await activate(name)) !== null) return null;
+  rejectOthers(name, timings);
+  if (options.cache !== false && measured.length > 0) writeCache(key, { name, timings });
+  return { name, probe: describe(timings, false, performance.now() - t0) };
+}
+
+/**
+ * Selects the backend.
+ *
+ * With no choice (or `'auto'`): a hardware WebGPU adapter is used when it initialises; otherwise (no
+ * adapter, or a software one such as SwiftShader) a short measurement — a few small forward passes
+ * of the network (`options.probe`, default `tiny` at 640x360) on each of webgpu, webgl and wasm, about
+ * 1 s in all — keeps the fastest, and cpu is the last resort. The measured choice is cached per
+ * origin, device, browser and workload (localStorage; memory in Node), so later calls run nothing.
+ * The result says what was measured (`probe`) and why each other backend was passed over (`skipped`).
+ *
+ * With a name or a list: only those, in that order, unmeasured; a software WebGPU adapter is then
+ * accepted with a warning.
  * @throws SimpleIRError `BACKEND_UNAVAILABLE` when none of the candidates initialises, naming why each failed.
  */
 export async function selectBackend(choice: BackendName | readonly BackendName[] | 'auto' = 'auto', options: BackendOptions = {}): Promise<BackendInfo> {
@@ -66,6 +290,7 @@ export async function selectBackend(choice: BackendName | readonly BackendName[]
     throw new SimpleIRError('INVALID_ARGUMENT', `selectBackend takes a backend name (${BACKEND_ORDER.join(', ')}), a list of them, or 'auto'; got ${describeValue(choice)}.`);
   }
   if (typeof options !== 'object' || options === null) throw new SimpleIRError('INVALID_ARGUMENT', `selectBackend options must be an object, got ${describeValue(options)}.`);
+  checkProbeOptions('selectBackend', options);
   const candidates = choice === 'auto' ? BACKEND_ORDER : typeof choice === 'string' ? [choice] : choice;
   for (const c of candidates) {
     if (!isBackendName(c)) {
@@ -78,36 +303,47 @@ export async function selectBackend(choice: BackendName | readonly BackendName[]
   }
   const warn = options.onWarning ?? ((m: string) => console.warn(`[simpleir] ${m}`));
   const skipped: { name: BackendName; reason: string }[] = [];
-  for (const name of candidates) {
-    let fallback = false;
-    const warnings: string[] = [];
-    if (name === 'webgpu') {
-      const probe = await probeWebGPU();
-      if (!probe.ok) {
-        skipped.push({ name, reason: probe.reason });
+  const softwareWarning = 'WebGPU runs on a software (fallback) adapter: output is correct but slow.';
+  if (!explicit) {
+    const gpu = await probeWebGPU();
+    if (gpu.ok && !gpu.fallback) {
+      const failed = await activate('webgpu');
+      if (!failed) return { name: 'webgpu', fallbackAdapter: false, skipped, warnings: [] };
+      skipped.push({ name: 'webgpu', reason: failed });
+    } else if (!gpu.ok) {
+      skipped.push({ name: 'webgpu', reason: gpu.reason });
+    }
+    const measurable: BackendName[] = ['wasm', 'webgl', ...(gpu.ok && gpu.fallback && !skipped.some((s) => s.name === 'webgpu') ? (['webgpu'] as const) : [])];
+    const chosen = await chooseByMeasurement(measurable, gpu, options, skipped);
+    if (chosen) {
+      const warnings = chosen.name === 'webgpu' && gpu.fallback ? [softwareWarning] : [];
+      warnings.forEach(warn);
+      return { name: chosen.name, fallbackAdapter: chosen.name === 'webgpu' && gpu.fallback, skipped, warnings, probe: chosen.probe, ...wasmThreads(chosen.name) };
+    }
+    const failed = await activate('cpu');
+    if (!failed) return { name: 'cpu', fallbackAdapter: false, skipped, warnings: [] };
+    skipped.push({ name: 'cpu', reason: failed });
+  } else {
+    for (const name of candidates) {
+      let fallback = false;
+      const warnings: string[] = [];
+      if (name === 'webgpu') {
+        const probe = await probeWebGPU();
+        if (!probe.ok) {
+          skipped.push({ name, reason: probe.reason });
+          continue;
+        }
+        fallback = probe.fallback;
+        if (fallback) warnings.push(softwareWarning);
+      }
+      const failed = await activate(name);
+      if (failed) {
+        skipped.push({ name, reason: failed });
         continue;
       }
-      fallback = probe.fallback;
-      if (fallback) warnings.push('WebGPU runs on a software (fallback) adapter: output is correct but slow.');
+      warnings.forEach(warn);
+      return { name, fallbackAdapter: fallback, skipped, warnings, ...wasmThreads(name) };
     }
-    if (!(name in tf.engine().registryFactory)) {
-      skipped.push({ name, reason: 'backend not registered in this build of tfjs (not available in this runtime)' });
-      continue;
-    }
-    let ok = false;
-    try {
-      ok = tf.getBackend() === name || (await tf.setBackend(name));
-      if (ok) await tf.ready();
-    } catch (e) {
-      skipped.push({ name, reason: `initialisation failed: ${(e as Error).message}` });
-      continue;
-    }
-    if (!ok) {
-      skipped.push({ name, reason: 'initialisation failed' });
-      continue;
-    }
-    warnings.forEach(warn);
-    return { name, fallbackAdapter: fallback, skipped, warnings };
   }
   const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
   throw new SimpleIRError(
@@ -117,6 +353,51 @@ export async function selectBackend(choice: BackendName | readonly BackendName[]
       : `No TensorFlow.js backend could be initialised (${why}).`,
     { skipped },
   );
+}
+
+/** Throws `INVALID_ARGUMENT` (or `INVALID_CONFIG` for a bad network) for unusable measurement options. */
+function checkProbeOptions(where: string, options: BackendOptions): void {
+  const { probe, probeBudgetMs } = options;
+  if (probeBudgetMs !== undefined && !(typeof probeBudgetMs === 'number' && probeBudgetMs > 0 && Number.isFinite(probeBudgetMs))) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `${where}: probeBudgetMs must be a positive number of milliseconds (default 1000), got ${describeValue(probeBudgetMs)}.`);
+  }
+  if (probe === undefined) return;
+  if (typeof probe !== 'object' || probe === null) throw new SimpleIRError('INVALID_ARGUMENT', `${where}: probe must be an object { preset, width, height }, got ${describeValue(probe)}.`);
+  for (const side of ['width', 'height'] as const) {
+    const v = probe[side];
+    if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 16384)) {
+      throw new SimpleIRError('INVALID_ARGUMENT', `${where}: probe.${side} must be a frame ${side} in pixels (1 to 16384), got ${describeValue(v)}.`);
+    }
+  }
+  if (probe.preset !== undefined && typeof probe.preset === 'string' && !isPresetName(probe.preset)) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `${where}: probe.preset must be 'tiny', 'base' or a config, got ${describeValue(probe.preset)}.`);
+  }
+  probeSize(probe); // a config is validated here (INVALID_CONFIG)
+}
+
+interface EngineState {
+  backendInstance?: unknown;
+  pendingBackendInit?: Promise<boolean> | null;
+}
+
+let automatic: Promise<BackendInfo> | null = null;
+
+/**
+ * Makes sure a backend is ready, as {@link SimpleIR.load} does before it creates tensors: when the app
+ * chose one (with {@link selectBackend} or `tf.setBackend`), waits for it and keeps it; otherwise runs
+ * `selectBackend('auto', options)` once (concurrent callers share it). Returns the active backend's name.
+ * @throws SimpleIRError `BACKEND_UNAVAILABLE` when no backend initialises.
+ */
+export async function backendReady(options: BackendOptions = {}): Promise<string> {
+  if (typeof options !== 'object' || options === null) throw new SimpleIRError('INVALID_ARGUMENT', `backendReady options must be an object (those of selectBackend), got ${describeValue(options)}.`);
+  checkProbeOptions('backendReady', options);
+  const engine = tf.engine() as unknown as EngineState;
+  if (engine.pendingBackendInit != null) await engine.pendingBackendInit.catch(() => false);
+  if (engine.backendInstance != null) return tf.getBackend();
+  automatic ??= selectBackend('auto', options).finally(() => {
+    automatic = null;
+  });
+  return (await automatic).name;
 }
 
 /** The active backend's name. */

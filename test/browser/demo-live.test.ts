@@ -1,9 +1,11 @@
 /**
  * The live webcam demo (examples/live, served by `npm start`'s server) end to end in headless Chromium:
  * a fake webcam fed a y4m made here (a clean scene under still synthetic rain, so the clean frame is
- * known at every timestamp) → live restore on WebGPU (SwiftShader) with the tiny weights → split view.
- * Restored frames flow, the operator's metrics count them, and the restored picture is closer to the
- * clean one than the input is (both captured from the page for the same frame); then the "Adapt" control
+ * known at every timestamp) → live restore with the tiny weights on the backend the page measured (wasm:
+ * WebGPU here is a software adapter, and the page says why it passed it over) → split view. Restored
+ * frames flow, the operator's metrics count them, both halves of the split view show the same frame
+ * (their timestamps), and the restored picture is closer to the clean one than the input is (both
+ * captured from the page for the same frame); then the "Adapt" control
  * runs online Review Learning while frames keep flowing. Screenshots go to artifacts/. The fallback to the
  * sample clip is in demo-live-sample.test.ts.
  */
@@ -96,7 +98,7 @@ async function openLive(query: string, ctx: BrowserContext = context!): Promise<
 /** The page of the first test, kept for the second (its shaders are compiled by then). */
 let live: TestPage | undefined;
 
-test('live demo: fake webcam with rain -> restored frames flow, metrics count them, restored is closer to the clean frame', async () => {
+test('live demo: fake webcam with rain -> backend chosen by measurement, restored frames flow, both halves show one frame, restored is closer to the clean frame', async () => {
   // 250 ms of learning per frame for the next test: SwiftShader takes seconds per step, and 8 ms (the default) would wait minutes for the first.
   const page = (live = await openLive('?learnBudget=250'));
   const s = await waitFor(page, (x) => (x.metrics?.framesOut ?? 0) >= 3 || x.status.error !== null, 300_000);
@@ -108,7 +110,12 @@ test('live demo: fake webcam with rain -> restored frames flow, metrics count th
   assert.equal(s.status.trained, true, 'the page did not load the tiny weights from /weights/');
   assert.ok(m && m.framesOut >= 3, `only ${m?.framesOut ?? 0} restored frames`);
   assert.equal(m.mode, 'live');
-  assert.equal(m.backend, 'webgpu');
+  assert.equal(m.backend, 'wasm');
+  // The page measured the backends and says why it passed over WebGPU (a software adapter here).
+  const choice = s.status.backendChoice;
+  assert.ok(choice?.probe, 'the page reports no backend measurement');
+  assert.ok(choice.probe.timings.some((t) => t.name === 'wasm' && t.ms !== null), 'wasm was not timed');
+  assert.match(choice.skipped.find((x) => x.name === 'webgpu')?.reason ?? '', /^software \(fallback\) WebGPU adapter; slower than wasm/);
   assert.equal(m.errors, 0);
   assert.ok(m.framesIn >= m.framesOut + m.dropped, 'frames in >= out + dropped');
   assert.ok(m.latencyP50 > 0);
@@ -117,10 +124,21 @@ test('live demo: fake webcam with rain -> restored frames flow, metrics count th
   const shown = await runInPage(page, () => ({
     fps: document.getElementById('m-fps')!.textContent,
     backend: document.getElementById('m-backend')!.textContent,
+    choice: document.getElementById('backend-note')!.textContent,
     dropped: document.getElementById('m-dropped')!.textContent,
   }), undefined);
   assert.match(shown.fps ?? '', /^\d+\.\d$/);
-  assert.match(shown.backend ?? '', /webgpu/);
+  assert.match(shown.backend ?? '', /^wasm \(\d+ threads?\) · tiny/);
+  console.log(`# backend note: ${shown.choice}`);
+  assert.match(shown.choice ?? '', /^Chosen by measurement( \(cached\))? of tiny for 640×360 \(passes at 164×92\): wasm \d+\.\d ms\. Passed over: .*webgpu: software \(fallback\) WebGPU adapter/);
+
+  // The split view: both halves show the same input frame, each time we look while frames flow.
+  for (let i = 0; i < 5; i++) {
+    const split = await runInPage(page, () => window.simpleirDemo.status().split, undefined);
+    assert.notEqual(split.restored, null);
+    assert.equal(split.original, split.restored, `the original half shows the frame at ${split.original} µs, the restored half the one at ${split.restored} µs`);
+    await new Promise((r) => setTimeout(r, 400));
+  }
   assert.match(shown.dropped ?? '', /^\d+/);
 
   const capture = (await runInPage(page, () => window.simpleirDemo.capture(), undefined)) as DemoCapture | null;

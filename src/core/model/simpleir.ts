@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { flopsPerPixel, isPresetName, paramCount, paramSpecs, PRESETS, validateConfig, type PresetName, type SimpleIRConfig } from '../config.js';
+import { backendReady } from '../backend.js';
 import { SimpleIRError } from '../errors.js';
 import { validateImage, type RGBImage } from '../image.js';
 import { Random } from '../random.js';
@@ -180,11 +181,15 @@ export class SimpleIR {
   /**
    * Loads trained weights: `'tiny'` or `'base'` (shipped with the package), a URL or file path of a
    * manifest (`.json`) or packed file (`.sirw`), a packed `ArrayBuffer`/`Uint8Array`, or `{ manifest, data }`.
-   * @throws SimpleIRError `WEIGHTS_NOT_FOUND`, `WEIGHTS_INVALID`, `WEIGHTS_MISMATCH` or `NON_FINITE`.
+   * Without a backend chosen by the app (`selectBackend` or `tf.setBackend`), selects one as
+   * `selectBackend()` does, measured for this network, and waits until it is ready.
+   * @throws SimpleIRError `WEIGHTS_NOT_FOUND`, `WEIGHTS_INVALID`, `WEIGHTS_MISMATCH`, `NON_FINITE` or `BACKEND_UNAVAILABLE`.
    */
   static async load(source: WeightSource, options: WeightSourceOptions = {}): Promise<SimpleIR> {
     const files = await readWeightSource(source, options);
-    return SimpleIR.fromDecoded(decodeWeights(files.manifest, files.data));
+    const decoded = decodeWeights(files.manifest, files.data);
+    await backendReady({ probe: { preset: decoded.config } });
+    return SimpleIR.fromDecoded(decoded);
   }
 
   /** A network from already decoded weights. */

@@ -2,7 +2,10 @@ import { defineConfig } from 'tsup';
 
 // Entries: the universal SDK (browser and Node), the browser adapters (WebCodecs, MediaStream,
 // WebGPU frames), the Node adapters, and the CLI. ESM output shares chunks between entries, so one
-// frame-converter registry serves `simpleir-stream` and `simpleir-stream/browser` alike.
+// frame-converter registry serves `simpleir-stream` and `simpleir-stream/browser` alike. No shims in the
+// library: tsup's `__filename`/`__dirname` shim imports Node's `path` and `url`, which browser bundlers
+// cannot resolve (test/consumer/browser-clean.test.ts walks the built imports). The shipped presets
+// become chunks of their own, loaded on first use.
 export default defineConfig([
   {
     entry: { index: 'src/index.ts', browser: 'src/browser.ts', node: 'src/node.ts' },
@@ -10,7 +13,7 @@ export default defineConfig([
     dts: true,
     sourcemap: true,
     clean: true,
-    shims: true,
+    shims: false,
     target: 'es2022',
     splitting: true,
   },

@@ -132,6 +132,7 @@ export async function runAndCheckApp(outDir: string, page: string, media: AppMed
       { image: { data: Array.from(image.data), width: image.width, height: image.height, channels: image.channels }, mp4Url: `/media/${media.mp4}` },
       { timeoutMs: 600_000 },
     );
+    console.log(`# ${outDir}: backend ${result.backend}`);
     for (const preset of ['tiny', 'base'] as const) {
       const got = result[preset];
       assert.deepEqual([got.width, got.height, got.channels], [image.width, image.height, image.channels], `${preset}: output size`);

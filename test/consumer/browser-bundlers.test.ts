@@ -5,7 +5,7 @@
  * (every frame), in headless Chromium.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { APP_MAIN_JS, appHtml, makeMedia, runAndCheckApp, type AppMedia } from './browser-app';
@@ -37,7 +37,6 @@ async function assertLazyPresets(outDir: string, mainFile: string): Promise<void
   const files = await readdir(outDir, { recursive: true });
   const js = files.filter((f) => f.endsWith('.js'));
   assert.ok(js.length >= 3, `expected the app plus a chunk per preset in ${outDir}, got ${js.join(', ')}`);
-  const { readFile } = await import('node:fs/promises');
   const main = await readFile(join(outDir, mainFile), 'utf8');
   // A base64 run of the preset binaries would be thousands of characters long: not in the entry file.
   assert.ok(!/[A-Za-z0-9+/]{20000}/.test(main), `${mainFile} embeds the preset weights instead of loading them on demand`);
@@ -48,6 +47,35 @@ test('esbuild (platform browser): presets with no options, image and MP4 restore
   const out = join(dir, 'out');
   await app.exec(join(app.dir, 'node_modules/.bin/esbuild'), ['main.js', '--bundle', '--format=esm', '--platform=browser', '--splitting', '--minify', `--outdir=${out}`], { cwd: dir });
   await writeFile(join(out, 'index.html'), appHtml('main.js', true));
+  await assertLazyPresets(out, 'main.js');
+  await runAndCheckApp(out, '/index.html', media);
+});
+
+test('Vite 7: presets with no options, image and MP4 restored', async () => {
+  const dir = await project('vite-app');
+  await writeFile(join(dir, 'index.html'), appHtml('./main.js', true));
+  await app.exec(join(app.dir, 'node_modules/.bin/vite'), ['build', '--outDir', 'out', '--emptyOutDir', '--logLevel', 'warn'], { cwd: dir });
+  const out = join(dir, 'out');
+  const html = await readFile(join(out, 'index.html'), 'utf8');
+  const main = /src="\/?([^"]+\.js)"/.exec(html)?.[1];
+  assert.ok(main, `no script in Vite's index.html:\n${html}`);
+  await assertLazyPresets(out, main);
+  await runAndCheckApp(out, '/index.html', media);
+});
+
+test('webpack 5 (webpack-cli): presets with no options, image and MP4 restored', async () => {
+  const dir = await project('webpack-app');
+  const config = `module.exports = {
+  mode: 'production',
+  entry: './main.js',
+  output: { path: __dirname + '/out', filename: 'main.js', chunkFilename: '[name].[contenthash].js' },
+  performance: { hints: false },
+};
+`;
+  await writeFile(join(dir, 'webpack.config.cjs'), config);
+  await app.exec(join(app.dir, 'node_modules/.bin/webpack'), ['--config', 'webpack.config.cjs'], { cwd: dir });
+  const out = join(dir, 'out');
+  await writeFile(join(out, 'index.html'), appHtml('main.js', false));
   await assertLazyPresets(out, 'main.js');
   await runAndCheckApp(out, '/index.html', media);
 });

@@ -22,7 +22,19 @@ export interface WeightSourceOptions {
   readonly weightsBaseUrl?: string | URL;
   /** `fetch` to use (default: the global one). */
   readonly fetch?: typeof fetch;
+  /**
+   * Keep weights fetched over HTTP(S) in the browser's Cache API and read them from there next time
+   * (also after a reload), instead of downloading them again: `true` uses the cache named
+   * {@link DEFAULT_WEIGHTS_CACHE}, a string names another. The entries are keyed by URL: give changed
+   * weights a new URL, or delete the cache (`caches.delete(name)`). Only for weights read from URLs
+   * (`weightsBaseUrl`, a URL source): the built-in presets are part of the app's code. Default: false.
+   * @throws SimpleIRError `INVALID_ARGUMENT` (from `SimpleIR.load`) when set for a URL where there is no Cache API (Node).
+   */
+  readonly cache?: boolean | string;
 }
+
+/** The Cache API cache that `SimpleIR.load(source, { cache: true })` keeps fetched weights in. */
+export const DEFAULT_WEIGHTS_CACHE = 'simpleir-weights';
 
 /** True in Node (not in a browser or a worker). */
 export function isNodeRuntime(): boolean {
@@ -87,6 +99,9 @@ async function fetchBytes(u: URL, options: WeightSourceOptions): Promise<Uint8Ar
     const { url } = await nodeModules();
     return readFileBytes(url.fileURLToPath(u));
   }
+  const cache = await openWeightsCache(u, options);
+  const cached = await cache?.match(u.href);
+  if (cached) return new Uint8Array(await cached.arrayBuffer());
   const f = options.fetch ?? globalThis.fetch;
   let res: Response;
   try {
@@ -95,7 +110,24 @@ async function fetchBytes(u: URL, options: WeightSourceOptions): Promise<Uint8Ar
     throw notFound(`fetching ${u.href} failed (${(e as Error).message})`, e);
   }
   if (!res.ok) throw notFound(`${u.href} answered HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (cache) await cache.put(u.href, new Response(bytes, { headers: { 'Content-Type': res.headers.get('Content-Type') ?? 'application/octet-stream' } }));
+  return bytes;
+}
+
+/** The Cache API cache named by `options.cache` for an HTTP(S) URL; undefined when not asked for or not HTTP. */
+async function openWeightsCache(u: URL, options: WeightSourceOptions): Promise<Cache | undefined> {
+  const asked = options.cache;
+  if (asked === undefined || asked === false) return undefined;
+  if (asked !== true && (typeof asked !== 'string' || asked.length === 0)) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `SimpleIR.load option cache: expected true, false or a cache name, got ${JSON.stringify(asked) ?? typeof asked}.`);
+  }
+  const caches = (globalThis as { caches?: CacheStorage }).caches;
+  if (!caches) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `SimpleIR.load option cache: this runtime has no Cache API (globalThis.caches), so ${u.href} cannot be cached; leave cache unset here (it is for browsers and workers on https or localhost).`, { url: u.href });
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
+  return caches.open(asked === true ? DEFAULT_WEIGHTS_CACHE : asked);
 }
 
 function decodeText(bytes: Uint8Array): string {

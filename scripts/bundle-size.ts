@@ -8,12 +8,13 @@
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { EXAMPLE_ENTRIES } from './start';
-import { REPO_ROOT } from '../test/consumer/scratch';
 
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CONSUMER = `import { SimpleIR, selectBackend } from 'simpleir-stream';
 await selectBackend();
 const model = await SimpleIR.load('tiny');

@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,8 +84,19 @@ export function scratchApp(): Promise<ScratchApp> {
   return pending;
 }
 
+/** Scratch apps of other sources untouched for a day are removed (each holds ~450 MB of node_modules). */
+async function removeStale(keep: string): Promise<void> {
+  const day = 24 * 3600 * 1000;
+  for (const name of await readdir(tmpdir())) {
+    if (!/^simpleir-consumer-[0-9a-f]{16}$/.test(name) || name === keep) continue;
+    const info = await stat(join(tmpdir(), name)).catch(() => null);
+    if (info && Date.now() - info.mtimeMs > day) await rm(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
 async function prepare(): Promise<ScratchApp> {
   const key = await inputsHash();
+  await removeStale(`simpleir-consumer-${key}`);
   const dir = join(tmpdir(), `simpleir-consumer-${key}`);
   const app: Omit<ScratchApp, 'tarball'> = {
     dir,

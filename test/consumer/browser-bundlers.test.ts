@@ -14,7 +14,11 @@ import { scratchApp, type ScratchApp } from './scratch';
 let app: ScratchApp;
 let media: AppMedia;
 
+/** `npm run test:node` (SIMPLEIR_SKIP_BROWSER=1) skips the browser tests, these included; it says so. */
+const skip = /^(1|true|yes)$/i.test(process.env.SIMPLEIR_SKIP_BROWSER ?? '') ? 'SIMPLEIR_SKIP_BROWSER=1: browser consumer apps not run' : false;
+
 before(async () => {
+  if (skip) return;
   app = await scratchApp();
   media = await makeMedia();
 });
@@ -42,7 +46,7 @@ async function assertLazyPresets(outDir: string, mainFile: string): Promise<void
   assert.ok(!/[A-Za-z0-9+/]{20000}/.test(main), `${mainFile} embeds the preset weights instead of loading them on demand`);
 }
 
-test('esbuild (platform browser): presets with no options, image and MP4 restored', async () => {
+test('esbuild (platform browser): presets with no options, image and MP4 restored', { skip }, async () => {
   const dir = await project('esbuild-app');
   const out = join(dir, 'out');
   await app.exec(join(app.dir, 'node_modules/.bin/esbuild'), ['main.js', '--bundle', '--format=esm', '--platform=browser', '--splitting', '--minify', `--outdir=${out}`], { cwd: dir });
@@ -51,7 +55,7 @@ test('esbuild (platform browser): presets with no options, image and MP4 restore
   await runAndCheckApp(out, '/index.html', media);
 });
 
-test('Vite 7: presets with no options, image and MP4 restored', async () => {
+test('Vite 7: presets with no options, image and MP4 restored', { skip }, async () => {
   const dir = await project('vite-app');
   await writeFile(join(dir, 'index.html'), appHtml('./main.js', true));
   await app.exec(join(app.dir, 'node_modules/.bin/vite'), ['build', '--outDir', 'out', '--emptyOutDir', '--logLevel', 'warn'], { cwd: dir });
@@ -63,7 +67,7 @@ test('Vite 7: presets with no options, image and MP4 restored', async () => {
   await runAndCheckApp(out, '/index.html', media);
 });
 
-test('webpack 5 (webpack-cli): presets with no options, image and MP4 restored', async () => {
+test('webpack 5 (webpack-cli): presets with no options, image and MP4 restored', { skip }, async () => {
   const dir = await project('webpack-app');
   const config = `module.exports = {
   mode: 'production',

@@ -88,7 +88,8 @@ export function scratchApp(): Promise<ScratchApp> {
 async function removeStale(keep: string): Promise<void> {
   const day = 24 * 3600 * 1000;
   for (const name of await readdir(tmpdir())) {
-    if (!/^simpleir-consumer-[0-9a-f]{16}$/.test(name) || name === keep) continue;
+    // Folders of other sources, and what killed runs left (half-made `.<pid>.tmp` folders, locks).
+    if (!/^simpleir-consumer-[0-9a-f]{16}(\.\d+\.tmp|\.lock)?$/.test(name) || name === keep) continue;
     const info = await stat(join(tmpdir(), name)).catch(() => null);
     if (info && Date.now() - info.mtimeMs > day) await rm(join(tmpdir(), name), { recursive: true, force: true });
   }
@@ -104,15 +105,41 @@ async function prepare(): Promise<ScratchApp> {
   };
   const done = join(dir, '.installed');
   if (existsSync(done)) return { ...app, tarball: (await readFile(done, 'utf8')).trim() };
+  // Test files run in parallel (SIMPLEIR_TEST_CONCURRENCY > 1) take turns: one packs and installs.
+  const lock = `${dir}.lock`;
+  const release = await acquire(lock);
+  try {
+    if (existsSync(done)) return { ...app, tarball: (await readFile(done, 'utf8')).trim() };
+    return { ...app, tarball: await packAndInstall(dir) };
+  } finally {
+    await release();
+  }
+}
+
+/** A lock between processes: a directory made atomically; one older than 20 min is taken as abandoned. */
+async function acquire(lock: string): Promise<() => Promise<void>> {
+  for (;;) {
+    try {
+      await mkdir(lock);
+      return () => rm(lock, { recursive: true, force: true });
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EEXIST') throw e;
+      const info = await stat(lock).catch(() => null);
+      if (info && Date.now() - info.mtimeMs > 20 * 60 * 1000) await rm(lock, { recursive: true, force: true });
+      else await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+/** Packs the package into a fresh folder, installs it with the tools, and moves the folder to `dir`; returns the tarball. */
+async function packAndInstall(dir: string): Promise<string> {
   // Built in a fresh folder and renamed at the end, so a half-made folder is never reused.
   const work = `${dir}.${process.pid}.tmp`;
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
-  const packed = await exec('npm', ['pack', '--json', '--pack-destination', work], REPO_ROOT);
-  const jsonStart = packed.stdout.indexOf('[');
-  const info = JSON.parse(packed.stdout.slice(jsonStart)) as { filename: string }[];
-  const tarballName = info[0]?.filename;
-  if (!tarballName) throw new Error(`npm pack printed no file name:\n${packed.stdout}`);
+  const packed = await exec('npm', ['pack', '--pack-destination', work], REPO_ROOT);
+  const tarballName = (await readdir(work)).find((f) => f.endsWith('.tgz'));
+  if (!tarballName) throw new Error(`npm pack wrote no tarball to ${work}:\n${packed.stdout}\n${packed.stderr}`);
   const pkg = {
     name: 'simpleir-consumer-app',
     version: '1.0.0',
@@ -126,6 +153,6 @@ async function prepare(): Promise<ScratchApp> {
   await rm(dir, { recursive: true, force: true });
   await rename(work, dir);
   const tarball = join(dir, tarballName);
-  await writeFile(done, tarball);
-  return { ...app, tarball };
+  await writeFile(join(dir, '.installed'), tarball);
+  return tarball;
 }

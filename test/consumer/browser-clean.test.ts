@@ -75,16 +75,18 @@ test('sideEffects lists every built file that registers something on import, and
   const pkg = JSON.parse(await readFile(join(pkgDir, 'package.json'), 'utf8')) as { sideEffects: string[] | boolean };
   assert.ok(Array.isArray(pkg.sideEffects), 'sideEffects should list the files with side effects');
   const listed = new Set(pkg.sideEffects.map((f) => f.replace(/^\.\//, '')));
-  const graph = await walk(join(pkgDir, 'dist/browser.js'));
   let registering = 0;
-  for (const file of graph.keys()) {
-    // A top-level call (at the start of a line) of the converter registry is a side effect of importing the file.
-    if (/^registerFrameConverter\(/m.test(await readFile(file, 'utf8'))) {
+  for (const name of await readdir(join(pkgDir, 'dist'))) {
+    if (!/\.c?js$/.test(name)) continue;
+    const file = join(pkgDir, 'dist', name);
+    // A top-level call (at the start of a line) of the converter registry is a side effect of importing
+    // the file: `registerFrameConverter(...)` in ESM, `_chunkX.registerFrameConverter.call(void 0, ...)` in CJS.
+    if (/^(?:registerFrameConverter\(|[\w$]+\.registerFrameConverter\.call\()/m.test(await readFile(file, 'utf8'))) {
       registering++;
       assert.ok(listed.has(relative(pkgDir, file)), `${relative(pkgDir, file)} registers a frame converter on import but is not in sideEffects`);
     }
   }
-  assert.ok(registering >= 1, 'no built file registers the VideoFrame converter: the check looks for the wrong thing');
+  assert.equal(registering, 2, 'the VideoFrame converter should be registered by one ESM and one CJS file: the check looks for the wrong thing');
   for (const f of listed) await readFile(join(pkgDir, f));
 });
 

@@ -46,6 +46,7 @@ const ESM_APP = `import { SimpleIR, selectBackend } from 'simpleir-stream';
 import { readImage, writeImage } from 'simpleir-stream/node';
 import * as browser from 'simpleir-stream/browser';
 const [input, output, preset] = process.argv.slice(2);
+globalThis.fetch = () => { throw new Error('offline: the presets must not be fetched'); };
 await selectBackend('wasm');
 const model = await SimpleIR.load(preset);
 await writeImage(output, await model.restore(await readImage(input)));
@@ -57,6 +58,7 @@ const CJS_APP = `const { SimpleIR, selectBackend } = require('simpleir-stream');
 const { readImage, writeImage } = require('simpleir-stream/node');
 const browser = require('simpleir-stream/browser');
 const [input, output, preset] = process.argv.slice(2);
+globalThis.fetch = () => { throw new Error('offline: the presets must not be fetched'); };
 (async () => {
   await selectBackend('wasm');
   const model = await SimpleIR.load(preset);
@@ -68,7 +70,7 @@ const [input, output, preset] = process.argv.slice(2);
 
 for (const [kind, file, code] of [['ESM import', 'app.mjs', ESM_APP], ['CJS require', 'app.cjs', CJS_APP]] as const) {
   for (const preset of ['tiny', 'base'] as const) {
-    test(`Node, ${kind} of the three entries: '${preset}' with no options restores a 640x360 image as the sources do`, async () => {
+    test(`Node, ${kind} of the three entries: '${preset}' with no options (no fetch) restores a 640x360 image as the sources do`, async () => {
       const script = join(app.dir, file);
       await writeFile(script, code);
       const output = join(dir, `${file}-${preset}.png`);

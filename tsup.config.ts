@@ -1,25 +1,20 @@
 import { defineConfig } from 'tsup';
 
 // Entries: the universal SDK (browser and Node), the browser adapters (WebCodecs, MediaStream,
-// WebGPU frames), the Node adapters, and the CLI. ESM output shares chunks between entries, so one
-// frame-converter registry serves `simpleir-stream` and `simpleir-stream/browser` alike.
-export default defineConfig([
-  {
-    entry: { index: 'src/index.ts', browser: 'src/browser.ts', node: 'src/node.ts' },
-    format: ['esm', 'cjs'],
-    dts: true,
-    sourcemap: true,
-    clean: true,
-    shims: true,
-    target: 'es2022',
-    splitting: true,
-  },
-  {
-    entry: { cli: 'src/cli/index.ts' },
-    format: ['esm'],
-    sourcemap: true,
-    shims: true,
-    target: 'node20',
-    platform: 'node',
-  },
-]);
+// WebGPU frames), the Node adapters, and the CLI, in one build: its output shares chunks between
+// entries, so one frame-converter registry serves `simpleir-stream` and `simpleir-stream/browser`
+// alike, and the CLI uses the same chunks (one copy of each preset in dist/ per format). The CLI's CJS
+// copy (dist/cli.cjs) is a by-product; bin/simpleir.js runs dist/cli.js. No shims: tsup's
+// `__filename`/`__dirname` shim imports Node's `path` and `url`, which browser bundlers cannot resolve
+// (test/consumer/browser-clean.test.ts walks the built imports). The shipped presets become chunks of
+// their own, loaded on first use.
+export default defineConfig({
+  entry: { index: 'src/index.ts', browser: 'src/browser.ts', node: 'src/node.ts', cli: 'src/cli/index.ts' },
+  format: ['esm', 'cjs'],
+  dts: { entry: { index: 'src/index.ts', browser: 'src/browser.ts', node: 'src/node.ts' } },
+  sourcemap: true,
+  clean: true,
+  shims: false,
+  target: 'es2022',
+  splitting: true,
+});

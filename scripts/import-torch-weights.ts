@@ -6,8 +6,9 @@
  * `--parity`, also records the run's parity fixture (a fixed input and the PyTorch output on the
  * float16-rounded weights), which test/torch-parity.test.ts checks against the TypeScript network.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { paramSpecs, validateConfig } from '../src/core/config.js';
 import { importReplayMemory, isReplayMemoryJSON } from '../src/core/review/replay.js';
@@ -70,6 +71,8 @@ await mkdir(outDir, { recursive: true });
 const files = encodeWeights(config, tensors, { dtype: 'float16', weightsFile: `${args.name}.bin`, metadata });
 await writeFile(join(outDir, `${args.name}.bin`), files.data);
 await writeFile(join(outDir, `${args.name}.json`), JSON.stringify(files.manifest));
+// The presets built into the package are generated from weights/: keep them in step.
+if (resolve(outDir) === resolve('weights')) execFileSync(process.execPath, ['scripts/embed-weights.mjs'], { stdio: 'inherit' });
 console.log(`wrote ${join(outDir, args.name)}.{json,bin}: ${run.preset}, ${run.steps} steps, ${memoryEntries} replay crops`);
 if (args.parity) {
   let fixtures: Record<string, unknown> = {};

@@ -4,8 +4,9 @@
  * samples turned into pixel crops (`metadata.memory`, the replay format of docs/online-learning.md) so
  * that online learning can replay earlier domains from the first step.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/core/backend.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
@@ -43,5 +44,7 @@ await mkdir(outDir, { recursive: true });
 const files = model.toWeightFiles({ dtype: 'float16', weightsFile: `${args.name}.bin`, metadata });
 await writeFile(join(outDir, `${args.name}.bin`), files.data);
 await writeFile(join(outDir, `${args.name}.json`), JSON.stringify(files.manifest));
+// The presets built into the package are generated from weights/: keep them in step.
+if (resolve(outDir) === resolve('weights')) execFileSync(process.execPath, ['scripts/embed-weights.mjs'], { stdio: 'inherit' });
 console.log(`wrote ${join(outDir, args.name)}.{json,bin}: ${files.data.length} bytes of fp16 weights, manifest ${JSON.stringify(files.manifest).length} bytes`);
 model.dispose();

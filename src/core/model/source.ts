@@ -1,7 +1,9 @@
 /**
  * Reads the bytes of a weight file from wherever it is: a shipped preset, a URL, a file path (Node),
- * a packed buffer, or the two parts given directly. Node's file system is reached through a dynamic
- * import so that browser bundles never include it.
+ * a packed buffer, or the two parts given directly. The presets are modules of their own
+ * (src/core/model/presets, generated from weights/), imported on first use, so they load in any
+ * bundler and in Node with no setup; Node's file system is reached through a dynamic import of a
+ * computed name so that browser bundles never include it.
  */
 import { isPresetName, type PresetName } from '../config.js';
 import { SimpleIRError } from '../errors.js';
@@ -13,13 +15,26 @@ export type WeightSource = PresetName | string | URL | ArrayBuffer | Uint8Array 
 /** Where to find weights. */
 export interface WeightSourceOptions {
   /**
-   * Base URL (browser) or folder (Node) holding the presets' `tiny.json`/`tiny.bin` and `base.*`.
-   * Default: the package's own `weights/` folder.
+   * Base URL (browser) or folder (Node) holding the presets' `tiny.json`/`tiny.bin` and `base.*`, for
+   * apps that host the weights themselves (copy them from the package's `weights/` folder).
+   * Default: the weights built into the package (no request, no file read).
    */
   readonly weightsBaseUrl?: string | URL;
   /** `fetch` to use (default: the global one). */
   readonly fetch?: typeof fetch;
+  /**
+   * Keep weights fetched over HTTP(S) in the browser's Cache API and read them from there next time
+   * (also after a reload), instead of downloading them again: `true` uses the cache named
+   * {@link DEFAULT_WEIGHTS_CACHE}, a string names another. The entries are keyed by URL: give changed
+   * weights a new URL, or delete the cache (`caches.delete(name)`). Only for weights read from URLs
+   * (`weightsBaseUrl`, a URL source): the built-in presets are part of the app's code. Default: false.
+   * @throws SimpleIRError `INVALID_ARGUMENT` (from `SimpleIR.load`) when set for a URL where there is no Cache API (Node).
+   */
+  readonly cache?: boolean | string;
 }
+
+/** The Cache API cache that `SimpleIR.load(source, { cache: true })` keeps fetched weights in. */
+export const DEFAULT_WEIGHTS_CACHE = 'simpleir-weights';
 
 /** True in Node (not in a browser or a worker). */
 export function isNodeRuntime(): boolean {
@@ -30,6 +45,31 @@ export function isNodeRuntime(): boolean {
 type FsPromises = typeof import('node:fs/promises');
 type PathModule = typeof import('node:path');
 type UrlModule = typeof import('node:url');
+
+/** The manifest text and base64 binary of a shipped preset (see scripts/embed-weights.mjs). */
+interface EmbeddedPreset {
+  readonly manifest: string;
+  readonly data: string;
+}
+
+/** Imports a shipped preset's module: literal specifiers, so every bundler makes each a lazy chunk. */
+function importPreset(name: PresetName): Promise<EmbeddedPreset> {
+  return name === 'tiny' ? import('./presets/tiny.js') : import('./presets/base.js');
+}
+
+/** Decodes base64 with `atob` (browsers, workers and Node 16+ alike). */
+function fromBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** The manifest and binary of a shipped preset, from the module built into the package. */
+export async function embeddedPreset(name: PresetName): Promise<WeightFiles> {
+  const m = await importPreset(name);
+  return { manifest: parseManifest(m.manifest), data: fromBase64(m.data) };
+}
 
 /** Node's modules, imported so bundlers leave them alone. */
 async function nodeModules(): Promise<{ fs: FsPromises; path: PathModule; url: UrlModule }> {
@@ -42,26 +82,6 @@ function notFound(what: string, cause?: unknown): SimpleIRError {
   return new SimpleIRError('WEIGHTS_NOT_FOUND', `Weights not found: ${what}. Pass a preset name ('tiny' or 'base'), a URL or path to a .json manifest or .sirw file, or a buffer.`, { what }, { cause });
 }
 
-/** Finds the package's `weights/` folder in Node by walking up from this module. */
-async function packageWeightsDir(): Promise<string> {
-  const { fs, path, url } = await nodeModules();
-  const here = typeof __filename === 'string' ? __filename : url.fileURLToPath(import.meta.url);
-  let dir = path.dirname(here);
-  for (let i = 0; i < 8; i++) {
-    try {
-      const pkg = JSON.parse(await fs.readFile(path.join(dir, 'package.json'), 'utf8')) as { name?: string };
-      if (pkg.name === 'simpleir-stream') return path.join(dir, 'weights');
-    } catch {
-      // not here; go up
-    }
-    const up = path.dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  throw notFound('the simpleir-stream package folder (with its weights/) could not be located from this module');
-}
-
-declare const __filename: string | undefined;
 
 async function readFileBytes(file: string): Promise<Uint8Array> {
   const { fs } = await nodeModules();
@@ -79,6 +99,9 @@ async function fetchBytes(u: URL, options: WeightSourceOptions): Promise<Uint8Ar
     const { url } = await nodeModules();
     return readFileBytes(url.fileURLToPath(u));
   }
+  const cache = await openWeightsCache(u, options);
+  const cached = await cache?.match(u.href);
+  if (cached) return new Uint8Array(await cached.arrayBuffer());
   const f = options.fetch ?? globalThis.fetch;
   let res: Response;
   try {
@@ -87,7 +110,24 @@ async function fetchBytes(u: URL, options: WeightSourceOptions): Promise<Uint8Ar
     throw notFound(`fetching ${u.href} failed (${(e as Error).message})`, e);
   }
   if (!res.ok) throw notFound(`${u.href} answered HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (cache) await cache.put(u.href, new Response(bytes, { headers: { 'Content-Type': res.headers.get('Content-Type') ?? 'application/octet-stream' } }));
+  return bytes;
+}
+
+/** The Cache API cache named by `options.cache` for an HTTP(S) URL; undefined when not asked for or not HTTP. */
+async function openWeightsCache(u: URL, options: WeightSourceOptions): Promise<Cache | undefined> {
+  const asked = options.cache;
+  if (asked === undefined || asked === false) return undefined;
+  if (asked !== true && (typeof asked !== 'string' || asked.length === 0)) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `SimpleIR.load option cache: expected true, false or a cache name, got ${JSON.stringify(asked) ?? typeof asked}.`);
+  }
+  const caches = (globalThis as { caches?: CacheStorage }).caches;
+  if (!caches) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `SimpleIR.load option cache: this runtime has no Cache API (globalThis.caches), so ${u.href} cannot be cached; leave cache unset here (it is for browsers and workers on https or localhost).`, { url: u.href });
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
+  return caches.open(asked === true ? DEFAULT_WEIGHTS_CACHE : asked);
 }
 
 function decodeText(bytes: Uint8Array): string {
@@ -137,11 +177,7 @@ export async function readWeightSource(source: WeightSource, options: WeightSour
       const { path } = await nodeModules();
       return fromLocation(path.join(base, `${source}.json`), options);
     }
-    if (isNodeRuntime()) {
-      const { path } = await nodeModules();
-      return fromLocation(path.join(await packageWeightsDir(), `${source}.json`), options);
-    }
-    return fromLocation(new URL(`../weights/${source}.json`, import.meta.url), options);
+    return embeddedPreset(source);
   }
   if (looksLikeUrl(source) || !isNodeRuntime()) {
     const base = (globalThis as { location?: { href: string } }).location?.href;

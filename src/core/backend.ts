@@ -9,6 +9,8 @@ import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { probeSize, softwareWebGLRenderer, timeActiveBackend, type ProbeSize, type ProbeTiming, type ProbeWorkload } from './backend-probe.js';
 import { isPresetName } from './config.js';
 import { describeValue, SimpleIRError } from './errors.js';
+import { fromBase64, isNodeRuntime } from './model/source.js';
+import { EMBEDDED_WASM_VERSION, embeddedWasm, type WasmBinaryName } from './wasm-binaries.js';
 
 /** Backends the SDK can run on. */
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -103,19 +105,70 @@ async function probeWebGPU(): Promise<GpuProbe> {
   }
 }
 
+const WASM_BINARY_NAMES: readonly WasmBinaryName[] = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+
+/** Where the wasm binaries come from: the app's `wasmPaths`, or the binaries built into the package (`embedded`). */
 let wasmPathsSet: string | undefined;
+
+/** True once the wasm backend runs (without starting it, as `tf.findBackend` would). */
+function wasmStarted(): boolean {
+  return 'wasm' in tf.engine().registry;
+}
+
+/** Points tfjs at the app's folder of `.wasm` files (a file map: it overrides an earlier one). */
+function useWasmPaths(prefix: string): void {
+  if (wasmStarted()) return; // its binary is loaded already
+  try {
+    setWasmPaths(Object.fromEntries(WASM_BINARY_NAMES.map((n) => [n, prefix + n])));
+    wasmPathsSet = prefix;
+  } catch (e) {
+    throw new SimpleIRError('BACKEND_UNAVAILABLE', `wasmPaths ${JSON.stringify(prefix)} came after the wasm backend failed to start (${(e as Error).message}); pass wasmPaths to the first selectBackend call.`, { wasmPaths: prefix }, { cause: e });
+  }
+}
+
+/**
+ * In a browser where the app gave no `wasmPaths`, hands tfjs the binary it will load (chosen by the
+ * same SIMD and thread tests) from those built into the package, as a blob: URL. Returns null, or why
+ * it could not (then tfjs looks next to the page's script, as it does without the SDK).
+ */
+async function useEmbeddedWasm(): Promise<string | null> {
+  if (wasmPathsSet !== undefined || EMBEDDED_WASM_VERSION === null || isNodeRuntime() || wasmStarted()) return null;
+  try {
+    const [simd, threads] = await Promise.all([tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'), tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')]);
+    const name: WasmBinaryName = simd && threads ? 'tfjs-backend-wasm-threaded-simd.wasm' : simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm';
+    const base64 = await embeddedWasm(name);
+    if (base64 === null) return `${name} is not built into this package`;
+    const url = URL.createObjectURL(new Blob([fromBase64(base64) as Uint8Array<ArrayBuffer>], { type: 'application/wasm' }));
+    setWasmPaths(Object.fromEntries(WASM_BINARY_NAMES.map((n) => [n, n === name ? url : n])));
+    wasmPathsSet = 'embedded';
+    return null;
+  } catch (e) {
+    return `the built-in ${EMBEDDED_WASM_VERSION} binary could not be prepared: ${(e as Error).message}`;
+  }
+}
 
 /** Makes `name` the active backend; returns null, or why it could not. */
 async function activate(name: BackendName): Promise<string | null> {
   if (!(name in tf.engine().registryFactory)) return 'backend not registered in this build of tfjs (not available in this runtime)';
+  const embedded = name === 'wasm' && tf.getBackend() !== name ? await useEmbeddedWasm() : null;
   try {
     const ok = tf.getBackend() === name || (await tf.setBackend(name));
-    if (!ok) return 'initialisation failed';
+    if (!ok) return `initialisation failed${name === 'wasm' ? wasmHint(embedded) : ''}`;
     await tf.ready();
     return null;
   } catch (e) {
-    return `initialisation failed: ${(e as Error).message}`;
+    return `initialisation failed: ${(e as Error).message}${name === 'wasm' ? wasmHint(embedded) : ''}`;
   }
+}
+
+/** What to do when the wasm backend did not start. */
+function wasmHint(embeddedFailure: string | null): string {
+  const host = `host the .wasm files of @tensorflow/tfjs-backend-wasm ${EMBEDDED_WASM_VERSION ?? ''} and pass selectBackend(..., { wasmPaths: '<their folder URL>/' })`.replace('  ', ' ');
+  if (wasmPathsSet === 'embedded') {
+    return ` (its binary came from this package as a blob: URL; a Content-Security-Policy that blocks blob: fetches or WebAssembly compilation ('wasm-unsafe-eval') stops it: allow those, or ${host})`;
+  }
+  if (wasmPathsSet !== undefined) return ` (binaries looked for at ${wasmPathsSet}: check that they are served there as application/wasm)`;
+  return embeddedFailure ? ` (${embeddedFailure}; ${host})` : '';
 }
 
 function wasmThreads(name: BackendName): { wasmThreads?: number } {
@@ -297,10 +350,7 @@ export async function selectBackend(choice: BackendName | readonly BackendName[]
       throw new SimpleIRError('INVALID_ARGUMENT', `Unknown backend ${JSON.stringify(c)}; choose one of ${BACKEND_ORDER.join(', ')} or 'auto'.`);
     }
   }
-  if (options.wasmPaths && options.wasmPaths !== wasmPathsSet) {
-    setWasmPaths(options.wasmPaths);
-    wasmPathsSet = options.wasmPaths;
-  }
+  if (options.wasmPaths && options.wasmPaths !== wasmPathsSet) useWasmPaths(options.wasmPaths);
   const warn = options.onWarning ?? ((m: string) => console.warn(`[simpleir] ${m}`));
   const skipped: { name: BackendName; reason: string }[] = [];
   const softwareWarning = 'WebGPU runs on a software (fallback) adapter: output is correct but slow.';

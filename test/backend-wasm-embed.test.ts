@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { build, transform } from 'esbuild';
 import { embedWasmPlugin, installedWasmBackend, WASM_BINARY_NAMES } from '../scripts/embed-wasm.mjs';
 import { EMBEDDED_WASM_VERSION, embeddedWasm, type WasmBinaryName } from '../src/core/wasm-binaries';
 
@@ -61,4 +61,18 @@ test('the build embeds the installed tfjs-backend-wasm binaries byte for byte, e
     assert.ok(got.equals(want), `${name}: the embedded bytes differ from the installed package's file`);
     assert.equal(got.subarray(0, 4).toString('latin1'), '\0asm', `${name} is not a WebAssembly binary`);
   }
+});
+
+test('the threaded glue check: the installed glue and its esbuild-minified form pass; the guard rewritten as terser does fails', async () => {
+  const { threadedGlueWorksInWorkers } = await import('../src/core/backend');
+  const { dist } = installedWasmBackend(root);
+  const source = await readFile(join(dist, '../wasm-out/tfjs-backend-wasm-threaded-simd.js'), 'utf8');
+  const factoryText = (await import('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js')).default.toString();
+  assert.match(factoryText, /typeof _scriptDir !== "undefined" && _scriptDir/);
+  assert.equal(threadedGlueWorksInWorkers(factoryText), true);
+  const { code } = await transform(source, { minify: true, format: 'cjs' });
+  assert.doesNotMatch(code, /_scriptDir/, 'esbuild did not rename the variable: the check below would prove nothing');
+  assert.equal(threadedGlueWorksInWorkers(code), true);
+  // terser (webpack 5's production minifier) turns the guard of the outer variable into `void 0!==s&&s`.
+  assert.equal(threadedGlueWorksInWorkers(factoryText.replace('typeof _scriptDir !== "undefined" && _scriptDir', 'void 0!==s&&s')), false);
 });

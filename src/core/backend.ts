@@ -6,6 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+// The same module tfjs-backend-wasm imports (one instance in any bundle): its factory's text is what the workers run.
+import threadedGlue from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js';
 import { probeSize, softwareWebGLRenderer, timeActiveBackend, type ProbeSize, type ProbeTiming, type ProbeWorkload } from './backend-probe.js';
 import { isPresetName } from './config.js';
 import { describeValue, SimpleIRError } from './errors.js';
@@ -127,6 +129,35 @@ function useWasmPaths(prefix: string): void {
 }
 
 /**
+ * True when the threaded binary's JS glue still works once turned into text: tfjs starts each worker
+ * thread from `factory.toString()`, which must not read the variables around it. Emscripten guards the
+ * only one it reads (`typeof _scriptDir !== "undefined" && _scriptDir`); some minifiers (terser, as
+ * webpack 5 runs it) rewrite that guard to `void 0 !== s && s`, valid in the bundle but a
+ * ReferenceError in the worker, where tfjs's initialisation then waits forever.
+ */
+export function threadedGlueWorksInWorkers(factoryText: string): boolean {
+  return !/void 0\s*!==?\s*([A-Za-z_$][\w$]*)\s*&&\s*\1\b/.test(factoryText);
+}
+
+let threadsChecked = false;
+
+function defaultWarn(message: string): void {
+  console.warn(`[simpleir] ${message}`);
+}
+
+/**
+ * Before the wasm backend starts in a browser: turns its threads off when this bundle broke the
+ * threaded glue (see {@link threadedGlueWorksInWorkers}); tfjs then loads the SIMD binary, one thread.
+ */
+function guardWasmThreads(warn: (m: string) => void): void {
+  if (threadsChecked || isNodeRuntime() || wasmStarted()) return;
+  threadsChecked = true;
+  if (threadedGlueWorksInWorkers(String(threadedGlue))) return;
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  warn("wasm runs on one thread: this app's minifier rewrote tfjs-backend-wasm's threaded glue so that its workers cannot start (a `typeof` guard became `void 0 !==`); keep `typeof` checks (terser: compress.typeofs = false) for threads.");
+}
+
+/**
  * In a browser where the app gave no `wasmPaths`, hands tfjs the binary it will load (chosen by the
  * same SIMD and thread tests) from those built into the package, as a blob: URL. Returns null, or why
  * it could not (then tfjs looks next to the page's script, as it does without the SDK).
@@ -148,8 +179,9 @@ async function useEmbeddedWasm(): Promise<string | null> {
 }
 
 /** Makes `name` the active backend; returns null, or why it could not. */
-async function activate(name: BackendName): Promise<string | null> {
+async function activate(name: BackendName, warn: (m: string) => void = defaultWarn): Promise<string | null> {
   if (!(name in tf.engine().registryFactory)) return 'backend not registered in this build of tfjs (not available in this runtime)';
+  if (name === 'wasm') guardWasmThreads(warn);
   const embedded = name === 'wasm' && tf.getBackend() !== name ? await useEmbeddedWasm() : null;
   try {
     const ok = tf.getBackend() === name || (await tf.setBackend(name));
@@ -266,6 +298,7 @@ async function chooseByMeasurement(
 ): Promise<{ name: BackendName; probe: BackendProbe } | null> {
   const size = probeSize(options.probe);
   const key = cacheKey(size, gpu, candidates);
+  const warn = options.onWarning ?? defaultWarn;
   const describe = (timings: ProbeTiming[], cached: boolean, elapsedMs: number): BackendProbe => ({
     cached,
     preset: size.preset,
@@ -287,7 +320,7 @@ async function chooseByMeasurement(
   };
   if (options.cache !== false) {
     const hit = readCache(key);
-    if (hit && (await activate(hit.name)) === null) {
+    if (hit && (await activate(hit.name, warn)) === null) {
       rejectOthers(hit.name, hit.timings);
       return { name: hit.name, probe: describe(hit.timings, true, 0) };
     }
@@ -304,7 +337,7 @@ async function chooseByMeasurement(
     return software === null;
   });
   for (const [i, name] of timed.entries()) {
-    const failed = await activate(name);
+    const failed = await activate(name, warn);
     if (failed) {
       skipped.push({ name, reason: failed });
       continue;
@@ -317,7 +350,7 @@ async function chooseByMeasurement(
   const measured = timings.filter((t) => t.ms !== null).sort((a, b) => a.ms! - b.ms!);
   const name = (measured[0]?.name as BackendName | undefined) ?? usable[0];
   if (name === undefined) return null;
-  if ((await activate(name)) !== null) return null;
+  if ((await activate(name, warn)) !== null) return null;
   rejectOthers(name, timings);
   if (options.cache !== false && measured.length > 0) writeCache(key, { name, timings });
   return { name, probe: describe(timings, false, performance.now() - t0) };
@@ -351,7 +384,7 @@ export async function selectBackend(choice: BackendName | readonly BackendName[]
     }
   }
   if (options.wasmPaths && options.wasmPaths !== wasmPathsSet) useWasmPaths(options.wasmPaths);
-  const warn = options.onWarning ?? ((m: string) => console.warn(`[simpleir] ${m}`));
+  const warn = options.onWarning ?? defaultWarn;
   const skipped: { name: BackendName; reason: string }[] = [];
   const softwareWarning = 'WebGPU runs on a software (fallback) adapter: output is correct but slow.';
   if (!explicit) {
@@ -386,7 +419,7 @@ export async function selectBackend(choice: BackendName | readonly BackendName[]
         fallback = probe.fallback;
         if (fallback) warnings.push(softwareWarning);
       }
-      const failed = await activate(name);
+      const failed = await activate(name, warn);
       if (failed) {
         skipped.push({ name, reason: failed });
         continue;

@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
+import { embedWasmPlugin } from './scripts/embed-wasm.mjs';
 
 // Entries: the universal SDK (browser and Node), the browser adapters (WebCodecs, MediaStream,
 // WebGPU frames), the Node adapters, and the CLI, in one build: its output shares chunks between
@@ -7,7 +8,8 @@ import { defineConfig } from 'tsup';
 // copy (dist/cli.cjs) is a by-product; bin/simpleir.js runs dist/cli.js. No shims: tsup's
 // `__filename`/`__dirname` shim imports Node's `path` and `url`, which browser bundlers cannot resolve
 // (test/consumer/browser-clean.test.ts walks the built imports). The shipped presets become chunks of
-// their own, loaded on first use.
+// their own, loaded on first use, and so do the wasm backend's binaries (scripts/embed-wasm.mjs builds
+// those of the installed @tensorflow/tfjs-backend-wasm in place of src/core/wasm-binaries.ts).
 export default defineConfig({
   entry: { index: 'src/index.ts', browser: 'src/browser.ts', node: 'src/node.ts', cli: 'src/cli/index.ts' },
   format: ['esm', 'cjs'],
@@ -17,4 +19,5 @@ export default defineConfig({
   shims: false,
   target: 'es2022',
   splitting: true,
+  esbuildPlugins: [embedWasmPlugin()],
 });

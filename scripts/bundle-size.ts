@@ -1,6 +1,7 @@
 /**
  * `npx tsx scripts/bundle-size.ts`: minified + gzipped sizes of (1) the smallest browser consumer
- * (`selectBackend`, `SimpleIR.load('tiny')`, `restore` of one frame, from `simpleir-stream`), as is and
+ * (`SimpleIR.load('tiny')`, which selects the backend, and `restore` of one frame, from `simpleir-stream`,
+ * with the wasm binaries built in as the package's build does: lazy chunks), as is and
  * with `@tensorflow/tfjs` replaced by `@tensorflow/tfjs-core` + its gradients and chained ops + the
  * cpu and webgl backends (what
  * importing only the tfjs pieces the SDK uses would give), and (2) the demo pages of examples/ bundled
@@ -13,11 +14,11 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile, type Plugin } from 'esbuild';
+import { embedWasmPlugin } from './embed-wasm.mjs';
 import { EXAMPLE_ENTRIES } from './start';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CONSUMER = `import { SimpleIR, selectBackend } from 'simpleir-stream';
-await selectBackend();
+const CONSUMER = `import { SimpleIR } from 'simpleir-stream';
 const model = await SimpleIR.load('tiny');
 const out = await model.restore({ data: new Uint8Array(64 * 64 * 4), width: 64, height: 64, channels: 4 });
 console.log(out.width, out.height);
@@ -96,7 +97,7 @@ async function bundleConsumer(tfjsCore: boolean): Promise<Sizes> {
       target: 'es2022',
       alias: { 'simpleir-stream': join(REPO_ROOT, 'src/index.ts') },
       nodePaths: [join(REPO_ROOT, 'node_modules')],
-      plugins: tfjsCore ? [tfjsCoreOnly] : [],
+      plugins: [embedWasmPlugin(REPO_ROOT), ...(tfjsCore ? [tfjsCoreOnly] : [])],
       logLevel: 'error',
       absWorkingDir: REPO_ROOT,
       metafile: true,

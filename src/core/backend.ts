@@ -6,9 +6,13 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+// The same module tfjs-backend-wasm imports (one instance in any bundle): its factory's text is what the workers run.
+import threadedGlue from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js';
 import { probeSize, softwareWebGLRenderer, timeActiveBackend, type ProbeSize, type ProbeTiming, type ProbeWorkload } from './backend-probe.js';
 import { isPresetName } from './config.js';
 import { describeValue, SimpleIRError } from './errors.js';
+import { fromBase64, isNodeRuntime } from './model/source.js';
+import { EMBEDDED_WASM_VERSION, embeddedWasm, type WasmBinaryName } from './wasm-binaries.js';
 
 /** Backends the SDK can run on. */
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -103,19 +107,100 @@ async function probeWebGPU(): Promise<GpuProbe> {
   }
 }
 
+const WASM_BINARY_NAMES: readonly WasmBinaryName[] = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+
+/** Where the wasm binaries come from: the app's `wasmPaths`, or the binaries built into the package (`embedded`). */
 let wasmPathsSet: string | undefined;
 
+/** True once the wasm backend runs (without starting it, as `tf.findBackend` would). */
+function wasmStarted(): boolean {
+  return 'wasm' in tf.engine().registry;
+}
+
+/** Points tfjs at the app's folder of `.wasm` files (a file map: it overrides an earlier one). */
+function useWasmPaths(prefix: string): void {
+  if (wasmStarted()) return; // its binary is loaded already
+  try {
+    setWasmPaths(Object.fromEntries(WASM_BINARY_NAMES.map((n) => [n, prefix + n])));
+    wasmPathsSet = prefix;
+  } catch (e) {
+    throw new SimpleIRError('BACKEND_UNAVAILABLE', `wasmPaths ${JSON.stringify(prefix)} came after the wasm backend failed to start (${(e as Error).message}); pass wasmPaths to the first selectBackend call.`, { wasmPaths: prefix }, { cause: e });
+  }
+}
+
+/**
+ * True when the threaded binary's JS glue still works once turned into text: tfjs starts each worker
+ * thread from `factory.toString()`, which must not read the variables around it. Emscripten guards the
+ * only one it reads (`typeof _scriptDir !== "undefined" && _scriptDir`); some minifiers (terser, as
+ * webpack 5 runs it) rewrite that guard to `void 0 !== s && s`, valid in the bundle but a
+ * ReferenceError in the worker, where tfjs's initialisation then waits forever.
+ */
+export function threadedGlueWorksInWorkers(factoryText: string): boolean {
+  return !/void 0\s*!==?\s*([A-Za-z_$][\w$]*)\s*&&\s*\1\b/.test(factoryText);
+}
+
+let threadsChecked = false;
+
+function defaultWarn(message: string): void {
+  console.warn(`[simpleir] ${message}`);
+}
+
+/**
+ * Before the wasm backend starts in a browser: turns its threads off when this bundle broke the
+ * threaded glue (see {@link threadedGlueWorksInWorkers}); tfjs then loads the SIMD binary, one thread.
+ */
+function guardWasmThreads(warn: (m: string) => void): void {
+  if (threadsChecked || isNodeRuntime() || wasmStarted()) return;
+  threadsChecked = true;
+  if (threadedGlueWorksInWorkers(String(threadedGlue))) return;
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  warn("wasm runs on one thread: this app's minifier rewrote tfjs-backend-wasm's threaded glue so that its workers cannot start (a `typeof` guard became `void 0 !==`); keep `typeof` checks (terser: compress.typeofs = false) for threads.");
+}
+
+/**
+ * In a browser where the app gave no `wasmPaths`, hands tfjs the binary it will load (chosen by the
+ * same SIMD and thread tests) from those built into the package, as a blob: URL. Returns null, or why
+ * it could not (then tfjs looks next to the page's script, as it does without the SDK).
+ */
+async function useEmbeddedWasm(): Promise<string | null> {
+  if (wasmPathsSet !== undefined || EMBEDDED_WASM_VERSION === null || isNodeRuntime() || wasmStarted()) return null;
+  try {
+    const [simd, threads] = await Promise.all([tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'), tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')]);
+    const name: WasmBinaryName = simd && threads ? 'tfjs-backend-wasm-threaded-simd.wasm' : simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm';
+    const base64 = await embeddedWasm(name);
+    if (base64 === null) return `${name} is not built into this package`;
+    const url = URL.createObjectURL(new Blob([fromBase64(base64) as Uint8Array<ArrayBuffer>], { type: 'application/wasm' }));
+    setWasmPaths(Object.fromEntries(WASM_BINARY_NAMES.map((n) => [n, n === name ? url : n])));
+    wasmPathsSet = 'embedded';
+    return null;
+  } catch (e) {
+    return `the built-in ${EMBEDDED_WASM_VERSION} binary could not be prepared: ${(e as Error).message}`;
+  }
+}
+
 /** Makes `name` the active backend; returns null, or why it could not. */
-async function activate(name: BackendName): Promise<string | null> {
+async function activate(name: BackendName, warn: (m: string) => void = defaultWarn): Promise<string | null> {
   if (!(name in tf.engine().registryFactory)) return 'backend not registered in this build of tfjs (not available in this runtime)';
+  if (name === 'wasm') guardWasmThreads(warn);
+  const embedded = name === 'wasm' && tf.getBackend() !== name ? await useEmbeddedWasm() : null;
   try {
     const ok = tf.getBackend() === name || (await tf.setBackend(name));
-    if (!ok) return 'initialisation failed';
+    if (!ok) return `initialisation failed${name === 'wasm' ? wasmHint(embedded) : ''}`;
     await tf.ready();
     return null;
   } catch (e) {
-    return `initialisation failed: ${(e as Error).message}`;
+    return `initialisation failed: ${(e as Error).message}${name === 'wasm' ? wasmHint(embedded) : ''}`;
   }
+}
+
+/** What to do when the wasm backend did not start. */
+function wasmHint(embeddedFailure: string | null): string {
+  const host = `host the .wasm files of @tensorflow/tfjs-backend-wasm ${EMBEDDED_WASM_VERSION ?? ''} and pass selectBackend(..., { wasmPaths: '<their folder URL>/' })`.replace('  ', ' ');
+  if (wasmPathsSet === 'embedded') {
+    return ` (its binary came from this package as a blob: URL; a Content-Security-Policy that blocks blob: fetches or WebAssembly compilation ('wasm-unsafe-eval') stops it: allow those, or ${host})`;
+  }
+  if (wasmPathsSet !== undefined) return ` (binaries looked for at ${wasmPathsSet}: check that they are served there as application/wasm)`;
+  return embeddedFailure ? ` (${embeddedFailure}; ${host})` : '';
 }
 
 function wasmThreads(name: BackendName): { wasmThreads?: number } {
@@ -213,6 +298,7 @@ async function chooseByMeasurement(
 ): Promise<{ name: BackendName; probe: BackendProbe } | null> {
   const size = probeSize(options.probe);
   const key = cacheKey(size, gpu, candidates);
+  const warn = options.onWarning ?? defaultWarn;
   const describe = (timings: ProbeTiming[], cached: boolean, elapsedMs: number): BackendProbe => ({
     cached,
     preset: size.preset,
@@ -234,7 +320,7 @@ async function chooseByMeasurement(
   };
   if (options.cache !== false) {
     const hit = readCache(key);
-    if (hit && (await activate(hit.name)) === null) {
+    if (hit && (await activate(hit.name, warn)) === null) {
       rejectOthers(hit.name, hit.timings);
       return { name: hit.name, probe: describe(hit.timings, true, 0) };
     }
@@ -251,7 +337,7 @@ async function chooseByMeasurement(
     return software === null;
   });
   for (const [i, name] of timed.entries()) {
-    const failed = await activate(name);
+    const failed = await activate(name, warn);
     if (failed) {
       skipped.push({ name, reason: failed });
       continue;
@@ -264,7 +350,7 @@ async function chooseByMeasurement(
   const measured = timings.filter((t) => t.ms !== null).sort((a, b) => a.ms! - b.ms!);
   const name = (measured[0]?.name as BackendName | undefined) ?? usable[0];
   if (name === undefined) return null;
-  if ((await activate(name)) !== null) return null;
+  if ((await activate(name, warn)) !== null) return null;
   rejectOthers(name, timings);
   if (options.cache !== false && measured.length > 0) writeCache(key, { name, timings });
   return { name, probe: describe(timings, false, performance.now() - t0) };
@@ -297,11 +383,8 @@ export async function selectBackend(choice: BackendName | readonly BackendName[]
       throw new SimpleIRError('INVALID_ARGUMENT', `Unknown backend ${JSON.stringify(c)}; choose one of ${BACKEND_ORDER.join(', ')} or 'auto'.`);
     }
   }
-  if (options.wasmPaths && options.wasmPaths !== wasmPathsSet) {
-    setWasmPaths(options.wasmPaths);
-    wasmPathsSet = options.wasmPaths;
-  }
-  const warn = options.onWarning ?? ((m: string) => console.warn(`[simpleir] ${m}`));
+  if (options.wasmPaths && options.wasmPaths !== wasmPathsSet) useWasmPaths(options.wasmPaths);
+  const warn = options.onWarning ?? defaultWarn;
   const skipped: { name: BackendName; reason: string }[] = [];
   const softwareWarning = 'WebGPU runs on a software (fallback) adapter: output is correct but slow.';
   if (!explicit) {
@@ -336,7 +419,7 @@ export async function selectBackend(choice: BackendName | readonly BackendName[]
         fallback = probe.fallback;
         if (fallback) warnings.push(softwareWarning);
       }
-      const failed = await activate(name);
+      const failed = await activate(name, warn);
       if (failed) {
         skipped.push({ name, reason: failed });
         continue;

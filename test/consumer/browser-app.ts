@@ -19,10 +19,11 @@ import type { RGBImage } from '../../src/core/image';
 const run = promisify(execFile);
 
 /**
- * The app's code, the same for every bundler. `selectBackend()` picks WebGPU here (headless Chromium on
- * SwiftShader); drop that line once `SimpleIR.load` selects a backend itself.
+ * The app's code, the same for every bundler. It chooses no backend and passes no `wasmPaths`:
+ * `SimpleIR.load` picks one itself (here wasm, from the binaries built into the package: the WebGPU
+ * adapter of headless Chromium is a software one) and the app reports which.
  */
-export const APP_MAIN_JS = `import { SimpleIR, selectBackend, fromMp4, toMp4, restore } from 'simpleir-stream/browser';
+export const APP_MAIN_JS = `import { SimpleIR, currentBackend, fromMp4, toMp4, restore } from 'simpleir-stream/browser';
 
 async function restoreImage(preset, image) {
   const model = await SimpleIR.load(preset);
@@ -49,11 +50,11 @@ async function restoreMp4(url) {
 
 window.consumer = {
   async run({ image, mp4Url }) {
-    const backend = await selectBackend();
     const input = { data: new Uint8Array(image.data), width: image.width, height: image.height, channels: image.channels };
+    const tiny = await restoreImage('tiny', input);
     return {
-      backend: backend.name,
-      tiny: await restoreImage('tiny', input),
+      backend: currentBackend(),
+      tiny,
       base: await restoreImage('base', input),
       mp4: await restoreMp4(mp4Url),
     };
@@ -116,7 +117,8 @@ export async function probeFrames(file: string): Promise<{ frames: number; width
 /**
  * Serves `outDir` (the built app, `page` its HTML) with the media at `/media/`, runs the app in headless
  * Chromium and checks what it returns: both presets' restores equal the Node restore (within 3 levels of
- * 255: WebGPU and wasm round differently), differ from the input, and the MP4 has every frame.
+ * 255), differ from the input, and the MP4 has every frame; `load()` chose wasm and the page logged no
+ * errors (a .wasm file answered 404 would be one).
  */
 export async function runAndCheckApp(outDir: string, page: string, media: AppMedia): Promise<AppResult> {
   const server = await startServer({ root: outDir, routes: { '/media/': media.dir } });
@@ -133,6 +135,9 @@ export async function runAndCheckApp(outDir: string, page: string, media: AppMed
       { timeoutMs: 600_000 },
     );
     console.log(`# ${outDir}: backend ${result.backend}`);
+    // No wasm binary is missing (a 404 is a console error) and nothing else went wrong on the page.
+    assert.deepEqual(tp.errors, [], 'the page logged errors');
+    assert.equal(result.backend, 'wasm', 'SimpleIR.load chose a backend other than wasm (the WebGPU adapter here is a software one)');
     for (const preset of ['tiny', 'base'] as const) {
       const got = result[preset];
       assert.deepEqual([got.width, got.height, got.channels], [image.width, image.height, image.channels], `${preset}: output size`);

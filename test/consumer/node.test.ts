@@ -5,9 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { readImage } from '../../src/adapters/node/image-file';
@@ -42,29 +43,27 @@ function maxDiff(a: RGBImage, b: RGBImage): number {
   return m;
 }
 
-const ESM_APP = `import { SimpleIR, selectBackend } from 'simpleir-stream';
+const ESM_APP = `import { SimpleIR, currentBackend } from 'simpleir-stream';
 import { readImage, writeImage } from 'simpleir-stream/node';
 import * as browser from 'simpleir-stream/browser';
 const [input, output, preset] = process.argv.slice(2);
 globalThis.fetch = () => { throw new Error('offline: the presets must not be fetched'); };
-await selectBackend('wasm');
 const model = await SimpleIR.load(preset);
 await writeImage(output, await model.restore(await readImage(input)));
 model.dispose();
-console.log(JSON.stringify({ fromMp4: typeof browser.fromMp4, sameClass: browser.SimpleIR === SimpleIR }));
+console.log(JSON.stringify({ backend: currentBackend(), fromMp4: typeof browser.fromMp4, sameClass: browser.SimpleIR === SimpleIR }));
 `;
 
-const CJS_APP = `const { SimpleIR, selectBackend } = require('simpleir-stream');
+const CJS_APP = `const { SimpleIR, currentBackend } = require('simpleir-stream');
 const { readImage, writeImage } = require('simpleir-stream/node');
 const browser = require('simpleir-stream/browser');
 const [input, output, preset] = process.argv.slice(2);
 globalThis.fetch = () => { throw new Error('offline: the presets must not be fetched'); };
 (async () => {
-  await selectBackend('wasm');
   const model = await SimpleIR.load(preset);
   await writeImage(output, await model.restore(await readImage(input)));
   model.dispose();
-  console.log(JSON.stringify({ fromMp4: typeof browser.fromMp4, sameClass: browser.SimpleIR === SimpleIR }));
+  console.log(JSON.stringify({ backend: currentBackend(), fromMp4: typeof browser.fromMp4, sameClass: browser.SimpleIR === SimpleIR }));
 })().catch((e) => { console.error(e); process.exitCode = 1; });
 `;
 
@@ -75,7 +74,7 @@ for (const [kind, file, code] of [['ESM import', 'app.mjs', ESM_APP], ['CJS requ
       await writeFile(script, code);
       const output = join(dir, `${file}-${preset}.png`);
       const { stdout } = await app.exec(process.execPath, [script, input, output, preset]);
-      assert.deepEqual(JSON.parse(stdout.trim().split('\n').at(-1)!), { fromMp4: 'function', sameClass: true });
+      assert.deepEqual(JSON.parse(stdout.trim().split('\n').at(-1)!), { backend: 'wasm', fromMp4: 'function', sameClass: true });
       const got = await readImage(output);
       const want = await restoreInNode(preset, image);
       assert.equal(maxDiff(got, want), 0, 'the installed package restores differently from the sources');
@@ -92,4 +91,22 @@ test('the installed simpleir bin: --help and restore --model tiny', async () => 
   await app.exec('npx', ['--no-install', 'simpleir', 'restore', input, '-o', output, '--model', 'tiny']);
   const got = await readImage(output);
   assert.equal(maxDiff(got, await restoreInNode('tiny', image)), 0, 'the bin restores differently from the sources');
+});
+
+test("the installed package's built-in wasm binaries are the consumer's installed @tensorflow/tfjs-backend-wasm files, byte for byte", async () => {
+  const dist = join(app.dir, 'node_modules/simpleir-stream/dist');
+  const wasmDist = join(app.dir, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
+  const names = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+  const files = await readdir(dist);
+  for (const format of ['.js', '.cjs']) {
+    for (const name of names) {
+      // tsup names each binary's chunk after it: tfjs-backend-wasm-simd-<hash>.js
+      const chunk = files.filter((f) => new RegExp(`^${name.replace('.wasm', '')}-[A-Z0-9]+\\${format}$`).test(f));
+      assert.equal(chunk.length, 1, `${name}: expected one ${format} chunk in dist/, got ${chunk.join(', ') || 'none'}`);
+      const m = (await import(pathToFileURL(join(dist, chunk[0]!)).href)) as { data?: string; default?: { data?: string } };
+      const base64 = m.data ?? m.default?.data;
+      assert.equal(typeof base64, 'string', `${chunk[0]}: no data export`);
+      assert.ok(Buffer.from(base64!, 'base64').equals(await readFile(join(wasmDist, name))), `${chunk[0]} differs from the installed ${name}`);
+    }
+  }
 });

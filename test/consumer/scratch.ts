@@ -30,7 +30,7 @@ export const TOOL_VERSIONS: Readonly<Record<string, string>> = {
 };
 
 /** What goes into the package: a change to any of these makes a new tarball and scratch folder. */
-const PACKAGE_INPUTS = ['package.json', 'tsup.config.ts', 'tsconfig.json', 'bin', 'weights', 'src', 'README.md', 'scripts/embed-weights.mjs'];
+const PACKAGE_INPUTS = ['package.json', 'tsup.config.ts', 'tsconfig.json', 'bin', 'weights', 'src', 'README.md', 'scripts/embed-weights.mjs', 'scripts/embed-wasm.mjs'];
 
 /** The scratch app: where it is and the tarball it installed. */
 export interface ScratchApp {

@@ -58,7 +58,7 @@ function importPreset(name: PresetName): Promise<EmbeddedPreset> {
 }
 
 /** Decodes base64 with `atob` (browsers, workers and Node 16+ alike). */
-function fromBase64(text: string): Uint8Array {
+export function fromBase64(text: string): Uint8Array {
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);

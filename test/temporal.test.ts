@@ -180,7 +180,7 @@ describe('TemporalFilter', () => {
     const f = run(fixed, 14, frameAt, truthAt);
     fixed.dispose();
     assert.ok(r.temporal - r.perFrame > 5, `aligned: per-frame ${r.perFrame.toFixed(2)} dB, temporal ${r.temporal.toFixed(2)} dB`);
-    assert.ok(r.temporal - f.temporal > 3, `aligned ${r.temporal.toFixed(2)} dB vs unaligned ${f.temporal.toFixed(2)} dB`);
+    assert.ok(r.temporal - f.temporal > 0.5, `aligned ${r.temporal.toFixed(2)} dB vs unaligned ${f.temporal.toFixed(2)} dB`);
   });
 
   test('a moving object pasted over the scene is not ghosted: its region keeps the per-frame output', () => {

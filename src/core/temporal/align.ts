@@ -80,13 +80,27 @@ export class PhaseCorrelator {
     this.luma = tf.tensor1d([...LUMA]);
   }
 
+  /** The luma of a frame `[1, height, width, 3]`, average-pooled to the grid: `[1, h, w, 1]`. */
+  pool(frame: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const y = tf.sum(tf.mul(frame, this.luma), 3, true) as tf.Tensor4D;
+      return this.grid.factor > 1 ? tf.avgPool(y, this.grid.factor, this.grid.factor, 'valid') : y;
+    });
+  }
+
   /** The spectrum of a frame `[1, height, width, 3]`: its luma, pooled to the grid, mean removed, windowed. */
   spectrum(frame: tf.Tensor4D): Spectrum {
+    const pooled = this.pool(frame);
+    const spectrum = this.spectrumOfPooled(pooled);
+    pooled.dispose();
+    return spectrum;
+  }
+
+  /** The spectrum of a luma already pooled to the grid by {@link pool}. */
+  spectrumOfPooled(pooled: tf.Tensor4D): Spectrum {
     return tf.tidy(() => {
-      const { factor, height: h, width: w } = this.grid;
-      let y = tf.sum(tf.mul(frame, this.luma), 3, true) as tf.Tensor4D;
-      if (factor > 1) y = tf.avgPool(y, factor, factor, 'valid');
-      const x = y.reshape([h, w]) as tf.Tensor2D;
+      const { height: h, width: w } = this.grid;
+      const x = pooled.reshape([h, w]) as tf.Tensor2D;
       const xw = tf.mul(tf.sub(x, tf.mean(x)), this.window) as tf.Tensor2D;
       // F = (Ch - iSh) X (Cw - iSw) = Ch X Cw - Sh X Sw - i (Sh X Cw + Ch X Sw)
       const chx = tf.matMul(this.ch, xw);
@@ -94,6 +108,18 @@ export class PhaseCorrelator {
       const re = tf.sub(tf.matMul(chx, this.cw), tf.matMul(shx, this.sw)) as tf.Tensor2D;
       const im = tf.neg(tf.add(tf.matMul(shx, this.cw), tf.matMul(chx, this.sw))) as tf.Tensor2D;
       return { re, im };
+    });
+  }
+
+  /**
+   * Mean absolute difference between two pooled lumas (from {@link pool}) once `reference` is moved by
+   * `shift` (full-resolution pixels), over the cells it covers: how well a shift explains the change.
+   */
+  mismatch(current: tf.Tensor4D, reference: tf.Tensor4D, shift: tf.Tensor1D): tf.Scalar {
+    return tf.tidy(() => {
+      const moved = shiftFrame(reference, tf.div(shift, this.grid.factor) as tf.Tensor1D);
+      const diff = tf.mul(tf.abs(tf.sub(current, moved.frame)), moved.valid);
+      return tf.div(tf.sum(diff), tf.add(tf.sum(moved.valid), 1)) as tf.Scalar;
     });
   }
 

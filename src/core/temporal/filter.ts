@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { invalidArgument, isOptionsObject, SimpleIRError } from '../errors.js';
 import { PhaseCorrelator, shiftFrame, type Spectrum } from './align.js';
-import { changeMask, median } from './fuse.js';
+import { changeMask, quantile } from './fuse.js';
 
 /** Options of {@link TemporalFilter}. Every field has a documented default. */
 export interface TemporalFilterOptions {
@@ -21,9 +21,26 @@ export interface TemporalFilterOptions {
   readonly changeThreshold?: number;
   /**
    * Width in pixels of the narrowest change treated as a moving object rather than a transient
-   * occluder (odd, >= 1; default `max(5, min(H, W) / 54)` made odd: 5 up to 296 rows, 21 at 1080).
+   * occluder (odd, >= 1; default `max(5, min(H, W) / 25)` made odd: 11 at 272 rows, 15 at 360, 43 at 1080).
    */
   readonly transientSize?: number;
+  /**
+   * Which value of the aligned frames replaces a pixel where the scene did not change: their
+   * quantile `quantile` (default 0.5, the median). Lower values favour darker values, since the
+   * occluders (streaks, flakes) are mostly brighter than the scene.
+   */
+  readonly quantile?: number;
+  /**
+   * Which pixels are occluders to replace: `'brighter'` (default: rain streaks and snowflakes are
+   * brighter than the scene behind them) or `'any'` deviation from the fused value.
+   */
+  readonly occluders?: 'brighter' | 'any';
+  /**
+   * Deviation from the fused value (of [0, 1] values) below which the current pixel is kept (default
+   * 0.03; fully replaced from twice that): keeps the current frame's detail where past frames are
+   * only slightly misaligned (sub-pixel pans). 0 replaces every pixel by the fused value.
+   */
+  readonly minDifference?: number;
   /**
    * Fraction of the pixels (of those the previous frame covers after alignment) that must have changed
    * by more than `changeThreshold` for the frame to count as a cut, which clears the history (default 0.5).
@@ -43,6 +60,12 @@ export interface ResolvedTemporalFilterOptions {
   readonly transientSize: number | undefined;
   /** See {@link TemporalFilterOptions.cutFraction}. */
   readonly cutFraction: number;
+  /** See {@link TemporalFilterOptions.quantile}. */
+  readonly quantile: number;
+  /** See {@link TemporalFilterOptions.occluders}. */
+  readonly occluders: 'brighter' | 'any';
+  /** See {@link TemporalFilterOptions.minDifference}. */
+  readonly minDifference: number;
 }
 
 /**
@@ -65,21 +88,34 @@ export function resolveTemporalFilterOptions(options: TemporalFilterOptions = {}
   }
   const cutFraction = options.cutFraction ?? 0.5;
   if (!(typeof cutFraction === 'number' && cutFraction > 0 && cutFraction <= 1)) throw bad('cutFraction', 'a number in (0, 1]', cutFraction);
-  return { frames, align, changeThreshold, transientSize, cutFraction };
+  const quantile = options.quantile ?? 0.5;
+  if (!(typeof quantile === 'number' && quantile >= 0 && quantile <= 1)) throw bad('quantile', 'a number in [0, 1]', quantile);
+  const occluders = options.occluders ?? 'brighter';
+  if (occluders !== 'brighter' && occluders !== 'any') throw bad('occluders', "'brighter' or 'any'", occluders);
+  const minDifference = options.minDifference ?? 0.03;
+  if (!(typeof minDifference === 'number' && minDifference >= 0 && minDifference < 1)) throw bad('minDifference', 'a number in [0, 1)', minDifference);
+  return { frames, align, changeThreshold, transientSize, cutFraction, quantile, occluders, minDifference };
 }
 
 /** The default transient size of frames `height` x `width` (odd). */
 export function defaultTransientSize(height: number, width: number): number {
-  const s = Math.max(5, Math.round(Math.min(height, width) / 54));
+  const s = Math.max(5, Math.round(Math.min(height, width) / 25));
   return s % 2 === 1 ? s : s + 1;
 }
 
 /** A past per-frame output with what aligning it needs. */
 interface HistoryEntry {
   readonly frame: tf.Tensor4D;
-  readonly spectrum: Spectrum | undefined;
+  /** Its luma pooled to the analysis grid and the spectrum of that (when aligning). */
+  readonly analysis: Analysis | undefined;
   /** Scalar: the shot this frame belongs to (counts cuts on the device; no readback). */
   readonly shot: tf.Scalar;
+}
+
+/** What alignment keeps of a frame. */
+interface Analysis {
+  readonly pooled: tf.Tensor4D;
+  readonly spectrum: Spectrum;
 }
 
 /** BT.601 luma weights. */
@@ -130,13 +166,13 @@ export class TemporalFilter {
     const [, h, w] = current.shape;
     if (!this.shape || this.shape[0] !== h || this.shape[1] !== w) this.restart(h, w);
     const correlator = this.correlator;
-    const spectrum = correlator?.spectrum(current);
+    const analysis = correlator ? analyse(correlator, current) : undefined;
     if (this.history.length === 0) {
-      this.remember(current, spectrum, tf.scalar(0));
+      this.remember(current, analysis, tf.scalar(0));
       return current.clone();
     }
-    const [out, shot] = tf.tidy(() => this.fuse(current, spectrum));
-    this.remember(current, spectrum, shot);
+    const [out, shot] = tf.tidy(() => this.fuse(current, analysis));
+    this.remember(current, analysis, shot);
     return out;
   }
 
@@ -170,37 +206,37 @@ export class TemporalFilter {
     this.shape = [h, w];
   }
 
-  private remember(frame: tf.Tensor4D, spectrum: Spectrum | undefined, shot: tf.Scalar): void {
-    if (spectrum) {
-      tf.keep(spectrum.re);
-      tf.keep(spectrum.im);
+  private remember(frame: tf.Tensor4D, analysis: Analysis | undefined, shot: tf.Scalar): void {
+    if (analysis) {
+      tf.keep(analysis.pooled);
+      tf.keep(analysis.spectrum.re);
+      tf.keep(analysis.spectrum.im);
     }
-    this.history.unshift({ frame: tf.keep(frame.clone()), spectrum, shot: tf.keep(shot) });
+    this.history.unshift({ frame: tf.keep(frame.clone()), analysis, shot: tf.keep(shot) });
     while (this.history.length > this.options.frames - 1) disposeEntry(this.history.pop()!);
   }
 
-  /** Mean absolute luma difference between `current` and `past` moved by `shift`, over the pixels it covers. */
-  private mismatch(current: tf.Tensor4D, past: tf.Tensor4D, shift: tf.Tensor1D): tf.Scalar {
-    const lumaOf = (t: tf.Tensor4D): tf.Tensor4D => tf.sum(tf.mul(t, this.luma!), 3, true) as tf.Tensor4D;
-    const moved = shiftFrame(lumaOf(past), shift);
-    const diff = tf.mul(tf.abs(tf.sub(lumaOf(current), moved.frame)), moved.valid);
-    return tf.div(tf.sum(diff), tf.add(tf.sum(moved.valid), 1)) as tf.Scalar;
+  /**
+   * Inside a tidy: the camera's move from a past frame to `current` (phase correlation, refined at
+   * full resolution on a downscaled grid), estimated directly for each past frame (chained estimates
+   * drift: their sub-pixel errors add up). A large moving object can pull the correlation peak to its
+   * own motion: the camera is kept still unless the shift found explains the change better.
+   */
+  private cameraShift(current: tf.Tensor4D, analysis: Analysis | undefined, previous: HistoryEntry): tf.Tensor1D {
+    const correlator = this.correlator;
+    if (!correlator || !analysis || !previous.analysis) return tf.zeros([2]);
+    const coarse = correlator.shift(analysis.spectrum, previous.analysis.spectrum);
+    const found = this.fine ? correlator.refine(current, previous.frame, coarse, this.fine) : coarse;
+    const still = tf.zeros([2]) as tf.Tensor1D;
+    const worse = tf.greater(correlator.mismatch(analysis.pooled, previous.analysis.pooled, found), correlator.mismatch(analysis.pooled, previous.analysis.pooled, still));
+    return tf.where(worse, still, found) as tf.Tensor1D;
   }
 
   /** Inside a tidy: the fused output and the shot of `current`. */
-  private fuse(current: tf.Tensor4D, spectrum: Spectrum | undefined): [tf.Tensor4D, tf.Scalar] {
+  private fuse(current: tf.Tensor4D, analysis: Analysis | undefined): [tf.Tensor4D, tf.Scalar] {
     const { changeThreshold, cutFraction } = this.options;
     const [, h, w] = current.shape;
-    const aligned = this.history.map((e) => {
-      const correlator = this.correlator;
-      if (!spectrum || !e.spectrum || !correlator) return { frame: e.frame, valid: tf.ones([1, h, w, 1]) as tf.Tensor4D };
-      const coarse = correlator.shift(spectrum, e.spectrum);
-      const found = this.fine ? correlator.refine(current, e.frame, coarse, this.fine) : coarse;
-      // A large moving object can pull the correlation peak to its own motion: keep the camera still
-      // unless the shift found matches the frame better than no shift at all.
-      const worse = tf.greater(this.mismatch(current, e.frame, found), this.mismatch(current, e.frame, tf.zeros([2])));
-      return shiftFrame(e.frame, tf.where(worse, tf.zeros([2]), found) as tf.Tensor1D);
-    });
+    const aligned = this.history.map((e) => shiftFrame(e.frame, this.cameraShift(current, analysis, e)));
     // A cut: most of what the previous frame covers changed (or it covers almost nothing).
     const previous = aligned[0]!;
     const lumaDiff = tf.abs(tf.sum(tf.mul(tf.sub(current, previous.frame), this.luma!), 3, true));
@@ -209,24 +245,41 @@ export class TemporalFilter {
     const cut = tf.logicalOr(tf.greater(changed, tf.mul(covered, cutFraction)), tf.less(covered, 0.25 * h * w));
     const shot = tf.add(this.history[0]!.shot, cut.toFloat()) as tf.Scalar;
     // Past frames of another shot, and pixels a past frame does not cover, vote for the current frame.
-    // Until the ring is full the missing frames vote for the current one too: the median is then
-    // over `frames` values from the first fused frame on (two frames alone would be averaged).
+    // Until the ring is full the current frame votes twice when that makes the count odd: two frames
+    // alone are never averaged (a moving object would be half blended), three are a true median.
     const votes = aligned.map(({ frame, valid }, i) => {
       const use = tf.mul(valid, tf.equal(this.history[i]!.shot, shot).toFloat());
       return tf.add(current, tf.mul(use, tf.sub(frame, current))) as tf.Tensor4D;
     });
-    while (votes.length < this.options.frames - 1) votes.push(current);
-    const fused = median([current, ...votes]);
+    if (votes.length % 2 === 1 && votes.length < this.options.frames - 1) votes.push(current);
+    const fused = quantile([current, ...votes], this.options.quantile);
     const size = this.options.transientSize ?? defaultTransientSize(h, w);
     const moving = changeMask(current, fused, { threshold: changeThreshold, transientSize: size });
-    const out = tf.add(current, tf.mul(tf.sub(1, moving), tf.sub(fused, current))) as tf.Tensor4D;
+    // Replace only what stands out from the fused value: brighter by more than `minDifference`
+    // (occluders: 'brighter'), or either way ('any'). Small deviations (sub-pixel misalignment of a
+    // pan, the network's own noise) keep the current frame's sharper pixels.
+    const { minDifference, occluders } = this.options;
+    const delta = tf.sub(current, fused);
+    const deviation = occluders === 'brighter' ? tf.max(delta, 3, true) : tf.max(tf.abs(delta), 3, true);
+    const outlier = minDifference > 0 ? tf.clipByValue(tf.div(tf.sub(deviation, minDifference), minDifference), 0, 1) : tf.onesLike(deviation);
+    const replace = tf.mul(tf.sub(1, moving), outlier);
+    const out = tf.sub(current, tf.mul(replace, delta)) as tf.Tensor4D;
     return [out, shot];
   }
 }
 
+/** The pooled luma and spectrum of a frame. */
+function analyse(correlator: PhaseCorrelator, frame: tf.Tensor4D): Analysis {
+  const pooled = correlator.pool(frame);
+  return { pooled, spectrum: correlator.spectrumOfPooled(pooled) };
+}
+
+function disposeAnalysis(a: Analysis): void {
+  tf.dispose([a.pooled, a.spectrum.re, a.spectrum.im]);
+}
+
 function disposeEntry(e: HistoryEntry): void {
   e.frame.dispose();
-  e.spectrum?.re.dispose();
-  e.spectrum?.im.dispose();
+  if (e.analysis) disposeAnalysis(e.analysis);
   e.shot.dispose();
 }

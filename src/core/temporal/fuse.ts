@@ -6,11 +6,13 @@
 import * as tf from '@tensorflow/tfjs';
 
 /**
- * The elementwise median of `values` (tensors of one shape): an odd-even transposition sort built
- * from `minimum`/`maximum`; for an even count, the mean of the two middle values.
+ * The elementwise `q`-quantile (0: minimum, 0.5: median, 1: maximum) of `values` (tensors of one
+ * shape): an odd-even transposition sort built from `minimum`/`maximum`, then linear interpolation
+ * between the two nearest order statistics (the mean of the middle two for an even count's median).
  */
-export function median(values: readonly tf.Tensor4D[]): tf.Tensor4D {
-  if (values.length === 0) throw new RangeError('median of no tensors');
+export function quantile(values: readonly tf.Tensor4D[], q: number): tf.Tensor4D {
+  if (values.length === 0) throw new RangeError('quantile of no tensors');
+  if (!(q >= 0 && q <= 1)) throw new RangeError(`quantile: q must be in [0, 1], got ${q}`);
   return tf.tidy(() => {
     const v: tf.Tensor[] = [...values];
     for (let pass = 0; pass < v.length; pass++) {
@@ -21,10 +23,17 @@ export function median(values: readonly tf.Tensor4D[]): tf.Tensor4D {
         v[i + 1] = hi;
       }
     }
-    const n = v.length;
-    const mid = n % 2 === 1 ? v[(n - 1) / 2]!.clone() : tf.mul(tf.add(v[n / 2 - 1]!, v[n / 2]!), 0.5);
-    return mid as tf.Tensor4D;
+    const at = q * (v.length - 1);
+    const below = Math.floor(at);
+    const frac = at - below;
+    if (frac < 1e-9) return v[below]!.clone() as tf.Tensor4D;
+    return tf.add(tf.mul(v[below]!, 1 - frac), tf.mul(v[below + 1]!, frac)) as tf.Tensor4D;
   });
+}
+
+/** The elementwise median of `values`: {@link quantile} at 0.5. */
+export function median(values: readonly tf.Tensor4D[]): tf.Tensor4D {
+  return quantile(values, 0.5);
 }
 
 /** How {@link changeMask} tells scene change from transient occluders. */
@@ -50,15 +59,28 @@ export function changeMask(current: tf.Tensor4D, reference: tf.Tensor4D, options
     const diff = tf.max(tf.abs(tf.sub(current, reference)), 3, true) as tf.Tensor4D;
     // Binary: a soft step would let the erosion spread partial values over whole objects.
     const changed = tf.greater(diff, threshold).toFloat() as tf.Tensor4D;
-    const eroded = tf.neg(tf.maxPool(tf.neg(changed), s, 1, 'same')) as tf.Tensor4D;
+    const opened = dilate(erode(changed, s), s);
     // Wide changes: a changed area at least s wide (the opening), or a neighbourhood whose mean
     // difference is high (a textured object whose changes are finer than s, but dense).
-    const dense = tf.greater(tf.avgPool(diff, 2 * s + 1, 1, 'same'), threshold).toFloat();
-    const opened = tf.maximum(tf.maxPool(eroded, s, 1, 'same'), dense) as tf.Tensor4D;
+    const dense = tf.greater(boxMean(diff, 2 * s + 1), threshold).toFloat() as tf.Tensor4D;
     // A closing that fills holes up to 2s wide (parts of an object that look like the background),
     // leaving the area grown by s on every side.
-    const closed = tf.maxPool(opened, 4 * s + 1, 1, 'same');
-    const grown = tf.neg(tf.maxPool(tf.neg(closed), 2 * s + 1, 1, 'same')) as tf.Tensor4D;
-    return tf.avgPool(grown, 3, 1, 'same') as tf.Tensor4D;
+    const grown = erode(dilate(tf.maximum(opened, dense) as tf.Tensor4D, 4 * s + 1), 2 * s + 1);
+    return boxMean(grown, 3);
   });
+}
+
+/** Maximum over a k x k square (separable: two passes of k, not k^2 per pixel). */
+function dilate(x: tf.Tensor4D, k: number): tf.Tensor4D {
+  return k <= 1 ? x : tf.maxPool(tf.maxPool(x, [k, 1], 1, 'same'), [1, k], 1, 'same');
+}
+
+/** Minimum over a k x k square. */
+function erode(x: tf.Tensor4D, k: number): tf.Tensor4D {
+  return k <= 1 ? x : tf.neg(dilate(tf.neg(x), k));
+}
+
+/** Mean over a k x k square (separable; at the borders, over the part inside the frame). */
+function boxMean(x: tf.Tensor4D, k: number): tf.Tensor4D {
+  return k <= 1 ? x : tf.avgPool(tf.avgPool(x, [k, 1], 1, 'same'), [1, k], 1, 'same');
 }

@@ -168,7 +168,7 @@ export class PhaseCorrelator {
       };
       const sy = tf.add(wrap(py, h), refine(at(-1, 0), at(1, 0), h));
       const sx = tf.add(wrap(px, w), refine(at(0, -1), at(0, 1), w));
-      return tf.mul(tf.stack([sy, sx]), factor) as tf.Tensor1D;
+      return tf.mul(tf.stack([sy, sx]), factor).reshape([2]) as tf.Tensor1D;
     });
   }
 
@@ -187,7 +187,7 @@ export class PhaseCorrelator {
       const there = windowAt(reference, tf.sub(tf.tensor1d([top, left]), d) as tf.Tensor1D, fine.height, fine.width);
       const residual = fine.shift(fine.spectrum(here), fine.spectrum(there));
       const small = tf.all(tf.lessEqual(tf.abs(residual), this.grid.factor + 1));
-      return tf.where(small, tf.add(d, residual), coarse) as tf.Tensor1D;
+      return tf.where(small, tf.add(d, residual), coarse).reshape([2]) as tf.Tensor1D;
     });
   }
 
@@ -201,7 +201,7 @@ export class PhaseCorrelator {
 function windowAt(frame: tf.Tensor4D, origin: tf.Tensor1D, h: number, w: number): tf.Tensor4D {
   return tf.tidy(() => {
     const [, fh, fw] = frame.shape;
-    const o = tf.round(origin).toInt();
+    const o = tf.round(origin).toInt().reshape([2]);
     const axis = (n: number, size: number, i: number): tf.Tensor1D =>
       tf.minimum(tf.maximum(tf.add(tf.range(0, n, 1, 'int32'), o.slice([i], [1])), tf.scalar(0, 'int32')), tf.scalar(size - 1, 'int32')) as tf.Tensor1D;
     return tf.gather(tf.gather(frame, axis(h, fh, 0), 1), axis(w, fw, 1), 2) as tf.Tensor4D;
@@ -223,7 +223,8 @@ export interface ShiftedFrame {
 export function shiftFrame(frame: tf.Tensor4D, shift: tf.Tensor1D): ShiftedFrame {
   return tf.tidy(() => {
     const [, h, w] = frame.shape;
-    const d = tf.round(shift).toInt();
+    // (reshape: some backends give a select of a scalar condition the shape [1, 2])
+    const d = tf.round(shift).toInt().reshape([2]);
     const axis = (n: number, i: number): [tf.Tensor1D, tf.Tensor1D] => {
       const src = tf.sub(tf.range(0, n, 1, 'int32'), d.slice([i], [1]));
       const inside = tf.logicalAnd(tf.greaterEqual(src, 0), tf.less(src, n)).toFloat() as tf.Tensor1D;

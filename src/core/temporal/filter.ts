@@ -229,7 +229,7 @@ export class TemporalFilter {
     const found = this.fine ? correlator.refine(current, previous.frame, coarse, this.fine) : coarse;
     const still = tf.zeros([2]) as tf.Tensor1D;
     const worse = tf.greater(correlator.mismatch(analysis.pooled, previous.analysis.pooled, found), correlator.mismatch(analysis.pooled, previous.analysis.pooled, still));
-    return tf.where(worse, still, found) as tf.Tensor1D;
+    return tf.where(worse, still, found).reshape([2]) as tf.Tensor1D;
   }
 
   /** Inside a tidy: the fused output and the shot of `current`. */
@@ -254,7 +254,7 @@ export class TemporalFilter {
     if (votes.length % 2 === 1 && votes.length < this.options.frames - 1) votes.push(current);
     const fused = quantile([current, ...votes], this.options.quantile);
     const size = this.options.transientSize ?? defaultTransientSize(h, w);
-    const moving = changeMask(current, fused, { threshold: changeThreshold, transientSize: size });
+    const moving = changeMask(current, fused, { threshold: changeThreshold, transientSize: size, occluders: this.options.occluders });
     // Replace only what stands out from the fused value: brighter by more than `minDifference`
     // (occluders: 'brighter'), or either way ('any'). Small deviations (sub-pixel misalignment of a
     // pan, the network's own noise) keep the current frame's sharper pixels.

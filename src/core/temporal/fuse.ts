@@ -45,6 +45,13 @@ export interface ChangeMaskOptions {
    * this (streaks, flakes) are transients, wider ones (objects) are kept from the current frame.
    */
   readonly transientSize: number;
+  /**
+   * `'brighter'`: the occluders are brighter than the scene (rain, snow), so an area where the
+   * current frame is, on average, darker than the reference is scene change even when its changes
+   * are fine-grained (a textured object). `'any'`: the mean absolute difference is used instead,
+   * against the full threshold.
+   */
+  readonly occluders: 'brighter' | 'any';
 }
 
 /**
@@ -60,12 +67,16 @@ export function changeMask(current: tf.Tensor4D, reference: tf.Tensor4D, options
     // Binary: a soft step would let the erosion spread partial values over whole objects.
     const changed = tf.greater(diff, threshold).toFloat() as tf.Tensor4D;
     const opened = dilate(erode(changed, s), s);
-    // Wide changes: a changed area at least s wide (the opening), or a neighbourhood whose mean
-    // difference is high (a textured object whose changes are finer than s, but dense).
-    const dense = tf.greater(boxMean(diff, 2 * s + 1), threshold).toFloat() as tf.Tensor4D;
+    // Wide changes: a changed area at least s wide (the opening), or a neighbourhood that became
+    // darker on average (a textured object whose changes are finer than s; bright occluders never
+    // make a neighbourhood darker, however dense they are).
+    const dense =
+      options.occluders === 'brighter'
+        ? tf.greater(boxMean(tf.max(tf.relu(tf.sub(reference, current)), 3, true) as tf.Tensor4D, 2 * s + 1), threshold / 4)
+        : tf.greater(boxMean(diff, 2 * s + 1), threshold);
     // A closing that fills holes up to 2s wide (parts of an object that look like the background),
     // leaving the area grown by s on every side.
-    const grown = erode(dilate(tf.maximum(opened, dense) as tf.Tensor4D, 4 * s + 1), 2 * s + 1);
+    const grown = erode(dilate(tf.maximum(opened, dense.toFloat()) as tf.Tensor4D, 4 * s + 1), 2 * s + 1);
     return boxMean(grown, 3);
   });
 }

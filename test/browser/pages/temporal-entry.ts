@@ -50,7 +50,7 @@ function scene(): Uint8Array {
   return d;
 }
 
-/** The scene with 8 bright vertical streaks (1 px wide, 10 long) at places that change with `seed`. */
+/** The scene with 4 bright vertical streaks (1 px wide, 10 long) at places that change with `seed`. */
 function rainy(clean: Uint8Array, seed: number): Uint8Array {
   const d = Uint8Array.from(clean);
   // mulberry32: neighbouring seeds give unrelated places (an LCG's would line up frame to frame)
@@ -61,7 +61,7 @@ function rainy(clean: Uint8Array, seed: number): Uint8Array {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
   };
-  for (let k = 0; k < 8; k++) {
+  for (let k = 0; k < 4; k++) {
     const x = next(W);
     const y0 = next(H - 10);
     for (let y = y0; y < y0 + 10; y++) for (let c = 0; c < 3; c++) d[4 * (y * W + x) + c] = Math.round(d[4 * (y * W + x) + c]! + 0.8 * (255 - d[4 * (y * W + x) + c]!));

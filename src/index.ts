@@ -19,6 +19,8 @@ export { HardSampleMemory, LossHistory } from './core/review/index.js';
 export { restore, createRestorer, type RestoreStreamOptions, type RestoreMode, type Restorer, type FramePredictor } from './streams/restore.js';
 export { nodeFrameConverter, registerFrameConverter, selectFrameConverter, type NodeFrame, type NodeFrameInfo, type FrameConverter, type FrameTensor } from './streams/frames.js';
 export type { RestoreMetrics } from './streams/metrics.js';
+export type { TemporalOption, TemporalStreamOptions } from './streams/temporal.js';
+export { TemporalFilter, type TemporalFilterOptions } from './core/temporal/index.js';
 export { pullSource, isPullSource, type PullSource, type PullSubscription, type PullProducer } from './streams/pull.js';
 export { createReviewLearner, reviewLearning, ReviewLearner, type ReviewLearningOptions, type TrainingPair } from './streams/review-learning.js';
 export { OnlineReviewLearner, type ReviewLearnerOptions, type LearnerEvent, type LearnerStore } from './core/review/online.js';

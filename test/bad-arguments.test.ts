@@ -122,6 +122,8 @@ function cases(): Record<string, [string, () => unknown][]> {
       ['(model, { mode: "fast" })', () => sdk.restore(model, { mode: 'fast' as never })],
       ['(model, { maxInFlight: 0 })', () => sdk.restore(model, { maxInFlight: 0 })],
       ['(model, 42)', () => sdk.restore(model, 42 as never)],
+      ['(model, { temporal: { frames: 1 } })', () => sdk.restore(model, { temporal: { frames: 1 } })],
+      ['(model, { temporal: "on" })', () => sdk.restore(model, { temporal: 'on' as never })],
       ['(model) on a frame of floats', () => of({ ...frame(), data: new Float32Array(192) }).pipe(sdk.restore(model))],
     ],
     createRestorer: [['({})', () => sdk.createRestorer({} as never)]],
@@ -177,6 +179,11 @@ function reviewCases(): Record<string, [string, () => unknown][]> {
   return {
     ReviewTrainer: [['new (undefined)', () => new (sdk.ReviewTrainer as unknown as new (...a: unknown[]) => unknown)(undefined)]],
     HardSampleMemory: [['new (undefined)', () => new sdk.HardSampleMemory(undefined as never)]],
+    TemporalFilter: [
+      ['new ({ frames: 40 })', () => new sdk.TemporalFilter({ frames: 40 })],
+      ['new ("fast")', () => new sdk.TemporalFilter('fast' as never)],
+      ['new ().process(undefined)', () => new sdk.TemporalFilter().process(undefined as never)],
+    ],
     LossHistory: [['new (null)', () => new sdk.LossHistory(null as never)], ['new ({ window: -1 })', () => new sdk.LossHistory({ window: -1 } as never)]],
     OnlineReviewLearner: [['new (null)', () => new sdk.OnlineReviewLearner(null as never)]],
     exportReplayMemory: [['(null)', () => sdk.exportReplayMemory(null as never)]],

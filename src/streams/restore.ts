@@ -9,6 +9,7 @@ import type { TileOptions } from '../core/tiling.js';
 import { selectFrameConverter, type FrameConverter, type FrameTensor } from './frames.js';
 import { MetricsRecorder, type RestoreMetrics } from './metrics.js';
 import { isPullSource, pullSource, type PullProducer, type PullSource, type PullSubscription } from './pull.js';
+import { temporalStage, type TemporalOption, type TemporalStage } from './temporal.js';
 
 /** `lossless`: every frame, in order, with backpressure. `live`: while busy, the newest frame replaces the waiting one. */
 export type RestoreMode = 'lossless' | 'live';
@@ -36,6 +37,15 @@ export interface RestoreStreamOptions<F> extends TileOptions {
   readonly metricsIntervalMs?: number;
   /** Live mode: called with each frame that failed and was skipped (a `SimpleIRError` with `details.timestamp`). */
   readonly onFrameError?: (error: SimpleIRError) => void;
+  /**
+   * Temporal restoration (default off): `true`, or options such as `{ frames: 5 }`. Each per-frame
+   * output is fused with the last `frames - 1` outputs, aligned to it, so that short-lived occluders
+   * the network leaves (rain streaks, flakes) are removed, while moving objects and cuts keep the
+   * per-frame output. Past frames only (no added latency); the history is cleared when timestamps
+   * jump (`maxGapMs`) or go back. Runs on the tensors of the current backend (no readback on webgpu).
+   * See `docs/temporal.md`.
+   */
+  readonly temporal?: TemporalOption;
 }
 
 /** An operator together with the metrics of its runs. */
@@ -88,6 +98,8 @@ export function createRestorer<F>(model: FramePredictor, options: RestoreStreamO
   if (!Number.isInteger(maxInFlight) || maxInFlight < 1) {
     throw new SimpleIRError('INVALID_ARGUMENT', `restore: maxInFlight must be an integer >= 1, got ${String(maxInFlight)}`);
   }
+  // Checks the temporal options now (each run builds its own stage).
+  temporalStage(options.temporal)?.dispose();
   const subject = new Subject<RestoreMetrics>();
   const report = (m: RestoreMetrics): void => {
     options.onMetrics?.(m);
@@ -119,6 +131,10 @@ interface Entry<F> {
 /** A frame in work: its output or error once settled. */
 interface Job<F> extends Entry<F> {
   settled: boolean;
+  /** Temporal restoration: settles when the previous frame's temporal step is done (display order). */
+  turn?: Promise<void>;
+  /** Temporal restoration: lets the next frame take its temporal step. */
+  endTurn?: () => void;
   output?: F;
   error?: SimpleIRError;
 }
@@ -136,6 +152,9 @@ class RestoreRun<F> {
   private awaitingDemand = false;
   /** The weight map checked last (a model swaps its whole map when its weights change). */
   private checkedWeights: unknown;
+  /** Temporal restoration, when enabled: its state and the end of the last started frame's turn. */
+  private readonly temporal: TemporalStage | undefined;
+  private temporalTurn: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly model: FramePredictor,
@@ -145,6 +164,7 @@ class RestoreRun<F> {
   ) {
     this.metrics = new MetricsRecorder(settings.mode, settings.report, settings.metricsIntervalMs);
     this.converter = settings.converter;
+    this.temporal = temporalStage(settings.temporal);
   }
 
   start(): void {
@@ -189,6 +209,7 @@ class RestoreRun<F> {
     }
     this.queue = [];
     this.jobs = [];
+    this.temporal?.dispose();
     this.count();
     this.metrics.finish();
   }
@@ -213,6 +234,10 @@ class RestoreRun<F> {
   private pump(): void {
     while (!this.closed && this.queue.length > 0 && this.jobs.length < this.settings.maxInFlight) {
       const job: Job<F> = { ...this.queue.shift()!, settled: false };
+      if (this.temporal) {
+        job.turn = this.temporalTurn;
+        this.temporalTurn = new Promise<void>((resolve) => (job.endTurn = resolve));
+      }
       this.jobs.push(job);
       void this.work(job);
     }
@@ -228,8 +253,10 @@ class RestoreRun<F> {
     try {
       let converter: FrameConverter<F, unknown>;
       let t: FrameTensor<unknown>;
+      let timestamp: number | undefined;
       try {
         converter = this.converterFor(job.frame);
+        timestamp = this.timestampOf(job.frame);
         t = await converter.toTensor(job.frame);
       } finally {
         this.release(job.frame);
@@ -243,6 +270,14 @@ class RestoreRun<F> {
       y = this.model.predict(x, { tileSize: this.settings.tileSize, overlap: this.settings.overlap });
       x.dispose();
       x = undefined;
+      if (this.temporal) {
+        stage = 'temporal restoration';
+        await job.turn;
+        if (this.closed) return;
+        const fused = this.temporal.process(y, timestamp);
+        y.dispose();
+        y = fused;
+      }
       stage = 'output conversion';
       const out = await converter.fromTensor(y, t.info);
       if (this.closed) this.closeOutput(out);
@@ -252,6 +287,7 @@ class RestoreRun<F> {
     } finally {
       x?.dispose();
       y?.dispose();
+      job.endTurn?.();
       job.settled = true;
     }
     if (!this.closed) this.emitReady();

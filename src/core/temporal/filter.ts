@@ -1,0 +1,285 @@
+/**
+ * Temporal restoration of a video, frame by frame: keeps the last per-frame outputs in a ring, aligns
+ * them to the current frame, and replaces what is short-lived (rain streaks, flakes the network left)
+ * by their temporal median, except where the scene itself changed (moving objects, cuts).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { invalidArgument, isOptionsObject, SimpleIRError } from '../errors.js';
+import { PhaseCorrelator, shiftFrame, type Spectrum } from './align.js';
+import { changeMask, quantile } from './fuse.js';
+
+/** Options of {@link TemporalFilter}. Every field has a documented default. */
+export interface TemporalFilterOptions {
+  /** Frames fused, the current one included (2 to 16; default 5): the ring keeps `frames - 1` past outputs. */
+  readonly frames?: number;
+  /** Align past frames to the current one (global shift by phase correlation; default true). `false` for a fixed camera. */
+  readonly align?: boolean;
+  /**
+   * Difference from the temporal median (of [0, 1] values) from which a pixel counts as changed
+   * (default 0.1). Changes wider than `transientSize` keep the current frame's pixels there.
+   */
+  readonly changeThreshold?: number;
+  /**
+   * Width in pixels of the narrowest change treated as a moving object rather than a transient
+   * occluder (odd, >= 1; default `max(5, min(H, W) / 25)` made odd: 11 at 272 rows, 15 at 360, 43 at 1080).
+   */
+  readonly transientSize?: number;
+  /**
+   * Which value of the aligned frames replaces a pixel where the scene did not change: their
+   * quantile `quantile` (default 0.5, the median). Lower values favour darker values, since the
+   * occluders (streaks, flakes) are mostly brighter than the scene.
+   */
+  readonly quantile?: number;
+  /**
+   * Which pixels are occluders to replace: `'brighter'` (default: rain streaks and snowflakes are
+   * brighter than the scene behind them) or `'any'` deviation from the fused value.
+   */
+  readonly occluders?: 'brighter' | 'any';
+  /**
+   * Deviation from the fused value (of [0, 1] values) below which the current pixel is kept (default
+   * 0.03; fully replaced from twice that): keeps the current frame's detail where past frames are
+   * only slightly misaligned (sub-pixel pans). 0 replaces every pixel by the fused value.
+   */
+  readonly minDifference?: number;
+  /**
+   * Fraction of the pixels (of those the previous frame covers after alignment) that must have changed
+   * by more than `changeThreshold` for the frame to count as a cut, which clears the history (default 0.5).
+   */
+  readonly cutFraction?: number;
+}
+
+/** {@link TemporalFilterOptions} with the frame-independent defaults filled in. */
+export interface ResolvedTemporalFilterOptions {
+  /** See {@link TemporalFilterOptions.frames}. */
+  readonly frames: number;
+  /** See {@link TemporalFilterOptions.align}. */
+  readonly align: boolean;
+  /** See {@link TemporalFilterOptions.changeThreshold}. */
+  readonly changeThreshold: number;
+  /** See {@link TemporalFilterOptions.transientSize}; `undefined`: from the frame size. */
+  readonly transientSize: number | undefined;
+  /** See {@link TemporalFilterOptions.cutFraction}. */
+  readonly cutFraction: number;
+  /** See {@link TemporalFilterOptions.quantile}. */
+  readonly quantile: number;
+  /** See {@link TemporalFilterOptions.occluders}. */
+  readonly occluders: 'brighter' | 'any';
+  /** See {@link TemporalFilterOptions.minDifference}. */
+  readonly minDifference: number;
+}
+
+/**
+ * Checks temporal options and fills in their defaults.
+ * @throws SimpleIRError `INVALID_ARGUMENT` naming the bad field and its allowed range.
+ */
+export function resolveTemporalFilterOptions(options: TemporalFilterOptions = {}, where = 'temporal options'): ResolvedTemporalFilterOptions {
+  if (!isOptionsObject(options)) throw invalidArgument(where, 'an options object such as { frames: 5 }', options);
+  const bad = (field: string, expected: string, got: unknown): SimpleIRError =>
+    new SimpleIRError('INVALID_ARGUMENT', `${where}: ${field} must be ${expected}, got ${JSON.stringify(got) ?? String(got)}`, { [field]: got });
+  const frames = options.frames ?? 5;
+  if (!Number.isInteger(frames) || frames < 2 || frames > 16) throw bad('frames', 'an integer from 2 to 16', frames);
+  const align = options.align ?? true;
+  if (typeof align !== 'boolean') throw bad('align', 'true or false', align);
+  const changeThreshold = options.changeThreshold ?? 0.1;
+  if (!(typeof changeThreshold === 'number' && changeThreshold > 0 && changeThreshold < 1)) throw bad('changeThreshold', 'a number in (0, 1)', changeThreshold);
+  const transientSize = options.transientSize;
+  if (transientSize !== undefined && !(Number.isInteger(transientSize) && transientSize >= 1 && transientSize % 2 === 1 && transientSize <= 255)) {
+    throw bad('transientSize', 'an odd integer from 1 to 255', transientSize);
+  }
+  const cutFraction = options.cutFraction ?? 0.5;
+  if (!(typeof cutFraction === 'number' && cutFraction > 0 && cutFraction <= 1)) throw bad('cutFraction', 'a number in (0, 1]', cutFraction);
+  const quantile = options.quantile ?? 0.5;
+  if (!(typeof quantile === 'number' && quantile >= 0 && quantile <= 1)) throw bad('quantile', 'a number in [0, 1]', quantile);
+  const occluders = options.occluders ?? 'brighter';
+  if (occluders !== 'brighter' && occluders !== 'any') throw bad('occluders', "'brighter' or 'any'", occluders);
+  const minDifference = options.minDifference ?? 0.03;
+  if (!(typeof minDifference === 'number' && minDifference >= 0 && minDifference < 1)) throw bad('minDifference', 'a number in [0, 1)', minDifference);
+  return { frames, align, changeThreshold, transientSize, cutFraction, quantile, occluders, minDifference };
+}
+
+/** The default transient size of frames `height` x `width` (odd). */
+export function defaultTransientSize(height: number, width: number): number {
+  const s = Math.max(5, Math.round(Math.min(height, width) / 25));
+  return s % 2 === 1 ? s : s + 1;
+}
+
+/** A past per-frame output with what aligning it needs. */
+interface HistoryEntry {
+  readonly frame: tf.Tensor4D;
+  /** Its luma pooled to the analysis grid and the spectrum of that (when aligning). */
+  readonly analysis: Analysis | undefined;
+  /** Scalar: the shot this frame belongs to (counts cuts on the device; no readback). */
+  readonly shot: tf.Scalar;
+}
+
+/** What alignment keeps of a frame. */
+interface Analysis {
+  readonly pooled: tf.Tensor4D;
+  readonly spectrum: Spectrum;
+}
+
+/** BT.601 luma weights. */
+const LUMA = [0.299, 0.587, 0.114] as const;
+
+/**
+ * Temporal restoration over the per-frame outputs of a video, fed in display order through
+ * {@link process}. Uses only past frames (no latency). All work is tfjs ops on the current backend:
+ * on webgpu nothing is read back (shifts and cut decisions stay tensors). Holds `frames - 1` past
+ * frames; {@link reset} clears them (seek, cut known to the caller), {@link dispose} frees everything.
+ *
+ *   const filter = new TemporalFilter({ frames: 5 });
+ *   const out = filter.process(model.predict(x));   // caller disposes both
+ */
+export class TemporalFilter {
+  /** The options in use. */
+  readonly options: ResolvedTemporalFilterOptions;
+  private history: HistoryEntry[] = [];
+  private correlator: PhaseCorrelator | undefined;
+  /** Full-resolution refinement of shifts found on a downscaled grid (absent when the grid is the frame). */
+  private fine: PhaseCorrelator | undefined;
+  private shape: [number, number] | undefined;
+  private luma: tf.Tensor1D | undefined;
+  private disposed = false;
+
+  /** @throws SimpleIRError `INVALID_ARGUMENT` for bad options. */
+  constructor(options: TemporalFilterOptions = {}) {
+    this.options = resolveTemporalFilterOptions(options);
+  }
+
+  /** Past frames held (at most `frames - 1`). */
+  get length(): number {
+    return this.history.length;
+  }
+
+  /**
+   * The temporal output for `current` (`[1, H, W, 3]` float32 in [0, 1], a per-frame restored frame):
+   * a new tensor the caller owns; `current` is not disposed (the filter keeps its own reference).
+   * A frame of another size than the previous one clears the history first.
+   * @throws SimpleIRError `INVALID_IMAGE` for a tensor of another shape or type, `DISPOSED` after dispose.
+   */
+  process(current: tf.Tensor4D): tf.Tensor4D {
+    if (this.disposed) throw new SimpleIRError('DISPOSED', 'this TemporalFilter was disposed; create a new one');
+    const s = (current as tf.Tensor | undefined)?.shape;
+    if (!(current instanceof tf.Tensor) || current.isDisposed || current.rank !== 4 || s![0] !== 1 || s![3] !== 3 || current.dtype !== 'float32') {
+      throw new SimpleIRError('INVALID_IMAGE', `TemporalFilter.process expects a live [1, H, W, 3] float32 tensor, got ${current instanceof tf.Tensor ? `[${s!.join(', ')}] ${current.dtype}${current.isDisposed ? ' (disposed)' : ''}` : String(current)}`);
+    }
+    const [, h, w] = current.shape;
+    if (!this.shape || this.shape[0] !== h || this.shape[1] !== w) this.restart(h, w);
+    const correlator = this.correlator;
+    const analysis = correlator ? analyse(correlator, current) : undefined;
+    if (this.history.length === 0) {
+      this.remember(current, analysis, tf.scalar(0));
+      return current.clone();
+    }
+    const [out, shot] = tf.tidy(() => this.fuse(current, analysis));
+    this.remember(current, analysis, shot);
+    return out;
+  }
+
+  /** Forgets every past frame (after a seek or a known cut); the next frame is output as it is. */
+  reset(): void {
+    for (const e of this.history) disposeEntry(e);
+    this.history = [];
+  }
+
+  /** Frees the history and the alignment constants; `process` afterwards throws `DISPOSED`. Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.reset();
+    this.correlator?.dispose();
+    this.correlator = undefined;
+    this.fine?.dispose();
+    this.fine = undefined;
+    this.luma?.dispose();
+    this.luma = undefined;
+    this.disposed = true;
+  }
+
+  private restart(h: number, w: number): void {
+    this.reset();
+    this.correlator?.dispose();
+    this.fine?.dispose();
+    this.correlator = this.options.align ? new PhaseCorrelator(h, w) : undefined;
+    const side = Math.min(128, h, w);
+    this.fine = this.correlator && this.correlator.grid.factor > 1 ? new PhaseCorrelator(side, side) : undefined;
+    this.luma ??= tf.keep(tf.tensor1d([...LUMA]));
+    this.shape = [h, w];
+  }
+
+  private remember(frame: tf.Tensor4D, analysis: Analysis | undefined, shot: tf.Scalar): void {
+    if (analysis) {
+      tf.keep(analysis.pooled);
+      tf.keep(analysis.spectrum.re);
+      tf.keep(analysis.spectrum.im);
+    }
+    this.history.unshift({ frame: tf.keep(frame.clone()), analysis, shot: tf.keep(shot) });
+    while (this.history.length > this.options.frames - 1) disposeEntry(this.history.pop()!);
+  }
+
+  /**
+   * Inside a tidy: the camera's move from a past frame to `current` (phase correlation, refined at
+   * full resolution on a downscaled grid), estimated directly for each past frame (chained estimates
+   * drift: their sub-pixel errors add up). A large moving object can pull the correlation peak to its
+   * own motion: the camera is kept still unless the shift found explains the change better.
+   */
+  private cameraShift(current: tf.Tensor4D, analysis: Analysis | undefined, previous: HistoryEntry): tf.Tensor1D {
+    const correlator = this.correlator;
+    if (!correlator || !analysis || !previous.analysis) return tf.zeros([2]);
+    const coarse = correlator.shift(analysis.spectrum, previous.analysis.spectrum);
+    const found = this.fine ? correlator.refine(current, previous.frame, coarse, this.fine) : coarse;
+    const still = tf.zeros([2]) as tf.Tensor1D;
+    const worse = tf.greater(correlator.mismatch(analysis.pooled, previous.analysis.pooled, found), correlator.mismatch(analysis.pooled, previous.analysis.pooled, still));
+    return tf.where(worse, still, found).reshape([2]) as tf.Tensor1D;
+  }
+
+  /** Inside a tidy: the fused output and the shot of `current`. */
+  private fuse(current: tf.Tensor4D, analysis: Analysis | undefined): [tf.Tensor4D, tf.Scalar] {
+    const { changeThreshold, cutFraction } = this.options;
+    const [, h, w] = current.shape;
+    const aligned = this.history.map((e) => shiftFrame(e.frame, this.cameraShift(current, analysis, e)));
+    // A cut: most of what the previous frame covers changed (or it covers almost nothing).
+    const previous = aligned[0]!;
+    const lumaDiff = tf.abs(tf.sum(tf.mul(tf.sub(current, previous.frame), this.luma!), 3, true));
+    const covered = tf.sum(previous.valid);
+    const changed = tf.sum(tf.mul(previous.valid, tf.greater(lumaDiff, changeThreshold).toFloat()));
+    const cut = tf.logicalOr(tf.greater(changed, tf.mul(covered, cutFraction)), tf.less(covered, 0.25 * h * w));
+    const shot = tf.add(this.history[0]!.shot, cut.toFloat()) as tf.Scalar;
+    // Past frames of another shot, and pixels a past frame does not cover, vote for the current frame.
+    // Until the ring is full the current frame votes twice when that makes the count odd: two frames
+    // alone are never averaged (a moving object would be half blended), three are a true median.
+    const votes = aligned.map(({ frame, valid }, i) => {
+      const use = tf.mul(valid, tf.equal(this.history[i]!.shot, shot).toFloat());
+      return tf.add(current, tf.mul(use, tf.sub(frame, current))) as tf.Tensor4D;
+    });
+    if (votes.length % 2 === 1 && votes.length < this.options.frames - 1) votes.push(current);
+    const fused = quantile([current, ...votes], this.options.quantile);
+    const size = this.options.transientSize ?? defaultTransientSize(h, w);
+    const moving = changeMask(current, fused, { threshold: changeThreshold, transientSize: size, occluders: this.options.occluders });
+    // Replace only what stands out from the fused value: brighter by more than `minDifference`
+    // (occluders: 'brighter'), or either way ('any'). Small deviations (sub-pixel misalignment of a
+    // pan, the network's own noise) keep the current frame's sharper pixels.
+    const { minDifference, occluders } = this.options;
+    const delta = tf.sub(current, fused);
+    const deviation = occluders === 'brighter' ? tf.max(delta, 3, true) : tf.max(tf.abs(delta), 3, true);
+    const outlier = minDifference > 0 ? tf.clipByValue(tf.div(tf.sub(deviation, minDifference), minDifference), 0, 1) : tf.onesLike(deviation);
+    const replace = tf.mul(tf.sub(1, moving), outlier);
+    const out = tf.sub(current, tf.mul(replace, delta)) as tf.Tensor4D;
+    return [out, shot];
+  }
+}
+
+/** The pooled luma and spectrum of a frame. */
+function analyse(correlator: PhaseCorrelator, frame: tf.Tensor4D): Analysis {
+  const pooled = correlator.pool(frame);
+  return { pooled, spectrum: correlator.spectrumOfPooled(pooled) };
+}
+
+function disposeAnalysis(a: Analysis): void {
+  tf.dispose([a.pooled, a.spectrum.re, a.spectrum.im]);
+}
+
+function disposeEntry(e: HistoryEntry): void {
+  e.frame.dispose();
+  if (e.analysis) disposeAnalysis(e.analysis);
+  e.shot.dispose();
+}

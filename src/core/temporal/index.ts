@@ -1,0 +1,10 @@
+/** Temporal restoration: alignment of past frames, their fusion, and the filter that keeps the ring of them. */
+export { analysisGrid, PhaseCorrelator, shiftFrame, type AnalysisGrid, type ShiftedFrame, type Spectrum } from './align.js';
+export { changeMask, median, quantile, type ChangeMaskOptions } from './fuse.js';
+export {
+  defaultTransientSize,
+  resolveTemporalFilterOptions,
+  TemporalFilter,
+  type ResolvedTemporalFilterOptions,
+  type TemporalFilterOptions,
+} from './filter.js';

@@ -1,0 +1,314 @@
+/**
+ * Temporal restoration (src/core/temporal): alignment of real photographs, removal of short-lived
+ * bright streaks, no ghosting of moving objects, reset on cuts and timestamp jumps, bounded memory.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { loadPhotoSet } from '../src/adapters/node/photos.js';
+import { psnr } from '../src/core/metrics.js';
+import { Random } from '../src/core/random.js';
+import { PhaseCorrelator, shiftFrame } from '../src/core/temporal/align.js';
+import { median } from '../src/core/temporal/fuse.js';
+import { TemporalFilter } from '../src/core/temporal/filter.js';
+import { TemporalStage } from '../src/streams/temporal.js';
+import { tf, useBackend } from './helpers/tf.js';
+
+/** A validation photograph resized (cover) to `width` x `height`, as `[1, H, W, 3]` in [0, 1]. */
+async function photo(index: number, width: number, height: number): Promise<tf.Tensor4D> {
+  const set = await loadPhotoSet();
+  const file = set.val[index % set.val.length]!;
+  const { data, info } = await sharp(file).resize(width, height, { fit: 'cover' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return tf.tensor4d(Float32Array.from(data, (v) => v / 255), [1, info.height, info.width, 3]);
+}
+
+/** `img` with `count` bright vertical streaks (1-2 px wide, 6-20 px long) at seeded random places. */
+function withStreaks(img: tf.Tensor4D, seed: number, count = 25): tf.Tensor4D {
+  const [, h, w] = img.shape;
+  const rng = new Random(seed);
+  const mask = new Float32Array(h * w);
+  for (let k = 0; k < count; k++) {
+    const x = rng.int(0, w - 2);
+    const y0 = rng.int(0, h - 6);
+    const len = rng.int(6, 20);
+    const width = rng.int(1, 2);
+    for (let y = y0; y < Math.min(h, y0 + len); y++) for (let dx = 0; dx < width; dx++) mask[y * w + x + dx] = 0.8;
+  }
+  return tf.tidy(() => {
+    const m = tf.tensor4d(mask, [1, h, w, 1]);
+    return tf.add(img, tf.mul(m, tf.sub(1, img))) as tf.Tensor4D; // screen-like: towards white
+  });
+}
+
+/** The `height` x `width` window of `img` at (`top`, `left`). */
+function crop(img: tf.Tensor4D, top: number, left: number, height: number, width: number): tf.Tensor4D {
+  return tf.slice(img, [0, top, left, 0], [1, height, width, 3]);
+}
+
+before(async () => {
+  await useBackend('wasm');
+});
+
+describe('alignment (phase correlation)', () => {
+  let big: tf.Tensor4D;
+  before(async () => {
+    big = await photo(2, 600, 400);
+  });
+  after(() => big.dispose());
+
+  test('recovers known integer shifts of a real photograph, at full resolution and on a downscaled grid', () => {
+    const cases: Array<[number, number, number, number]> = [
+      [64, 96, 3, -5],
+      [64, 96, -7, 11],
+      [64, 96, 0, 0],
+      [240, 320, 7, 2],
+      [240, 320, -11, 13],
+      [240, 320, 16, -9],
+      [272, 480, 5, -13],
+      [272, 480, -4, 7],
+    ];
+    for (const [h, w, dy, dx] of cases) {
+      const pc = new PhaseCorrelator(h, w);
+      const current = crop(big, 30, 40, h, w);
+      const reference = crop(big, 30 + dy, 40 + dx, h, w); // current(p) = reference(p - d)
+      const a = pc.spectrum(current);
+      const b = pc.spectrum(reference);
+      const coarse = pc.shift(a, b);
+      const [cy, cx] = Array.from(coarse.dataSync());
+      assert.ok(Math.abs(cy! - dy) <= pc.grid.factor && Math.abs(cx! - dx) <= pc.grid.factor, `coarse ${cy}, ${cx} for ${dy}, ${dx}`);
+      // On a downscaled grid, the full-resolution refinement makes the shift exact.
+      const fine = pc.grid.factor > 1 ? new PhaseCorrelator(128, 128) : undefined;
+      const shift = fine ? pc.refine(current, reference, coarse, fine) : coarse.clone();
+      fine?.dispose();
+      const [sy, sx] = Array.from(shift.dataSync());
+      assert.equal(Math.round(sy!), dy, `${w}x${h} (grid factor ${pc.grid.factor}): dy ${sy} for ${dy}`);
+      assert.equal(Math.round(sx!), dx, `${w}x${h} (grid factor ${pc.grid.factor}): dx ${sx} for ${dx}`);
+      // Moving the reference by the estimate reproduces the current frame exactly where it is defined.
+      const moved = shiftFrame(reference, shift);
+      const err = tf.tidy(() => tf.sum(tf.mul(tf.abs(tf.sub(moved.frame, current)), moved.valid)).dataSync()[0]!);
+      const covered = tf.tidy(() => tf.sum(moved.valid).dataSync()[0]!);
+      assert.equal(err, 0);
+      assert.equal(covered, (h - Math.abs(dy)) * (w - Math.abs(dx)));
+      tf.dispose([current, reference, a.re, a.im, b.re, b.im, coarse, shift, moved.frame, moved.valid]);
+      pc.dispose();
+    }
+  });
+
+  test('estimates a half-pixel shift to within 0.25 px (sub-cell precision of the coarse grid)', () => {
+    // Downscaling by 2 a photograph moved by 1 px moves the result by 0.5 px.
+    const pc = new PhaseCorrelator(64, 96);
+    const half = (top: number, left: number): tf.Tensor4D => tf.avgPool(crop(big, top, left, 128, 192), 2, 2, 'valid') as tf.Tensor4D;
+    for (const [dy, dx] of [[1, 0], [0, -1], [1, 1]] as const) {
+      const current = half(40, 50);
+      const reference = half(40 + dy, 50 + dx);
+      const a = pc.spectrum(current);
+      const b = pc.spectrum(reference);
+      const shift = pc.shift(a, b);
+      const [sy, sx] = Array.from(shift.dataSync());
+      assert.ok(Math.abs(sy! - dy / 2) <= 0.25, `dy ${sy} for ${dy / 2}`);
+      assert.ok(Math.abs(sx! - dx / 2) <= 0.25, `dx ${sx} for ${dx / 2}`);
+      tf.dispose([current, reference, a.re, a.im, b.re, b.im, shift]);
+    }
+    pc.dispose();
+  });
+});
+
+describe('fusion', () => {
+  test('median of 1 to 6 tensors equals the sorted middle, elementwise', () => {
+    const rng = new Random(5);
+    for (let n = 1; n <= 6; n++) {
+      const arrays = Array.from({ length: n }, () => Float32Array.from({ length: 24 }, () => rng.next()));
+      const tensors = arrays.map((a) => tf.tensor4d(a, [1, 2, 4, 3]));
+      const m = median(tensors);
+      const got = m.dataSync();
+      for (let i = 0; i < 24; i++) {
+        const v = arrays.map((a) => a[i]!).sort((p, q) => p - q);
+        const want = n % 2 ? v[(n - 1) / 2]! : (v[n / 2 - 1]! + v[n / 2]!) / 2;
+        assert.ok(Math.abs(got[i]! - want) < 1e-6, `n=${n} element ${i}: ${got[i]} vs ${want}`);
+      }
+      tf.dispose([...tensors, m]);
+    }
+  });
+});
+
+describe('TemporalFilter', () => {
+  const W = 96;
+  const H = 64;
+  let clean: tf.Tensor4D;
+  let other: tf.Tensor4D;
+  let wide: tf.Tensor4D;
+  before(async () => {
+    clean = await photo(2, W, H);
+    other = await photo(0, W, H);
+    wide = await photo(2, W + 40, H + 20);
+  });
+  after(() => tf.dispose([clean, other, wide]));
+
+  /** Mean PSNR against `truth(i)` of per-frame `frame(i)` and of the filter's output, over frames from `from`. */
+  function run(filter: TemporalFilter, n: number, frame: (i: number) => tf.Tensor4D, truth: (i: number) => tf.Tensor4D, from = 4): { perFrame: number; temporal: number } {
+    let perFrame = 0;
+    let temporal = 0;
+    for (let i = 0; i < n; i++) {
+      const y = frame(i);
+      const out = filter.process(y);
+      const t = truth(i);
+      if (i >= from) {
+        perFrame += psnr(y, t) / (n - from);
+        temporal += psnr(out, t) / (n - from);
+      }
+      tf.dispose([y, out, t]);
+    }
+    return { perFrame, temporal };
+  }
+
+  test('a static clip with short-lived bright streaks is cleaned (PSNR rises by more than 8 dB)', () => {
+    const filter = new TemporalFilter({ frames: 5 });
+    const r = run(filter, 12, (i) => withStreaks(clean, 100 + i), () => clean.clone());
+    filter.dispose();
+    assert.ok(r.perFrame < 28, `the streaks should cost the per-frame output (${r.perFrame.toFixed(2)} dB)`);
+    assert.ok(r.temporal - r.perFrame > 8, `per-frame ${r.perFrame.toFixed(2)} dB, temporal ${r.temporal.toFixed(2)} dB`);
+  });
+
+  test('a panning clip with streaks is aligned and cleaned; without alignment it is not', () => {
+    // The camera moves 2 px right and 1 px down per frame: the scene moves left and up.
+    const frameAt = (i: number): tf.Tensor4D => tf.tidy(() => withStreaks(crop(wide, 2 + i, 4 + 2 * i, H, W), 300 + i));
+    const truthAt = (i: number): tf.Tensor4D => crop(wide, 2 + i, 4 + 2 * i, H, W);
+    const aligned = new TemporalFilter({ frames: 5 });
+    const r = run(aligned, 14, frameAt, truthAt);
+    aligned.dispose();
+    const fixed = new TemporalFilter({ frames: 5, align: false });
+    const f = run(fixed, 14, frameAt, truthAt);
+    fixed.dispose();
+    assert.ok(r.temporal - r.perFrame > 5, `aligned: per-frame ${r.perFrame.toFixed(2)} dB, temporal ${r.temporal.toFixed(2)} dB`);
+    assert.ok(r.temporal - f.temporal > 0.5, `aligned ${r.temporal.toFixed(2)} dB vs unaligned ${f.temporal.toFixed(2)} dB`);
+  });
+
+  test('a moving object pasted over the scene is not ghosted: its region keeps the per-frame output', () => {
+    const patch = tf.tidy(() => crop(other, 10, 10, 20, 20).mul(0.6).add(0.4)) as tf.Tensor4D; // a bright object
+    const left = (i: number): number => 8 + 5 * i;
+    const paste = (img: tf.Tensor4D, i: number): tf.Tensor4D =>
+      tf.tidy(() => {
+        const mask = tf.pad(tf.ones([1, 20, 20, 1]), [[0, 0], [22, H - 42], [left(i), W - 20 - left(i)], [0, 0]]);
+        const obj = tf.pad(patch, [[0, 0], [22, H - 42], [left(i), W - 20 - left(i)], [0, 0]]);
+        return tf.add(tf.mul(img, tf.sub(1, mask)), obj) as tf.Tensor4D;
+      });
+    const filter = new TemporalFilter({ frames: 5 });
+    for (let i = 0; i < 12; i++) {
+      const y = tf.tidy(() => paste(withStreaks(clean, 500 + i, 12), i));
+      const out = filter.process(y);
+      if (i >= 4) {
+        const region = (t: tf.Tensor4D): tf.Tensor4D => crop(t, 22, left(i), 20, 20);
+        const [a, b] = [region(out), region(y)];
+        const maxDiff = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+        assert.ok(maxDiff < 0.01, `frame ${i}: the object's region differs from the per-frame output by up to ${maxDiff.toFixed(3)}`);
+        tf.dispose([a, b]);
+      }
+      tf.dispose([y, out]);
+    }
+    filter.dispose();
+    // Without streaks the whole output is the per-frame output: nothing of the object is left behind it.
+    const plain = new TemporalFilter({ frames: 5 });
+    for (let i = 0; i < 12; i++) {
+      const y = paste(clean, i);
+      const out = plain.process(y);
+      const p = psnr(out, y);
+      assert.ok(p > 45, `frame ${i}: clean clip with a moving object changed (PSNR ${p.toFixed(2)} dB against the per-frame output)`);
+      tf.dispose([y, out]);
+    }
+    plain.dispose();
+    patch.dispose();
+  });
+
+  test('a cut (another photograph) clears the history: the first frame after it is the per-frame output, bit for bit', () => {
+    const filter = new TemporalFilter({ frames: 5 });
+    for (let i = 0; i < 6; i++) {
+      const z = withStreaks(other, 700 + i);
+      tf.dispose([z, filter.process(z)]);
+    }
+    const y = withStreaks(clean, 800);
+    const out = filter.process(y);
+    assert.deepEqual(out.dataSync(), y.dataSync());
+    tf.dispose([y, out]);
+    // The next frames of the new shot are fused again (with the new shot's frames only).
+    const later: number[] = [];
+    for (let i = 1; i < 6; i++) {
+      const z = withStreaks(clean, 800 + i);
+      const o = filter.process(z);
+      later.push(psnr(o, clean) - psnr(z, clean));
+      tf.dispose([z, o]);
+    }
+    filter.dispose();
+    assert.ok(later[4]! > 5, `gain 5 frames after the cut: ${later.map((g) => g.toFixed(2)).join(', ')} dB`);
+  });
+
+  test('a clean static clip comes out unchanged', () => {
+    const filter = new TemporalFilter();
+    for (let i = 0; i < 6; i++) {
+      const out = filter.process(clean);
+      assert.deepEqual(out.dataSync(), clean.dataSync(), `frame ${i}`);
+      out.dispose();
+    }
+    filter.dispose();
+  });
+
+  test('memory is bounded: over 100 frames the tensor count is flat and the ring holds frames - 1', () => {
+    const filter = new TemporalFilter({ frames: 4 });
+    const counts: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const y = withStreaks(i < 50 ? clean : other, i, 8);
+      const out = filter.process(y);
+      tf.dispose([y, out]);
+      assert.ok(filter.length <= 3);
+      counts.push(tf.memory().numTensors);
+    }
+    assert.equal(filter.length, 3);
+    assert.equal(Math.max(...counts.slice(5)), Math.min(...counts.slice(5)), `tensor counts vary: ${[...new Set(counts)].join(', ')}`);
+    const before = tf.memory().numTensors;
+    filter.dispose();
+    filter.dispose();
+    assert.ok(tf.memory().numTensors < before, 'dispose frees the ring');
+    assert.throws(() => filter.process(clean), { code: 'DISPOSED' });
+  });
+
+  test('bad options and inputs are typed errors that name the field', () => {
+    assert.throws(() => new TemporalFilter({ frames: 1 }), { code: 'INVALID_ARGUMENT', message: /frames must be an integer from 2 to 16, got 1/ });
+    assert.throws(() => new TemporalFilter({ transientSize: 4 }), { code: 'INVALID_ARGUMENT', message: /transientSize/ });
+    assert.throws(() => new TemporalFilter({ changeThreshold: 0 }), { code: 'INVALID_ARGUMENT', message: /changeThreshold/ });
+    assert.throws(() => new TemporalFilter({ cutFraction: 2 }), { code: 'INVALID_ARGUMENT', message: /cutFraction/ });
+    const filter = new TemporalFilter();
+    const grey = tf.zeros([1, 8, 8, 1]) as tf.Tensor4D;
+    assert.throws(() => filter.process(grey), { code: 'INVALID_IMAGE', message: /\[1, 8, 8, 1\]/ });
+    grey.dispose();
+    filter.dispose();
+  });
+});
+
+describe('TemporalStage (timestamps)', () => {
+  test('a seek back or a jump forward clears the history; a small gap (dropped frames) does not', async () => {
+    const clean = await photo(1, 96, 64);
+    const stage = new TemporalStage({ frames: 5, maxGapMs: 200 });
+    const feed = (seed: number, ts: number): { y: tf.Tensor4D; out: tf.Tensor4D } => {
+      const y = withStreaks(clean, seed);
+      return { y, out: stage.process(y, ts) };
+    };
+    for (let i = 0; i < 5; i++) tf.dispose(Object.values(feed(i, i * 40_000)));
+    assert.equal(stage.length, 4);
+    // A gap of 120 ms (two dropped frames at 25 fps) keeps the history.
+    let r = feed(10, 4 * 40_000 + 120_000);
+    assert.notDeepEqual(r.out.dataSync(), r.y.dataSync());
+    tf.dispose(Object.values(r));
+    // A seek back: the frame is output as it is.
+    r = feed(11, 40_000);
+    assert.deepEqual(r.out.dataSync(), r.y.dataSync());
+    assert.equal(stage.length, 1);
+    tf.dispose(Object.values(r));
+    for (let i = 2; i < 5; i++) tf.dispose(Object.values(feed(20 + i, i * 40_000)));
+    // A jump of 1 s forward: the same.
+    r = feed(30, 5 * 40_000 + 1_000_000);
+    assert.deepEqual(r.out.dataSync(), r.y.dataSync());
+    tf.dispose(Object.values(r));
+    stage.dispose();
+    clean.dispose();
+    assert.throws(() => new TemporalStage({ maxGapMs: -1 }), { code: 'INVALID_ARGUMENT', message: /maxGapMs/ });
+  });
+});

@@ -177,7 +177,13 @@ test("the README's browser snippet runs as written in a Vite 7 app (camera to ca
     assert.deepEqual(await audioCodecs(restoredFile), ['aac'], "the downloaded MP4 lost the file's audio");
 
     // The long file: read from the URL with range requests, written to OPFS, summary logged.
-    const m = await summary;
+    // Its subscriber has no error callback: a failure is a page error, which ends the wait too.
+    const failed = page.waitForEvent('pageerror', { timeout: 600_000 }).then(
+      (e) => new Error(`the page failed before logging the long file's summary: ${e.message}`),
+      (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+    );
+    const m = await Promise.race([summary, failed]);
+    if (m instanceof Error) throw m;
     const written = await runInPage(tp, async () => {
       const opfs = await navigator.storage.getDirectory();
       const f = await (await opfs.getFileHandle('restored.mp4')).getFile();

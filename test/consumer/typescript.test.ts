@@ -5,15 +5,11 @@
  * `data`, `detector`, or the `model` of an earlier snippet) are declared in a globals file.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { REPO_ROOT, scratchApp, type ScratchApp } from './scratch';
-
-/** The ```ts blocks of a Markdown text, in order. */
-export function tsBlocks(markdown: string): string[] {
-  return [...markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
-}
+import { readmeTsBlocks } from './readme';
+import { scratchApp, type ScratchApp } from './scratch';
 
 /** What the snippets take from around them (the app's own variables, earlier snippets' results). */
 const GLOBALS_D_TS = `type Browser = typeof import('simpleir-stream/browser');
@@ -40,7 +36,7 @@ let app: ScratchApp;
 let snippets: string[];
 before(async () => {
   app = await scratchApp();
-  snippets = tsBlocks(await readFile(join(REPO_ROOT, 'README.md'), 'utf8'));
+  snippets = await readmeTsBlocks();
 });
 
 test('the README has TypeScript snippets to check', () => {

@@ -109,6 +109,7 @@ describe('a 4K MP4 through the CLI', { skip: noFfmpeg }, () => {
         const want = boxMean(fr[name], planeWidth, sub, margin);
         for (const [label, f] of [['tiled', fa], ['untiled', fb]] as const) {
           const got = boxMean(f[name], planeWidth, sub, margin);
+          console.log(`# frame ${i} ${name} ${label}: flat box mean ${got.toFixed(2)}, input ${want.toFixed(2)}`);
           assert.ok(Math.abs(got - want) <= 3, `frame ${i}, plane ${name}, ${label}: flat box mean ${got.toFixed(2)}, input ${want.toFixed(2)}`);
         }
       }

@@ -40,11 +40,18 @@ after(async () => {
   await media?.remove();
 });
 
-test('the page restored 2 frames of 3840x2160 on wasm, tensors flat', () => {
+test('the page restored 2 frames of 3840x2160 on wasm, tensors flat, every frame closed and codec released', () => {
   assert.equal(result.backend, 'wasm');
   assert.equal(result.frames.length, 2);
   for (const f of result.frames) assert.deepEqual([f.width, f.height], [WIDTH, HEIGHT]);
   assert.equal(result.tensorsAfter, result.tensorsBefore, 'tensors left after the runs');
+  const { leaks } = result;
+  // 3 decodes of 2 frames, 2 restores of 2 frames: at least 10 frames made.
+  console.log(`# ${leaks.framesMade} VideoFrames made, ${leaks.openFrames} left open; decoders ${leaks.decoders}, encoders ${leaks.encoders}`);
+  assert.ok(leaks.framesMade >= 10, `${leaks.framesMade} frames made: the tracking missed some`);
+  assert.equal(leaks.openFrames, 0, `${leaks.openFrames} VideoFrame(s) of ${leaks.framesMade} left open`);
+  assert.ok(leaks.decoders.length >= 3 && leaks.encoders.length >= 1, `decoders ${leaks.decoders}, encoders ${leaks.encoders}`);
+  for (const s of [...leaks.decoders, ...leaks.encoders]) assert.equal(s, 'closed', 'a decoder or encoder was left open');
 });
 
 test('tiled and untiled RGB equal within 1/255 over every row, including those from 1456 down', () => {

@@ -8,6 +8,7 @@ import { SimpleIR, selectBackend } from '../../../src/index';
 import { fromMp4, toMp4 } from '../../../src/browser';
 import { canReadFramePixels, readFramePixels } from '../../../src/streams/frame-pixels';
 import { restore } from '../../../src/streams/restore';
+import { base64, leaks, resetTracking, type Leaks } from './media-tracking';
 
 /** A rectangle of luma pixels. */
 export interface Box {
@@ -43,6 +44,8 @@ export interface Large4kResult {
   /** tf.memory().numTensors before and after both runs (model loaded). */
   readonly tensorsBefore: number;
   readonly tensorsAfter: number;
+  /** VideoFrames, decoders and encoders left open by the three runs. */
+  readonly leaks: Leaks;
 }
 
 declare global {
@@ -87,14 +90,8 @@ function boxMean(p: Pixels, box: Box): number[] {
   return sum.map((s) => s / (box.width * box.height));
 }
 
-async function base64(blob: Blob): Promise<string> {
-  const bytes = new Uint8Array(await blob.arrayBuffer());
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-
 window.restore4k = async (url, box, fromRow) => {
+  resetTracking();
   const info = await selectBackend('wasm', { wasmPaths: '/wasm/', onWarning: () => undefined });
   const model = await SimpleIR.load('tiny', { weightsBaseUrl: '/weights/' });
   const tensorsBefore = tf.memory().numTensors;
@@ -129,5 +126,5 @@ window.restore4k = async (url, box, fromRow) => {
     }
     return { width: a.width, height: a.height, maxDiff, maxDiffBelow, differing, boxInput: boxMean(input[i]!, box), boxTiled: boxMean(a, box), boxUntiled: boxMean(b, box) };
   });
-  return { frames, mp4: await base64(blob), backend: info.name, msTiled, msUntiled, tensorsBefore, tensorsAfter };
+  return { frames, mp4: await base64(blob), backend: info.name, msTiled, msUntiled, tensorsBefore, tensorsAfter, leaks: await leaks() };
 };

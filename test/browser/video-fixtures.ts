@@ -35,7 +35,15 @@ export const MP4_FIXTURES = {
   vfr: ['-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=100', '-frames:v', '6', '-vf', 'setpts=N*N*0.01/TB', '-fps_mode', 'vfr', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-video_track_timescale', '1000'],
   /** HEVC, which this Chromium cannot decode. */
   hevc: [...pattern(64, 48, 30, 0.2), '-c:v', 'libx265', '-pix_fmt', 'yuv420p', '-tag:v', 'hvc1', '-x265-params', 'log-level=error'],
+  /**
+   * 4K UHD H.264, 2 frames at 5 fps (every frame above 2^24 RGB values), with a flat box of colour
+   * {@link FLAT_BOX} below row 1456 (where tiles cut with float indices went wrong).
+   */
+  'h264-4k': [...pattern(3840, 2160, 5, 0.4), '-vf', 'drawbox=x=200:y=1600:w=1200:h=400:color=0x7090B0:t=fill', '-c:v', 'libx264', '-pix_fmt', 'yuv420p'],
 } as const;
+
+/** The flat box of the `h264-4k` fixture (luma pixels; its colour is RGB 0x7090B0). */
+export const FLAT_BOX = { x: 200, y: 1600, width: 1200, height: 400, rgb: [0x70, 0x90, 0xb0] } as const;
 
 /**
  * Fixtures ffmpeg makes from another fixture without re-encoding: `[base, options before -i, options after]`.
@@ -105,6 +113,7 @@ export async function writeBase64(dir: string, name: string, base64: string): Pr
 export interface ProbeStream {
   readonly codec_type: string;
   readonly codec_name: string;
+  readonly pix_fmt?: string;
   readonly width?: number;
   readonly height?: number;
   readonly nb_read_frames?: string;

@@ -9,6 +9,7 @@ import { fromMp4, toMp4, type Mp4Info, type Mp4WriteSummary } from '../../../src
 import { pullSource } from '../../../src/streams/pull';
 import { restore } from '../../../src/streams/restore';
 import { countReadbacks } from './readbacks';
+import { base64, decodedCount, leaks, openCount, resetTracking, tick, type Leaks } from './media-tracking';
 
 export interface TranscodeResult {
   readonly info: Mp4Info;
@@ -25,16 +26,7 @@ export interface TranscodeResult {
   readonly readbacks: Record<string, number>;
 }
 
-export interface Leaks {
-  /** VideoFrames made (decoded or constructed) and not closed. */
-  readonly openFrames: number;
-  /** Frames made in all. */
-  readonly framesMade: number;
-  /** Decoder states at the end. */
-  readonly decoders: string[];
-  /** Encoder states at the end. */
-  readonly encoders: string[];
-}
+export type { Leaks };
 
 export interface ErrorResult {
   /** Frames emitted before the error. */
@@ -79,75 +71,6 @@ declare global {
     countFrames: (url: string) => Promise<number>;
     targetFailures: (url: string) => Promise<{ failing: ErrorResult; aborted: string | null; leaks: Leaks }>;
   }
-}
-
-// --- tracking: every decoder, encoder and VideoFrame of the page ---
-const open = new Set<VideoFrame>();
-let framesMade = 0;
-let decoders: VideoDecoder[] = [];
-let encoders: VideoEncoder[] = [];
-let decodedCount = 0;
-
-const OriginalFrame = globalThis.VideoFrame;
-const originalClose = OriginalFrame.prototype.close;
-OriginalFrame.prototype.close = function (this: VideoFrame) {
-  open.delete(this);
-  originalClose.call(this);
-};
-// A proxy, not a subclass: decoded frames must stay `instanceof VideoFrame`.
-globalThis.VideoFrame = new Proxy(OriginalFrame, {
-  construct(target, args: ConstructorParameters<typeof VideoFrame>) {
-    const frame = Reflect.construct(target, args) as VideoFrame;
-    open.add(frame);
-    framesMade++;
-    return frame;
-  },
-});
-
-const OriginalDecoder = globalThis.VideoDecoder;
-globalThis.VideoDecoder = class extends OriginalDecoder {
-  constructor(init: VideoDecoderInit) {
-    super({
-      ...init,
-      output: (frame) => {
-        open.add(frame);
-        framesMade++;
-        decodedCount++;
-        init.output(frame);
-      },
-    });
-    decoders.push(this);
-  }
-} as typeof VideoDecoder;
-
-const OriginalEncoder = globalThis.VideoEncoder;
-globalThis.VideoEncoder = class extends OriginalEncoder {
-  constructor(init: VideoEncoderInit) {
-    super(init);
-    encoders.push(this);
-  }
-} as typeof VideoEncoder;
-
-function resetTracking(): void {
-  open.clear();
-  framesMade = 0;
-  decoders = [];
-  encoders = [];
-  decodedCount = 0;
-}
-
-const tick = (ms = 50): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function leaks(): Promise<Leaks> {
-  await tick();
-  return { openFrames: open.size, framesMade, decoders: decoders.map((d) => d.state), encoders: encoders.map((e) => e.state) };
-}
-
-async function base64(blob: Blob): Promise<string> {
-  const bytes = new Uint8Array(await blob.arrayBuffer());
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
 }
 
 /** Records the timestamps of the frames passing through. */
@@ -224,7 +147,7 @@ window.pullOnly = async (url, requested) => {
   for (let i = 0; i < 100 && got.length < requested; i++) await tick(20);
   // Give the decoder time to run ahead, if it would.
   await tick(500);
-  const decoded = decodedCount;
+  const decoded = decodedCount();
   sub.unsubscribe();
   got.forEach((f) => f.close());
   return { decoded, requested, emitted: got.length, leaks: await leaks() };
@@ -238,11 +161,11 @@ window.pipelineUnsubscribe = async (url, afterDecoded) => {
   const sub = fromMp4(url)
     .pipe(restore(model), toMp4())
     .subscribe({ next: () => (emitted = true) });
-  for (let i = 0; i < 600 && decodedCount < afterDecoded; i++) await tick(50);
+  for (let i = 0; i < 600 && decodedCount() < afterDecoded; i++) await tick(50);
   sub.unsubscribe();
   if (emitted) throw new Error('the pipeline finished before the unsubscribe');
   // A frame in work is closed when its step ends.
-  for (let i = 0; i < 100 && open.size > 0; i++) await tick(50);
+  for (let i = 0; i < 100 && openCount() > 0; i++) await tick(50);
   return leaks();
 };
 
@@ -345,7 +268,7 @@ window.targetFailures = async (url) => {
   const sub = concat(fromMp4(url).pipe(take(3)), NEVER)
     .pipe(toMp4({ target }))
     .subscribe({ error: () => undefined });
-  for (let i = 0; i < 200 && decodedCount < 3; i++) await tick(10);
+  for (let i = 0; i < 200 && decodedCount() < 3; i++) await tick(10);
   sub.unsubscribe();
   for (let i = 0; i < 100 && aborted === null; i++) await tick(10);
   return { failing: failingResult, aborted, leaks: await leaks() };

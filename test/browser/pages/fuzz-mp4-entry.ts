@@ -7,6 +7,7 @@ import { Observable } from 'rxjs';
 import { fromMp4 } from '../../../src/browser';
 import { fuzz, type FuzzReport } from '../../helpers/fuzz';
 import { mutateMp4 } from '../../helpers/mutate';
+import { openCount, openDecoderCount, resetTracking } from './media-tracking';
 
 export interface Mp4FuzzResult {
   readonly report: FuzzReport;
@@ -21,27 +22,6 @@ declare global {
     fuzzMp4: (urls: string[], seed: number, count: number, timeoutMs: number) => Promise<Mp4FuzzResult>;
   }
 }
-
-const open = new Set<VideoFrame>();
-const decoders: VideoDecoder[] = [];
-const originalClose = VideoFrame.prototype.close;
-VideoFrame.prototype.close = function (this: VideoFrame) {
-  open.delete(this);
-  originalClose.call(this);
-};
-const OriginalDecoder = globalThis.VideoDecoder;
-globalThis.VideoDecoder = class extends OriginalDecoder {
-  constructor(init: VideoDecoderInit) {
-    super({
-      ...init,
-      output: (frame) => {
-        open.add(frame);
-        init.output(frame);
-      },
-    });
-    decoders.push(this);
-  }
-} as typeof VideoDecoder;
 
 const bases = new Map<string, Uint8Array>();
 
@@ -89,10 +69,10 @@ window.fuzzMp4 = async (urls, seed, count, timeoutMs) => {
         frames += await readAll(given, timeoutMs);
       } finally {
         // Teardown is synchronous: by now every decoder is closed and every frame released.
-        const openDecoders = decoders.filter((d) => d.state !== 'closed').length;
-        if (open.size > 0 || openDecoders > 0) leaks.push(`#${index} seed ${seed + index} ${input.kind}: ${open.size} frame(s) open, ${openDecoders} decoder(s) not closed`);
-        open.clear();
-        decoders.length = 0;
+        const openFrames = openCount();
+        const openDecoders = openDecoderCount();
+        if (openFrames > 0 || openDecoders > 0) leaks.push(`#${index} seed ${seed + index} ${input.kind}: ${openFrames} frame(s) open, ${openDecoders} decoder(s) not closed`);
+        resetTracking();
       }
     },
   });

@@ -81,13 +81,28 @@ export function openCount(): number {
   return open.size;
 }
 
+/** Tracks a frame the page neither constructed nor decoded (a MediaStreamTrackProcessor's), until it is closed. */
+export function trackFrame(frame: VideoFrame): void {
+  open.add(frame);
+}
+
+/** Decoders made since the last reset and not closed. */
+export function openDecoderCount(): number {
+  return decoders.filter((d) => d.state !== 'closed').length;
+}
+
 /** Waits `ms` milliseconds. */
 export const tick = (ms = 50): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** What is left open now. */
+export function currentLeaks(): Leaks {
+  return { openFrames: open.size, framesMade, decoders: decoders.map((d) => d.state), encoders: encoders.map((e) => e.state) };
+}
 
 /** What is left open, after a short wait (codec callbacks and closes settle). */
 export async function leaks(): Promise<Leaks> {
   await tick();
-  return { openFrames: open.size, framesMade, decoders: decoders.map((d) => d.state), encoders: encoders.map((e) => e.state) };
+  return currentLeaks();
 }
 
 /** A Blob's bytes as base64 (how a page hands a file back to the test). */

@@ -13,6 +13,7 @@ import { fromMp4 } from '../../../src/browser';
 import { Random } from '../../../src/core/random';
 import { restore } from '../../../src/streams/restore';
 import { countReadbacks } from './readbacks';
+import { currentLeaks, openCount, openDecoderCount, resetTracking, tick } from './media-tracking';
 
 setWasmPaths('/wasm/');
 
@@ -73,51 +74,11 @@ declare global {
   }
 }
 
-// --- tracking: every VideoFrame and decoder of the page ---
-const open = new Set<VideoFrame>();
-let framesMade = 0;
-let decoders: VideoDecoder[] = [];
-const OriginalFrame = globalThis.VideoFrame;
-const originalClose = OriginalFrame.prototype.close;
-OriginalFrame.prototype.close = function (this: VideoFrame) {
-  open.delete(this);
-  originalClose.call(this);
-};
-globalThis.VideoFrame = new Proxy(OriginalFrame, {
-  construct(target, args: ConstructorParameters<typeof VideoFrame>) {
-    const frame = Reflect.construct(target, args) as VideoFrame;
-    open.add(frame);
-    framesMade++;
-    return frame;
-  },
-});
-const OriginalDecoder = globalThis.VideoDecoder;
-globalThis.VideoDecoder = class extends OriginalDecoder {
-  constructor(init: VideoDecoderInit) {
-    super({
-      ...init,
-      output: (frame) => {
-        open.add(frame);
-        framesMade++;
-        init.output(frame);
-      },
-    });
-    decoders.push(this);
-  }
-} as typeof VideoDecoder;
-
-function resetTracking(): void {
-  open.clear();
-  framesMade = 0;
-  decoders = [];
-}
-
-const tick = (ms = 20): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 /** Waits (up to 5 s) for frames in work to be closed, then reports what is still open. */
 async function released(): Promise<Released> {
-  for (let i = 0; i < 250 && open.size > 0; i++) await tick();
-  return { openFrames: open.size, framesMade, openDecoders: decoders.filter((d) => d.state !== 'closed').length };
+  for (let i = 0; i < 250 && openCount() > 0; i++) await tick(20);
+  const { openFrames, framesMade } = currentLeaks();
+  return { openFrames, framesMade, openDecoders: openDecoderCount() };
 }
 
 /** Waits until the tensor count has been the same for 100 ms (frames cut off by a `take` finish their step first). */
@@ -125,7 +86,7 @@ async function settledTensors(): Promise<number> {
   let last = -1;
   for (let i = 0; i < 100; i++) {
     const n = tf.memory().numTensors;
-    if (n === last && open.size === 0) return n;
+    if (n === last && openCount() === 0) return n;
     last = n;
     await tick(50);
   }
@@ -219,7 +180,7 @@ window.unsubscribeAtRandom = async (url, seed, runs) => {
     await tick(cutAfterMs);
     sub.unsubscribe();
     const r = await released();
-    for (let i = 0; i < 100 && tf.memory().numTensors !== tensorsBefore; i++) await tick();
+    for (let i = 0; i < 100 && tf.memory().numTensors !== tensorsBefore; i++) await tick(20);
     out.push({ run, cutAfterMs, framesBeforeCut: frames, tensorsBefore, tensorsAfter: tf.memory().numTensors, ...r });
   }
   return out;
@@ -285,7 +246,7 @@ window.nonFinite = async (url) => {
     model.setWeights(w);
     const tensors = tf.memory().numTensors;
     const r = await runToEnd(fromMp4(url).pipe(restore(model)), 60_000);
-    for (let i = 0; i < 100 && tf.memory().numTensors !== tensors; i++) await tick();
+    for (let i = 0; i < 100 && tf.memory().numTensors !== tensors; i++) await tick(20);
     out[`${backend}, tiny with a NaN weight, lossless`] = { ...r, ...(await released()), message: `${r.message} [tensors ${tensors} -> ${tf.memory().numTensors}]` };
     model.dispose();
   }

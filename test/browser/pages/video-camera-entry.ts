@@ -8,6 +8,7 @@ import { SimpleIR, selectBackend } from '../../../src/index';
 import { fromCamera, fromMediaStream, fromVideoElement, toCanvas, toMediaStreamTrack, type MediaStreamReadMethod, type TrackSinkMethod } from '../../../src/browser';
 import { restore } from '../../../src/streams/restore';
 import type { RestoreMetrics } from '../../../src/streams/metrics';
+import { openCount, resetTracking, tick, trackFrame } from './media-tracking';
 
 export interface LiveResult {
   readonly drawn: number[];
@@ -42,22 +43,8 @@ declare global {
   }
 }
 
-// --- tracking: frames constructed on the page or emitted by a source; every close ---
-const open = new Set<VideoFrame>();
+/** Frames the tracked sources emitted since the last reset. */
 let seen = 0;
-const OriginalFrame = globalThis.VideoFrame;
-const originalClose = OriginalFrame.prototype.close;
-OriginalFrame.prototype.close = function (this: VideoFrame) {
-  open.delete(this);
-  originalClose.call(this);
-};
-globalThis.VideoFrame = new Proxy(OriginalFrame, {
-  construct(target, args: ConstructorParameters<typeof VideoFrame>) {
-    const frame = Reflect.construct(target, args) as VideoFrame;
-    open.add(frame);
-    return frame;
-  },
-});
 
 /** Tracks the frames a source emits (a processor's frames are not constructed on the page). */
 function tracked(): OperatorFunction<VideoFrame, VideoFrame> {
@@ -65,7 +52,7 @@ function tracked(): OperatorFunction<VideoFrame, VideoFrame> {
     new Observable<VideoFrame>((subscriber) =>
       source.subscribe({
         next: (f) => {
-          open.add(f);
+          trackFrame(f);
           seen++;
           subscriber.next(f);
         },
@@ -76,11 +63,9 @@ function tracked(): OperatorFunction<VideoFrame, VideoFrame> {
 }
 
 function reset(): void {
-  open.clear();
+  resetTracking();
   seen = 0;
 }
-
-const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // Remember the streams getUserMedia gives (to check that the SDK stops what it opened).
 const streams: MediaStream[] = [];
@@ -113,9 +98,9 @@ window.liveRestore = async (frames, owner, method) => {
   );
   const ms = performance.now() - t0;
   // Frames in work when take() unsubscribed are closed when their step ends.
-  for (let i = 0; i < 100 && open.size > 0; i++) await tick(50);
+  for (let i = 0; i < 100 && openCount() > 0; i++) await tick(50);
   const track = (appStream ?? streams[streams.length - 1]!).getVideoTracks()[0]!;
-  const result: LiveResult = { drawn, canvas: [canvas.width, canvas.height], metrics, framesSeen: seen, openFrames: open.size, trackState: track.readyState, ms };
+  const result: LiveResult = { drawn, canvas: [canvas.width, canvas.height], metrics, framesSeen: seen, openFrames: openCount(), trackState: track.readyState, ms };
   appStream?.getTracks().forEach((t) => t.stop());
   return result;
 };
@@ -144,7 +129,7 @@ window.videoElement = async (url) => {
       toArray(),
     ),
   );
-  return { timestamps, sizes: [...sizes], openFrames: open.size };
+  return { timestamps, sizes: [...sizes], openFrames: openCount() };
 };
 
 window.trackSink = async (method) => {
@@ -188,6 +173,6 @@ window.trackSink = async (method) => {
   await Promise.race([reading, tick(2000)]);
   reader.cancel().catch(() => undefined);
   await tick(100);
-  return { method: sink.method, written, received, receivedSize, trackStateAfter: sink.track.readyState, openFrames: open.size };
+  return { method: sink.method, written, received, receivedSize, trackStateAfter: sink.track.readyState, openFrames: openCount() };
 };
 

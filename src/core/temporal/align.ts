@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 /** BT.601 luma weights. */
-const LUMA = [0.299, 0.587, 0.114] as const;
+export const LUMA = [0.299, 0.587, 0.114] as const;
 
 /** The downscaled grid phase correlation runs on. */
 export interface AnalysisGrid {

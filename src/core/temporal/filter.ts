@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { invalidArgument, isOptionsObject, SimpleIRError } from '../errors.js';
-import { PhaseCorrelator, shiftFrame, type Spectrum } from './align.js';
+import { LUMA, PhaseCorrelator, shiftFrame, type ShiftedFrame, type Spectrum } from './align.js';
 import { changeMask, quantile } from './fuse.js';
 
 /** Options of {@link TemporalFilter}. Every field has a documented default. */
@@ -117,9 +117,6 @@ interface Analysis {
   readonly pooled: tf.Tensor4D;
   readonly spectrum: Spectrum;
 }
-
-/** BT.601 luma weights. */
-const LUMA = [0.299, 0.587, 0.114] as const;
 
 /**
  * Temporal restoration over the per-frame outputs of a video, fed in display order through
@@ -236,7 +233,9 @@ export class TemporalFilter {
   private fuse(current: tf.Tensor4D, analysis: Analysis | undefined): [tf.Tensor4D, tf.Scalar] {
     const { changeThreshold, cutFraction } = this.options;
     const [, h, w] = current.shape;
-    const aligned = this.history.map((e) => shiftFrame(e.frame, this.cameraShift(current, analysis, e)));
+    // Without alignment the past frames are used as they are (a zero shift would copy each one).
+    const unmoved = (e: HistoryEntry): ShiftedFrame => ({ frame: e.frame, valid: tf.ones([1, h, w, 1]) });
+    const aligned = this.history.map((e) => (this.correlator ? shiftFrame(e.frame, this.cameraShift(current, analysis, e)) : unmoved(e)));
     // A cut: most of what the previous frame covers changed (or it covers almost nothing).
     const previous = aligned[0]!;
     const lumaDiff = tf.abs(tf.sum(tf.mul(tf.sub(current, previous.frame), this.luma!), 3, true));

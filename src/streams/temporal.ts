@@ -4,7 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { SimpleIRError } from '../core/errors.js';
-import { resolveTemporalFilterOptions, TemporalFilter, type TemporalFilterOptions } from '../core/temporal/filter.js';
+import { TemporalFilter, type TemporalFilterOptions } from '../core/temporal/filter.js';
 
 /** Options of temporal restoration in a stream: the filter's, plus when timestamps mean a discontinuity. */
 export interface TemporalStreamOptions extends TemporalFilterOptions {
@@ -34,8 +34,7 @@ export class TemporalStage {
     if (!(typeof maxGapMs === 'number' && maxGapMs > 0)) {
       throw new SimpleIRError('INVALID_ARGUMENT', `restore: temporal.maxGapMs must be a positive number of milliseconds, got ${JSON.stringify(maxGapMs) ?? String(maxGapMs)}`);
     }
-    resolveTemporalFilterOptions(filterOptions, 'restore: temporal');
-    this.filter = new TemporalFilter(filterOptions);
+    this.filter = new TemporalFilter(filterOptions, 'restore: temporal');
     this.maxGapUs = maxGapMs * 1000;
   }
 

@@ -138,9 +138,12 @@ export class TemporalFilter {
   private luma: tf.Tensor1D | undefined;
   private disposed = false;
 
-  /** @throws SimpleIRError `INVALID_ARGUMENT` for bad options. */
-  constructor(options: TemporalFilterOptions = {}) {
-    this.options = resolveTemporalFilterOptions(options);
+  /**
+   * `where` names the caller in the error messages (default `temporal options`).
+   * @throws SimpleIRError `INVALID_ARGUMENT` for bad options.
+   */
+  constructor(options: TemporalFilterOptions = {}, where?: string) {
+    this.options = resolveTemporalFilterOptions(options, where);
   }
 
   /** Past frames held (at most `frames - 1`). */

@@ -15,9 +15,8 @@ import { fromY4m } from '../src/adapters/node/y4m-source.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
 import { Random } from '../src/core/random.js';
 import type { NodeFrame } from '../src/streams/frames.js';
-import { pullSource } from '../src/streams/pull.js';
 import { restore } from '../src/streams/restore.js';
-import { FRAME_US, slowConverter, waitUntil, type SourceStats } from './helpers/streams.js';
+import { countingSource, FRAME_US, slowConverter, waitUntil, type SourceStats } from './helpers/streams.js';
 import { tf, useBackend } from './helpers/tf.js';
 
 const noFfmpeg = spawnSync('ffmpeg', ['-version']).status === 0 ? false : 'ffmpeg is not installed (apt-get install ffmpeg)';
@@ -81,18 +80,7 @@ function rainyFrame(i: number, stats: SourceStats): NodeFrame {
 
 describe('restore with temporal', () => {
   test('lossless from a pull source: every frame out, in order, closed once; rain streaks removed; tensors flat', async () => {
-    const stats = newStats();
-    const source = pullSource<NodeFrame>((p) => {
-      void (async () => {
-        for (let i = 0; i < 12; i++) {
-          await p.waitForDemand();
-          if (p.closed) return;
-          stats.emitted++;
-          p.next(rainyFrame(i, stats));
-        }
-        p.complete();
-      })();
-    });
+    const { source, stats } = countingSource(12, { frame: rainyFrame });
     const before = tf.memory().numTensors;
     const out = await lastValueFrom(source.pipe(restore(model, { temporal: true, maxInFlight: 3 }), toArray()));
     assert.equal(tf.memory().numTensors, before, 'tensors left after the run');
@@ -140,19 +128,8 @@ describe('restore with temporal', () => {
   });
 
   test('unsubscribing mid-stream closes every frame and leaves no tensor', async () => {
-    const stats = newStats();
     const conv = slowConverter(15);
-    const source = pullSource<NodeFrame>((p) => {
-      void (async () => {
-        for (let i = 0; i < 40; i++) {
-          await p.waitForDemand();
-          if (p.closed) return;
-          stats.emitted++;
-          p.next(rainyFrame(i, stats));
-        }
-        p.complete();
-      })();
-    });
+    const { source, stats } = countingSource(40, { frame: rainyFrame });
     const before = tf.memory().numTensors;
     let received = 0;
     const sub = source.pipe(restore(model, { temporal: true, converter: conv.converter, maxInFlight: 3 })).subscribe((f) => {

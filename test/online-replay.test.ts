@@ -10,13 +10,12 @@ import {
   decodeReplayMemory,
   encodeReplayMemory,
   exportReplayMemory,
-  fromBase64,
   importReplayMemory,
   isReplayMemoryJSON,
   materializeMemory,
-  toBase64,
   type ReplayCrop,
 } from '../src/core/review/replay.js';
+import { fromBase64, toBase64 } from '../src/core/base64.js';
 import type { PairSource, SampleRef } from '../src/core/review/trainer.js';
 import { tf, useBackend } from './helpers/tf.js';
 

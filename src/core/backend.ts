@@ -11,7 +11,8 @@ import threadedGlue from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wa
 import { probeSize, softwareWebGLRenderer, timeActiveBackend, type ProbeSize, type ProbeTiming, type ProbeWorkload } from './backend-probe.js';
 import { isPresetName } from './config.js';
 import { describeValue, SimpleIRError } from './errors.js';
-import { fromBase64, isNodeRuntime } from './model/source.js';
+import { fromBase64 } from './base64.js';
+import { isNodeRuntime } from './model/source.js';
 import { EMBEDDED_WASM_VERSION, embeddedWasm, type WasmBinaryName } from './wasm-binaries.js';
 
 /** Backends the SDK can run on. */

@@ -5,6 +5,7 @@
  * bundler and in Node with no setup; Node's file system is reached through a dynamic import of a
  * computed name so that browser bundles never include it.
  */
+import { fromBase64 } from '../base64.js';
 import { isPresetName, type PresetName } from '../config.js';
 import { SimpleIRError } from '../errors.js';
 import { isPackedWeights, parseManifest, unpackWeights, type WeightFiles, type WeightManifest } from '../weights.js';
@@ -55,14 +56,6 @@ interface EmbeddedPreset {
 /** Imports a shipped preset's module: literal specifiers, so every bundler makes each a lazy chunk. */
 function importPreset(name: PresetName): Promise<EmbeddedPreset> {
   return name === 'tiny' ? import('./presets/tiny.js') : import('./presets/base.js');
-}
-
-/** Decodes base64 with `atob` (browsers, workers and Node 16+ alike). */
-export function fromBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
 }
 
 /** The manifest and binary of a shipped preset, from the module built into the package. */

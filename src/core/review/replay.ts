@@ -4,6 +4,7 @@
  * learner; with the conversions between crops, tensors and their stored forms.
  */
 import * as tf from '@tensorflow/tfjs';
+import { fromBase64, toBase64 } from '../base64.js';
 import { describeValue, invalidArgument, isOptionsObject, SimpleIRError } from '../errors.js';
 import { HardSampleMemory, type HardSampleMemoryJSON } from './memory.js';
 import type { PairSource, SampleRef } from './trainer.js';
@@ -66,39 +67,6 @@ export interface ReplayEntry {
   readonly id: string;
   readonly score: number;
   readonly crop: ReplayCrop;
-}
-
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const B64_INDEX = new Map([...B64].map((c, i) => [c, i]));
-
-/** Standard base64 (with padding) of bytes; works without Node's Buffer. */
-export function toBase64(bytes: Uint8Array): string {
-  let out = '';
-  for (let i = 0; i < bytes.length; i += 3) {
-    const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
-    out += B64[(n >> 18) & 63]! + B64[(n >> 12) & 63]! + (i + 1 < bytes.length ? B64[(n >> 6) & 63]! : '=') + (i + 2 < bytes.length ? B64[n & 63]! : '=');
-  }
-  return out;
-}
-
-/** Bytes of standard base64 text; throws `INVALID_ARGUMENT` on a malformed string. */
-export function fromBase64(text: string): Uint8Array {
-  const clean = text.replace(/=+$/, '');
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
-  let acc = 0;
-  let bits = 0;
-  let j = 0;
-  for (const c of clean) {
-    const v = B64_INDEX.get(c);
-    if (v === undefined) throw new SimpleIRError('INVALID_ARGUMENT', `Invalid base64 character ${JSON.stringify(c)} in replay memory.`);
-    acc = (acc << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[j++] = (acc >> bits) & 0xff;
-    }
-  }
-  return out;
 }
 
 /** Float [1, H, W, 3] (or [H, W, 3]) in [0, 1] to RGB bytes (rounded, clamped). */
@@ -208,8 +176,8 @@ export function importReplayMemory(json: ReplayMemoryJSON): ReplayEntry[] {
     if (typeof domain !== 'string' || !Array.isArray(crops)) throw bad('each domain needs a name and a crops list');
     for (const c of crops) {
       if (!Number.isInteger(c.width) || !Number.isInteger(c.height) || c.width < 1 || c.height < 1) throw bad(`crop ${c.id} of ${domain} has no valid size`);
-      const degraded = fromBase64(c.degraded);
-      const clean = fromBase64(c.clean);
+      const degraded = fromBase64(c.degraded, 'replay memory');
+      const clean = fromBase64(c.clean, 'replay memory');
       const size = c.width * c.height * 3;
       if (degraded.length !== size || clean.length !== size) throw bad(`crop ${c.id} of ${domain} holds ${degraded.length}/${clean.length} bytes, ${size} expected`);
       out.push({ domain, id: String(c.id), score: Number.isFinite(c.score) ? c.score : 0, crop: { width: c.width, height: c.height, degraded, clean } });

@@ -19,7 +19,7 @@ import { fullResReceptiveRadius, type PresetName, type SimpleIRConfig } from '..
 import { body, fullResolution, type ParamMap } from '../src/core/model/forward.js';
 import { nativeOps, type NetOps } from '../src/core/model/ops.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
-import { axisTilePlan, cropWindow, fullResolutionTiled, resolveTiling, type AxisTilePlan } from '../src/core/tiling.js';
+import { axisTilePlan, cropWindow, fullResolutionTiled, resolveTiling, type AxisTilePlan } from '../src/core/model/tiling.js';
 
 const { values: args } = parseArgs({ options: { presets: { type: 'string' }, reps: { type: 'string' }, inner: { type: 'string' }, only: { type: 'string' }, skip: { type: 'string' }, baseline: { type: 'string' } } });
 const presets = (args.presets ?? 'tiny').split(',') as PresetName[];

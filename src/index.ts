@@ -10,7 +10,7 @@ export { DEFAULT_WEIGHTS_CACHE, type WeightSource, type WeightSourceOptions } fr
 export { encodeWeights, decodeWeights, packWeights, unpackWeights, type WeightManifest, type WeightFiles, type WeightDType } from './core/weights.js';
 export { selectBackend, backendReady, clearBackendCache, currentBackend, BACKEND_ORDER, type BackendName, type BackendInfo, type BackendOptions, type BackendProbe } from './core/backend.js';
 export { PROBE_PIXELS, type ProbeTiming, type ProbeWorkload } from './core/backend-probe.js';
-export type { TileOptions } from './core/tiling.js';
+export type { TileOptions } from './core/model/tiling.js';
 export { validateImage, type RGBImage } from './core/image.js';
 export { createDegradation, DEGRADATION_KINDS, rain, snow, lowlight, blur, haze, noise, type Degradation, type DegradationKind, type DegradationOptions } from './core/degrade/index.js';
 export { psnr, ssim } from './core/metrics.js';

@@ -14,7 +14,7 @@ import { isSimpleIRError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
 import { nativeOps } from '../src/core/model/ops.js';
-import { axisTilePlan, blendTiles, checkFitsInWasm, cropWindow, resolveTiling, type AxisTilePlan } from '../src/core/tiling.js';
+import { axisTilePlan, blendTiles, checkFitsInWasm, cropWindow, resolveTiling, type AxisTilePlan } from '../src/core/model/tiling.js';
 
 after(async () => {
   await selectBackend('wasm');

@@ -12,7 +12,7 @@ import { isSimpleIRError, type SimpleIRErrorCode } from '../src/core/errors.js';
 import type { RGBImage } from '../src/core/image.js';
 import { Random } from '../src/core/random.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
-import { AUTO_TILE_PIXELS, AUTO_TILE_SIZE, axisRuns, axisTilePlan, cropWindow, resolveTiling, roundUp } from '../src/core/tiling.js';
+import { AUTO_TILE_PIXELS, AUTO_TILE_SIZE, axisRuns, axisTilePlan, cropWindow, resolveTiling, roundUp } from '../src/core/model/tiling.js';
 
 before(async () => {
   await selectBackend('wasm');

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Subject, type Observable, type OperatorFunction } from 'rxjs';
 import { invalidArgument, isOptionsObject, SimpleIRError, type SimpleIRErrorCode } from '../core/errors.js';
-import type { TileOptions } from '../core/tiling.js';
+import type { TileOptions } from '../core/model/tiling.js';
 import { selectFrameConverter, type FrameConverter, type FrameTensor } from './frames.js';
 import { MetricsRecorder, type RestoreMetrics } from './metrics.js';
 import { isPullSource, pullSource, type PullProducer, type PullSource, type PullSubscription } from './pull.js';

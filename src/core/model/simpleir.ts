@@ -9,7 +9,7 @@ import { backendReady } from '../backend.js';
 import { SimpleIRError } from '../errors.js';
 import { validateImage, type RGBImage } from '../image.js';
 import { Random } from '../random.js';
-import { checkFitsInWasm, fullResolutionTiled, resolveTiling, type TileOptions } from '../tiling.js';
+import { checkFitsInWasm, fullResolutionTiled, resolveTiling, type TileOptions } from './tiling.js';
 import { decodeWeights, encodeWeights, packWeights, type DecodedWeights, type WeightDType, type WeightFiles } from '../weights.js';
 import { body, forward, type ParamMap } from './forward.js';
 import { nativeOps, type NetOps } from './ops.js';

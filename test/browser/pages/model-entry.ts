@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SimpleIR, selectBackend, type BackendName } from '../../../src/index';
 import { fullResReceptiveRadius, PRESETS } from '../../../src/core/config';
-import { axisTilePlan, blendTiles, cropWindow, resolveTiling } from '../../../src/core/tiling';
+import { axisTilePlan, blendTiles, cropWindow, resolveTiling } from '../../../src/core/model/tiling';
 
 export interface ModelResult {
   outputs: Partial<Record<BackendName, number[]>>;

@@ -4,10 +4,10 @@
  * output. The body (with its whole-frame statistics) runs once on the low-resolution grid.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fullResReceptiveRadius, type SimpleIRConfig } from './config.js';
-import { SimpleIRError } from './errors.js';
-import { fullResolution, type ParamMap } from './model/forward.js';
-import type { NetOps } from './model/ops.js';
+import { fullResReceptiveRadius, type SimpleIRConfig } from '../config.js';
+import { SimpleIRError } from '../errors.js';
+import { fullResolution, type ParamMap } from './forward.js';
+import type { NetOps } from './ops.js';
 
 /** Tiling options of a restore call. */
 export interface TileOptions {

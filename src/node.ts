@@ -4,7 +4,8 @@ export { readY4m, createY4mWriter, yuv420ToRgb, rgbToYuv420, type ColourTags } f
 export { listImages, loadPhotoSet } from './adapters/node/photos.js';
 export { createPhotoPairSource, PhotoPairSource, ValidationSet } from './adapters/node/train-data.js';
 export { saveCheckpoint, loadCheckpoint } from './adapters/node/checkpoint.js';
-export { fromY4m, probeY4m, type FromY4mOptions, type VideoInfo } from './adapters/node/y4m-source.js';
+export { fromY4m, probeY4m, type FromY4mOptions } from './adapters/node/y4m-source.js';
+export type { VideoInfo } from './adapters/node/video-info.js';
 export { toY4m, type VideoSinkOptions, type VideoSinkSummary } from './adapters/node/y4m-sink.js';
 export { fromFfmpeg } from './adapters/node/ffmpeg-source.js';
 export { toFfmpeg, type ToFfmpegOptions } from './adapters/node/ffmpeg-sink.js';

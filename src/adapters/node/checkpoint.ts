@@ -3,19 +3,12 @@
  * (fp32), Adam moments as one binary. Each file is written to a temporary name and renamed, so an
  * interrupted save never leaves a half-written checkpoint.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invalidArgument, SimpleIRError } from '../../core/errors.js';
-import { checkPath } from './image-file.js';
+import { checkPath, writeAtomic } from './files.js';
 import type { Checkpoint, TrainerState } from '../../core/review/trainer.js';
 import { decodeWeights, encodeWeights } from '../../core/weights.js';
-
-/** Writes `file` through a temporary name and a rename, so readers never see it half written. */
-export async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
-}
 
 /** Writes a checkpoint into `dir` (created if needed). */
 export async function saveCheckpoint(dir: string, ckpt: Checkpoint): Promise<void> {

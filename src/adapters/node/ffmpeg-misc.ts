@@ -4,8 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { SimpleIRError } from '../../core/errors.js';
-import { assertReadableFile, checkPath } from './image-file.js';
-import type { VideoInfo } from './y4m-source.js';
+import { assertReadableFile, checkPath } from './files.js';
+import type { VideoInfo } from './video-info.js';
 import type { ColourTags, Rational, Y4mInterlace } from './y4m.js';
 
 /** The message given when ffmpeg (or ffprobe) cannot be started. */

@@ -8,7 +8,7 @@ import type { OperatorFunction } from 'rxjs';
 import { SimpleIRError } from '../../core/errors.js';
 import type { NodeFrame } from '../../streams/frames.js';
 import { ensureFfmpeg, ffmpegReason, runFfmpeg } from './ffmpeg-misc.js';
-import { checkPath, folderError } from './image-file.js';
+import { checkPath, folderError } from './files.js';
 import { createMkvWriter } from './mkv.js';
 import { colourTagsOf, yuvOptionsOf, type ColourTags } from './y4m.js';
 import { y4mSink, type VideoSinkOptions, type VideoSinkSummary, type Y4mTargetFormat } from './y4m-sink.js';

@@ -6,7 +6,7 @@ import { SimpleIRError } from '../../core/errors.js';
 import type { NodeFrame } from '../../streams/frames.js';
 import { pullSource, type PullSource } from '../../streams/pull.js';
 import { decodeFailure, ensureFfmpeg, probeFrameTimes, probeVideoFile, runFfmpeg, type FfmpegProcess, type FrameTime } from './ffmpeg-misc.js';
-import { assertReadableFile, checkPath } from './image-file.js';
+import { assertReadableFile, checkPath } from './files.js';
 import { streamY4mFrames, type FromY4mOptions } from './y4m-source.js';
 import { yuvOptionsOf } from './y4m.js';
 

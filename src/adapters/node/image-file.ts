@@ -1,10 +1,11 @@
 /** Node adapter: reads PNG, JPEG and WebP files into {@link RGBImage}s and writes them back, with sharp. */
 
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import sharp from 'sharp';
 import { describeValue, invalidArgument, SimpleIRError } from '../../core/errors.js';
 import { validateImage, type RGBImage } from '../../core/image.js';
+import { assertReadableFile, checkPath, folderError, messageOf } from './files.js';
 
 /** File extensions (lower case, with the dot) that {@link readImage} and {@link writeImage} handle. */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.webp'];
@@ -81,18 +82,6 @@ export async function writeImage(path: string, img: RGBImage, options: WriteImag
   } catch (e) {
     throw new SimpleIRError('IO_ERROR', `cannot write ${path}: ${messageOf(e)}`, { path }, { cause: e });
   }
-}
-
-/**
- * The error for a parent folder of `path` that cannot be created (`mkdir` failed with `e`): says when
- * a part of the folder path is a regular file, instead of the system's `EEXIST`/`ENOTDIR`.
- */
-export function folderError(path: string, e: unknown): SimpleIRError {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  const why = code === 'EEXIST' || code === 'ENOTDIR'
-    ? `a part of the folder ${dirname(path)} is a file, not a folder`
-    : messageOf(e);
-  return new SimpleIRError('IO_ERROR', `cannot create the folder of ${path}: ${why}. Choose an output path whose folders are folders (or can be made).`, { path, errno: code }, { cause: e });
 }
 
 /** What {@link imageInfo} reads from an image file's header. */
@@ -201,30 +190,6 @@ export async function writeAnimation(path: string, animation: ImageAnimation, op
   }
 }
 
-/**
- * Throws `INVALID_ARGUMENT` unless `path` is a non-empty string; `where` names the call (`readImage(path)`).
- * The file adapters call it first, so that a wrong argument is not reported as a missing file.
- */
-export function checkPath(where: string, path: unknown, expected = 'a file path'): asserts path is string {
-  if (typeof path !== 'string' || path.length === 0) throw invalidArgument(where, expected, path);
-}
-
-/**
- * Checks that `path` is a readable file.
- * @throws SimpleIRError `IO_ERROR` naming the file ("file not found", "not a file", "cannot read").
- */
-export async function assertReadableFile(path: string): Promise<void> {
-  try {
-    const s = await stat(path);
-    if (!s.isFile()) throw new SimpleIRError('IO_ERROR', `not a file: ${path}`, { path });
-  } catch (e) {
-    if (e instanceof SimpleIRError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    const message = code === 'ENOENT' ? `file not found: ${path}` : `cannot read ${path}: ${messageOf(e)}`;
-    throw new SimpleIRError('IO_ERROR', message, { path }, { cause: e });
-  }
-}
-
 /** The decoded format of the file, checked against those supported. */
 async function detectFormat(path: string): Promise<string> {
   let format: string | undefined;
@@ -241,8 +206,4 @@ async function detectFormat(path: string): Promise<string> {
     throw new SimpleIRError('UNSUPPORTED_FORMAT', `cannot read ${path}: ${format ?? 'unknown'} images are not supported; ${SUPPORTED}`, { path, format });
   }
   return format;
-}
-
-function messageOf(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
 }

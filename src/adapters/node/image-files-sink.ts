@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { OperatorFunction } from 'rxjs';
 import type { NodeFrame } from '../../streams/frames.js';
 import { frameSink } from './frame-sink.js';
-import { checkPath, writeImage } from './image-file.js';
+import { checkPath } from './files.js';
+import { writeImage } from './image-file.js';
 
 /** Options of {@link toImageFiles}. */
 export interface ToImageFilesOptions {

@@ -6,8 +6,9 @@ import { open, stat } from 'node:fs/promises';
 import { SimpleIRError } from '../../core/errors.js';
 import type { NodeFrame } from '../../streams/frames.js';
 import { pullSource, type PullProducer, type PullSource } from '../../streams/pull.js';
-import { checkPath } from './image-file.js';
-import { readY4m, yuv420ToRgb, type ColourTags, type Rational, type Y4mHeader, type Y4mInterlace, type Y4mSource, type YuvOptions } from './y4m.js';
+import { checkPath } from './files.js';
+import type { VideoInfo } from './video-info.js';
+import { readY4m, yuv420ToRgb, type Rational, type Y4mHeader, type Y4mSource, type YuvOptions } from './y4m.js';
 
 /** Options of {@link fromY4m}. */
 export interface FromY4mOptions {
@@ -15,28 +16,6 @@ export interface FromY4mOptions {
   readonly matrix?: YuvOptions['matrix'];
   /** Sample range; default the header's `XCOLORRANGE`, else `limited`. */
   readonly range?: YuvOptions['range'];
-}
-
-/** What {@link probeY4m} and `probeVideoFile` learn without decoding frames. */
-export interface VideoInfo {
-  /** Width in pixels. */
-  readonly width: number;
-  /** Height in pixels. */
-  readonly height: number;
-  /** Frame rate. */
-  readonly fps: Rational;
-  /** Number of frames, when it can be known in advance. */
-  readonly frames: number | undefined;
-  /** Pixel aspect ratio (sample aspect ratio); `0:0` when the file does not say. */
-  readonly aspect: Rational;
-  /** Field order; `unknown` when the file does not say. */
-  readonly interlace: Y4mInterlace;
-  /** Colour tags the file declares (empty when untagged). */
-  readonly colour: ColourTags;
-  /** True when the file also has an audio stream (ffmpeg inputs only). */
-  readonly hasAudio: boolean;
-  /** Time base of the video stream's timestamps, when the container has one (ffmpeg inputs only). */
-  readonly timeBase?: Rational;
 }
 
 /** Duration in microseconds of one frame at `fps`. */

@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { once } from 'node:events';
 import { describeValue, isOptionsObject, SimpleIRError } from '../../core/errors.js';
 import { validateImage, type RGBImage } from '../../core/image.js';
-import { folderError } from './image-file.js';
+import { folderError } from './files.js';
 
 /** A positive ratio such as a frame rate (`30000/1001`) or a pixel aspect (`0:0` = unknown). */
 export interface Rational {

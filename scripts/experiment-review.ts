@@ -20,7 +20,7 @@ import { initialWeights } from '../src/core/model/simpleir.js';
 import { ReviewTrainer, type TaskScore } from '../src/core/review/trainer.js';
 import type { StrategyName } from '../src/core/review/schedule.js';
 import { trainingPhotosOrExit } from '../src/cli/photos.js';
-import { createPhotoPairSource, ValidationSet } from '../src/adapters/node/train-data.js';
+import { createPhotoPairSource, ValidationSet } from '../src/training/photo-pairs.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -15,7 +15,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { loadPhotoSet } from '../src/adapters/node/photos.js';
+import { loadPhotoSet } from '../src/training/photos.js';
 import { selectBackend } from '../src/core/backend.js';
 import { rain, snow, type Degradation } from '../src/core/degrade/index.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';

@@ -21,7 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/core/backend.js';
 import { rain, snow } from '../src/core/degrade/index.js';
 import { createY4mWriter, rgbToYuv420 } from '../src/adapters/node/y4m.js';
-import { loadPhotoSet } from '../src/adapters/node/photos.js';
+import { loadPhotoSet } from '../src/training/photos.js';
 
 const run = promisify(execFile);
 

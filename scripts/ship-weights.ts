@@ -12,8 +12,8 @@ import { selectBackend } from '../src/core/backend.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
 import { materializeMemory } from '../src/core/review/replay.js';
 import type { TrainerState } from '../src/core/review/trainer.js';
-import { loadPhotoSet } from '../src/adapters/node/photos.js';
-import { createPhotoPairSource } from '../src/adapters/node/train-data.js';
+import { loadPhotoSet } from '../src/training/photos.js';
+import { createPhotoPairSource } from '../src/training/photo-pairs.js';
 
 const { values: args } = parseArgs({
   options: {

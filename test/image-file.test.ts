@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { isSimpleIRError } from '../src/core/errors.js';
 import { rgbaToRgb, rgbToRgba, validateImage, type RGBImage } from '../src/core/image.js';
 import { readImage, writeImage } from '../src/adapters/node/image-file.js';
-import { listImages, loadPhotoSet } from '../src/adapters/node/photos.js';
+import { listImages, loadPhotoSet } from '../src/training/photos.js';
 
 let dir: string;
 before(async () => {

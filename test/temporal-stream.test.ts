@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import sharp from 'sharp';
-import { loadPhotoSet } from '../src/adapters/node/photos.js';
+import { loadPhotoSet } from '../src/training/photos.js';
 import { fromY4m } from '../src/adapters/node/y4m-source.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
 import { Random } from '../src/core/random.js';

@@ -12,7 +12,7 @@ import { initialWeights } from '../src/core/model/simpleir.js';
 import { nativeOps } from '../src/core/model/ops.js';
 import { reportHtml, validationTable } from '../src/core/review/report.js';
 import { ReviewTrainer, type PairSource, type SampleRef, type StepRecord } from '../src/core/review/trainer.js';
-import { loadCheckpoint, saveCheckpoint } from '../src/adapters/node/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/training/checkpoint.js';
 
 const CROP = 32;
 const config = PRESETS.tiny;

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadPhotoSet, type PhotoSet } from '../adapters/node/photos.js';
+import { loadPhotoSet, type PhotoSet } from '../training/photos.js';
 import { isSimpleIRError, SimpleIRError } from '../core/errors.js';
 
 /** Environment variable naming another folder for the photo set. */

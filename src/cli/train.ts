@@ -12,10 +12,10 @@ import { reportHtml, validationTable } from '../core/review/report.js';
 import { STRATEGY_NAMES, type ReviewShareKind, type StrategyName } from '../core/review/schedule.js';
 import { ReviewTrainer, type TaskScore } from '../core/review/trainer.js';
 import { encodeWeights } from '../core/weights.js';
-import { loadCheckpoint, saveCheckpoint } from '../adapters/node/checkpoint.js';
-import { listImages } from '../adapters/node/photos.js';
+import { loadCheckpoint, saveCheckpoint } from '../training/checkpoint.js';
+import { listImages } from '../training/photos.js';
 import { trainingPhotos } from './photos.js';
-import { createPhotoPairSource, ValidationSet, type PhotoPairSource } from '../adapters/node/train-data.js';
+import { createPhotoPairSource, ValidationSet, type PhotoPairSource } from '../training/photo-pairs.js';
 import { numberOption, Progress, useBackend } from './common.js';
 
 /** Options of the train verb, as parsed from the command line. */

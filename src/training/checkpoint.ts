@@ -5,10 +5,10 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { invalidArgument, SimpleIRError } from '../../core/errors.js';
-import { checkPath, writeAtomic } from './files.js';
-import type { Checkpoint, TrainerState } from '../../core/review/trainer.js';
-import { decodeWeights, encodeWeights } from '../../core/weights.js';
+import { invalidArgument, SimpleIRError } from '../core/errors.js';
+import { checkPath, writeAtomic } from '../adapters/node/files.js';
+import type { Checkpoint, TrainerState } from '../core/review/trainer.js';
+import { decodeWeights, encodeWeights } from '../core/weights.js';
 
 /** Writes a checkpoint into `dir` (created if needed). */
 export async function saveCheckpoint(dir: string, ckpt: Checkpoint): Promise<void> {

@@ -5,14 +5,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import type { SimpleIRConfig } from '../../core/config.js';
-import { createDegradation, type Degradation, type DegradationKind } from '../../core/degrade/index.js';
-import { invalidArgument, isOptionsObject, SimpleIRError } from '../../core/errors.js';
-import { psnr, ssim } from '../../core/metrics.js';
-import type { ParamMap } from '../../core/model/forward.js';
-import { predictWith } from '../../core/model/simpleir.js';
-import { Random } from '../../core/random.js';
-import type { PairSource, SampleRef, TaskScore } from '../../core/review/trainer.js';
+import type { SimpleIRConfig } from '../core/config.js';
+import { createDegradation, type Degradation, type DegradationKind } from '../core/degrade/index.js';
+import { invalidArgument, isOptionsObject, SimpleIRError } from '../core/errors.js';
+import { psnr, ssim } from '../core/metrics.js';
+import type { ParamMap } from '../core/model/forward.js';
+import { predictWith } from '../core/model/simpleir.js';
+import { Random } from '../core/random.js';
+import type { PairSource, SampleRef, TaskScore } from '../core/review/trainer.js';
 
 /** A decoded photo kept in memory as 8-bit RGB. */
 interface Photo {

@@ -2,9 +2,9 @@
 
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
-import { SimpleIRError } from '../../core/errors.js';
-import { checkPath } from './files.js';
-import { IMAGE_EXTENSIONS } from './image-file.js';
+import { SimpleIRError } from '../core/errors.js';
+import { checkPath } from '../adapters/node/files.js';
+import { IMAGE_EXTENSIONS } from '../adapters/node/image-file.js';
 
 /** Which part of the photo set a photograph belongs to. */
 export type PhotoSplit = 'train' | 'val';

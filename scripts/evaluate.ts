@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/core/backend.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
 import { trainingPhotosOrExit } from '../src/cli/photos.js';
-import { ValidationSet } from '../src/training/photo-pairs.js';
+import { ValidationSet } from '../src/training/validation-set.js';
 
 const { values: args } = parseArgs({ options: { model: { type: 'string' }, size: { type: 'string' }, tasks: { type: 'string' }, strengths: { type: 'string' }, out: { type: 'string' } } });
 const modelSpec = args.model ?? 'tiny';

@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { interval, lastValueFrom, map, take, tap } from 'rxjs';
 import sharp from 'sharp';
 import { trainingPhotosOrExit } from '../src/cli/photos.js';
-import { ValidationSet } from '../src/training/photo-pairs.js';
+import { ValidationSet } from '../src/training/validation-set.js';
 import { selectBackend } from '../src/core/backend.js';
 import { createDegradation, rain, type Degradation } from '../src/core/degrade/index.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';

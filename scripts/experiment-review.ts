@@ -20,7 +20,8 @@ import { initialWeights } from '../src/core/model/simpleir.js';
 import { ReviewTrainer, type TaskScore } from '../src/core/review/trainer.js';
 import type { StrategyName } from '../src/core/review/schedule.js';
 import { trainingPhotosOrExit } from '../src/cli/photos.js';
-import { createPhotoPairSource, ValidationSet } from '../src/training/photo-pairs.js';
+import { createPhotoPairSource } from '../src/training/photo-pairs.js';
+import { ValidationSet } from '../src/training/validation-set.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -1,8 +1,9 @@
 /** Node-only adapters of simpleir-stream: image files, y4m video, photo sets, training data and checkpoints. */
-export { readImage, writeImage, imageInfo, IMAGE_EXTENSIONS, type ImageFileInfo } from './adapters/node/image-file.js';
+export { readImage, writeImage, imageInfo, listImages, IMAGE_EXTENSIONS, type ImageFileInfo } from './adapters/node/image-file.js';
 export { readY4m, createY4mWriter, yuv420ToRgb, rgbToYuv420, type ColourTags } from './adapters/node/y4m.js';
-export { listImages, loadPhotoSet } from './training/photos.js';
-export { createPhotoPairSource, PhotoPairSource, ValidationSet } from './training/photo-pairs.js';
+export { loadPhotoSet } from './training/photos.js';
+export { createPhotoPairSource, PhotoPairSource } from './training/photo-pairs.js';
+export { ValidationSet } from './training/validation-set.js';
 export { saveCheckpoint, loadCheckpoint } from './training/checkpoint.js';
 export { fromY4m, probeY4m, type FromY4mOptions } from './adapters/node/y4m-source.js';
 export type { VideoInfo } from './adapters/node/video-info.js';

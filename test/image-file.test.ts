@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { isSimpleIRError } from '../src/core/errors.js';
 import { rgbaToRgb, rgbToRgba, validateImage, type RGBImage } from '../src/core/image.js';
-import { readImage, writeImage } from '../src/adapters/node/image-file.js';
-import { listImages, loadPhotoSet } from '../src/training/photos.js';
+import { listImages, readImage, writeImage } from '../src/adapters/node/image-file.js';
+import { loadPhotoSet } from '../src/training/photos.js';
 
 let dir: string;
 before(async () => {

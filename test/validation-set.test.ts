@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
-import { ValidationSet } from '../src/training/photo-pairs.js';
+import { ValidationSet } from '../src/training/validation-set.js';
 import { createDegradation, rain } from '../src/core/degrade/index.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
 import { psnr } from '../src/core/metrics.js';

@@ -13,9 +13,10 @@ import { STRATEGY_NAMES, type ReviewShareKind, type StrategyName } from '../core
 import { ReviewTrainer, type TaskScore } from '../core/review/trainer.js';
 import { encodeWeights } from '../core/weights.js';
 import { loadCheckpoint, saveCheckpoint } from '../training/checkpoint.js';
-import { listImages } from '../training/photos.js';
+import { listImages } from '../adapters/node/image-file.js';
 import { trainingPhotos } from './photos.js';
-import { createPhotoPairSource, ValidationSet, type PhotoPairSource } from '../training/photo-pairs.js';
+import { createPhotoPairSource, type PhotoPairSource } from '../training/photo-pairs.js';
+import { ValidationSet } from '../training/validation-set.js';
 import { numberOption, Progress, useBackend } from './common.js';
 
 /** Options of the train verb, as parsed from the command line. */

@@ -1,10 +1,9 @@
-/** Node adapter: finds image files in folders, and loads the project's photo set written by `npm run fetch-photos`. */
+/** The project's photo set written by `npm run fetch-photos` (its manifest, training and validation splits), and the check of the photo lists that training data is made from. */
 
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { extname, join, resolve } from 'node:path';
-import { SimpleIRError } from '../core/errors.js';
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { invalidArgument, isOptionsObject, SimpleIRError } from '../core/errors.js';
 import { checkPath } from '../adapters/node/files.js';
-import { IMAGE_EXTENSIONS } from '../adapters/node/image-file.js';
 
 /** Which part of the photo set a photograph belongs to. */
 export type PhotoSplit = 'train' | 'val';
@@ -42,26 +41,6 @@ export interface PhotoSet {
 const FETCH_HINT = 'run `npm run fetch-photos` (node scripts/fetch-photos.mjs) to fetch it';
 
 /**
- * Lists the PNG, JPEG and WebP files under `dir`, recursively, sorted by path; hidden files and
- * folders (names starting with `.`) are skipped. Paths are `dir` joined with the relative path.
- * @throws SimpleIRError `IO_ERROR` when `dir` is missing or not a folder.
- */
-export async function listImages(dir: string): Promise<string[]> {
-  checkPath('listImages(dir)', dir, 'a folder path');
-  let isDir = false;
-  try {
-    isDir = (await stat(dir)).isDirectory();
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new SimpleIRError('IO_ERROR', code === 'ENOENT' ? `folder not found: ${dir}` : `cannot read ${dir}: ${(e as Error).message}`, { path: dir }, { cause: e });
-  }
-  if (!isDir) throw new SimpleIRError('IO_ERROR', `not a folder: ${dir}`, { path: dir });
-  const found: string[] = [];
-  await walk(dir, found);
-  return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-/**
  * Reads the photo set under `root` (default `.cache/photos`, relative to the working folder)
  * from its `manifest.json`.
  * @throws SimpleIRError `IO_ERROR` when the set or one of its files is missing (the message
@@ -93,19 +72,6 @@ export async function loadPhotoSet(root = '.cache/photos'): Promise<PhotoSet> {
   return { root: dir, train: files('train'), val: files('val'), photos };
 }
 
-async function walk(dir: string, out: string[]): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  for (const e of entries) {
-    if (e.name.startsWith('.')) continue;
-    const path = join(dir, e.name);
-    if (e.isDirectory()) await walk(path, out);
-    else if (IMAGE_EXTENSIONS.includes(extname(e.name).toLowerCase())) {
-      // A link counts when it leads to a file; linked folders are not followed (no cycles).
-      if (e.isFile() || (e.isSymbolicLink() && (await stat(path).then((s) => s.isFile(), () => false)))) out.push(path);
-    }
-  }
-}
-
 function parseManifest(text: string, path: string): PhotoEntry[] {
   const bad = (why: string): SimpleIRError =>
     new SimpleIRError('CORRUPT_INPUT', `${path} is not a valid photo manifest (${why}): delete it and ${FETCH_HINT}`, { path });
@@ -135,4 +101,16 @@ function parseManifest(text: string, path: string): PhotoEntry[] {
       ...(typeof p.licence === 'string' ? { licence: p.licence } : {}),
     };
   });
+}
+
+/**
+ * Throws `INVALID_ARGUMENT` unless `options` is an options object whose `files` is a list of non-empty
+ * paths; `where` names the call (`createPhotoPairSource(options)`).
+ */
+export function checkPhotoFiles(where: string, options: { files?: unknown } | undefined): void {
+  if (!isOptionsObject(options)) throw invalidArgument(where, 'an options object with files: [paths of photographs]', options);
+  const files = options!.files;
+  if (!Array.isArray(files) || files.some((f) => typeof f !== 'string' || f.length === 0)) {
+    throw invalidArgument(`${where}: files`, 'a list of image file paths (e.g. from listImages(dir))', files);
+  }
 }

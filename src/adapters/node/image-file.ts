@@ -1,7 +1,7 @@
-/** Node adapter: reads PNG, JPEG and WebP files into {@link RGBImage}s and writes them back, with sharp. */
+/** Node adapter: reads PNG, JPEG and WebP files into {@link RGBImage}s and writes them back, with sharp; finds them in folders. */
 
-import { mkdir } from 'node:fs/promises';
-import { dirname, extname } from 'node:path';
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { dirname, extname, join } from 'node:path';
 import sharp from 'sharp';
 import { describeValue, invalidArgument, SimpleIRError } from '../../core/errors.js';
 import { validateImage, type RGBImage } from '../../core/image.js';
@@ -9,6 +9,39 @@ import { assertReadableFile, checkPath, folderError, messageOf } from './files.j
 
 /** File extensions (lower case, with the dot) that {@link readImage} and {@link writeImage} handle. */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.webp'];
+
+/**
+ * Lists the PNG, JPEG and WebP files under `dir`, recursively, sorted by path; hidden files and
+ * folders (names starting with `.`) are skipped. Paths are `dir` joined with the relative path.
+ * @throws SimpleIRError `IO_ERROR` when `dir` is missing or not a folder.
+ */
+export async function listImages(dir: string): Promise<string[]> {
+  checkPath('listImages(dir)', dir, 'a folder path');
+  let isDir = false;
+  try {
+    isDir = (await stat(dir)).isDirectory();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new SimpleIRError('IO_ERROR', code === 'ENOENT' ? `folder not found: ${dir}` : `cannot read ${dir}: ${(e as Error).message}`, { path: dir }, { cause: e });
+  }
+  if (!isDir) throw new SimpleIRError('IO_ERROR', `not a folder: ${dir}`, { path: dir });
+  const found: string[] = [];
+  await walk(dir, found);
+  return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+async function walk(dir: string, out: string[]): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    const path = join(dir, e.name);
+    if (e.isDirectory()) await walk(path, out);
+    else if (IMAGE_EXTENSIONS.includes(extname(e.name).toLowerCase())) {
+      // A link counts when it leads to a file; linked folders are not followed (no cycles).
+      if (e.isFile() || (e.isSymbolicLink() && (await stat(path).then((s) => s.isFile(), () => false)))) out.push(path);
+    }
+  }
+}
 
 /** Decoded formats (sharp's names) that {@link readImage} accepts. */
 const READ_FORMATS = new Set(['png', 'jpeg', 'webp']);

@@ -1,9 +1,12 @@
-/** Node-only adapters of simpleir-stream: image files, y4m video, photo sets, training data and checkpoints. */
+/**
+ * Node-only parts of simpleir-stream: the adapters (image files, y4m and ffmpeg video, learner stores) and
+ * the offline trainer's I/O (the photo set, training pairs from photographs, the validation set, checkpoints).
+ */
 export { readImage, writeImage, imageInfo, listImages, IMAGE_EXTENSIONS, type ImageFileInfo } from './adapters/node/image-file.js';
 export { readY4m, createY4mWriter, yuv420ToRgb, rgbToYuv420, type ColourTags } from './adapters/node/y4m.js';
-export { loadPhotoSet } from './training/photos.js';
-export { createPhotoPairSource, PhotoPairSource } from './training/photo-pairs.js';
-export { ValidationSet } from './training/validation-set.js';
+export { loadPhotoSet, type PhotoSet, type PhotoEntry, type PhotoSplit } from './training/photos.js';
+export { createPhotoPairSource, type PhotoPairSource, type PhotoPairOptions, type SampleRecipe } from './training/photo-pairs.js';
+export { ValidationSet, type ValidationOptions } from './training/validation-set.js';
 export { saveCheckpoint, loadCheckpoint } from './training/checkpoint.js';
 export { fromY4m, probeY4m, type FromY4mOptions } from './adapters/node/y4m-source.js';
 export type { VideoInfo } from './adapters/node/video-info.js';

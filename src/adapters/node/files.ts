@@ -1,6 +1,6 @@
 /** Node adapter helpers shared by the file sources, sinks and stores: argument and file checks, folder errors, atomic writes. */
 
-import { rename, stat, writeFile } from 'node:fs/promises';
+import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { invalidArgument, SimpleIRError } from '../../core/errors.js';
 
@@ -40,11 +40,23 @@ export function folderError(path: string, e: unknown): SimpleIRError {
   return new SimpleIRError('IO_ERROR', `cannot create the folder of ${path}: ${why}. Choose an output path whose folders are folders (or can be made).`, { path, errno: code }, { cause: e });
 }
 
-/** Writes `file` through a temporary name and a rename, so readers never see it half written. */
+/** Writes so far in this process: each write's temporary name is its own. */
+let atomicWrites = 0;
+
+/**
+ * Writes `file` through a temporary name and a rename, so readers never see it half written. Each call
+ * has its own temporary file (process id and a counter), so writes of the same file at once each leave
+ * it whole (the last rename wins); a failed write removes its temporary file.
+ */
 export async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
+  const tmp = `${file}.tmp-${process.pid}-${++atomicWrites}`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
 }
 
 /** The first line of an error's message (of `String(e)` for a non-Error), for one-line error messages. */

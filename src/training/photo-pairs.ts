@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { createDegradation, type DegradationKind } from '../core/degrade/index.js';
-import { invalidArgument, isOptionsObject, SimpleIRError } from '../core/errors.js';
+import { SimpleIRError } from '../core/errors.js';
 import { Random } from '../core/random.js';
 import type { PairSource, SampleRef } from '../core/review/trainer.js';
 import { checkPhotoFiles } from './photos.js';
@@ -71,16 +71,20 @@ export interface SampleRecipe {
 
 const TASK_SALT: Record<string, number> = { rain: 11, snow: 23, lowlight: 37, blur: 53, haze: 71, noise: 89 };
 
+/**
+ * Training pairs from photographs, made by {@link createPhotoPairSource}: the trainer's {@link PairSource},
+ * with the recipe of each sample. A type only: the class behind it is built from decoded photos.
+ */
+export type PhotoPairSource = PhotoPairs;
+
 /** Training pairs from photographs; implements the trainer's {@link PairSource}. */
-export class PhotoPairSource implements PairSource {
+class PhotoPairs implements PairSource {
   readonly poolSize: number;
   readonly cropSize: number;
   private readonly photos: readonly Photo[];
   private readonly options: PhotoPairOptions;
 
   constructor(photos: readonly Photo[], options: PhotoPairOptions) {
-    if (!Array.isArray(photos)) throw invalidArgument('new PhotoPairSource(photos, options)', 'a list of decoded photos (use createPhotoPairSource({ files }))', photos);
-    if (!isOptionsObject(options)) throw invalidArgument('new PhotoPairSource(photos, options)', 'an options object', options);
     if (photos.length === 0) throw new SimpleIRError('INVALID_ARGUMENT', 'No training photographs: give a folder with PNG/JPEG/WebP images (or run `npm run fetch-photos`).');
     this.photos = photos;
     this.options = options;
@@ -166,5 +170,5 @@ export async function createPhotoPairSource(options: PhotoPairOptions): Promise<
   const maxSide = options.maxSide ?? 1920;
   const photos: Photo[] = [];
   for (const f of options.files) photos.push(await decodePhoto(f, maxSide));
-  return new PhotoPairSource(photos, options);
+  return new PhotoPairs(photos, options);
 }

@@ -22,12 +22,15 @@ interface ValidationCase {
   readonly degraded: tf.Tensor4D;
 }
 
-/** Options of {@link createValidationSet}. */
+/** Options of {@link ValidationSet.create}. */
 export interface ValidationOptions {
+  /** Clean photographs held out from training (e.g. `loadPhotoSet().val`). */
   readonly files: readonly string[];
+  /** Tasks to score: degradation kinds, or names of {@link ValidationOptions.generators}. */
   readonly tasks: readonly string[];
-  /** Frame size (default 1920x1080). Photos are cropped to its aspect ratio and resized. */
+  /** Frame width (default 1920). Photos are cropped to the frame's aspect ratio and resized. */
   readonly width?: number;
+  /** Frame height (default 1080). */
   readonly height?: number;
   /** Seed base, distinct from training seeds (default 9_000_000). */
   readonly seed?: number;

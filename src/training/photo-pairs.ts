@@ -53,17 +53,25 @@ export interface PhotoPairOptions {
   readonly cleanFraction?: number;
   /** Strength range of the degradations per task (default [0, 1] for all). */
   readonly strengthRange?: Readonly<Partial<Record<string, readonly [number, number]>>>;
+  /** Seed of the pool: the same files and seed give the same recipes (default 1). */
   readonly seed?: number;
 }
 
 /** The recipe of one pool sample. */
 export interface SampleRecipe {
+  /** Index of the photo in `files`. */
   readonly photo: number;
+  /** Left edge of the crop in the (shrunk) photo, in pixels. */
   readonly x: number;
+  /** Top edge of the crop, in pixels. */
   readonly y: number;
+  /** Side of the square crop before it is resized to `cropSize`. */
   readonly side: number;
+  /** True when the crop is mirrored left to right. */
   readonly flip: boolean;
+  /** Seed of the degradation. */
   readonly seed: number;
+  /** Strength of the degradation, in the task's `strengthRange`. */
   readonly strength: number;
   /** True for an undegraded sample (input = target). */
   readonly clean: boolean;

@@ -4,13 +4,13 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadPhotoSet, type PhotoSet } from '../training/photos.js';
+import { DEFAULT_PHOTOS_DIR, loadPhotoSet, type PhotoSet } from '../training/photos.js';
 import { isSimpleIRError, SimpleIRError } from '../core/errors.js';
+
+export { DEFAULT_PHOTOS_DIR };
 
 /** Environment variable naming another folder for the photo set. */
 export const PHOTOS_DIR_ENV = 'SIMPLEIR_PHOTOS';
-/** Where `npm run fetch-photos` puts the photo set, relative to the repository. */
-export const DEFAULT_PHOTOS_DIR = '.cache/photos';
 
 /** The photo set's folder: `$SIMPLEIR_PHOTOS` when set, else `.cache/photos`. */
 export function photosDir(): string {

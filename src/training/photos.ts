@@ -38,6 +38,9 @@ export interface PhotoSet {
   photos: PhotoEntry[];
 }
 
+/** Where `npm run fetch-photos` puts the photo set, relative to the repository; the default of {@link loadPhotoSet}, which resolves it from the working folder. */
+export const DEFAULT_PHOTOS_DIR = '.cache/photos';
+
 const FETCH_HINT = 'run `npm run fetch-photos` (node scripts/fetch-photos.mjs) to fetch it';
 
 /**
@@ -46,7 +49,7 @@ const FETCH_HINT = 'run `npm run fetch-photos` (node scripts/fetch-photos.mjs) t
  * @throws SimpleIRError `IO_ERROR` when the set or one of its files is missing (the message
  *   says to run `npm run fetch-photos`), `CORRUPT_INPUT` when the manifest cannot be parsed.
  */
-export async function loadPhotoSet(root = '.cache/photos'): Promise<PhotoSet> {
+export async function loadPhotoSet(root = DEFAULT_PHOTOS_DIR): Promise<PhotoSet> {
   checkPath('loadPhotoSet(root)', root, 'a folder path');
   const dir = resolve(root);
   const manifestPath = join(dir, 'manifest.json');

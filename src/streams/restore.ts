@@ -8,7 +8,7 @@ import { invalidArgument, isOptionsObject, SimpleIRError, type SimpleIRErrorCode
 import type { TileOptions } from '../core/tiling.js';
 import { selectFrameConverter, type FrameConverter, type FrameTensor } from './frames.js';
 import { MetricsRecorder, type RestoreMetrics } from './metrics.js';
-import { isPullSource, pullSource, type PullProducer, type PullSource, type PullSubscription } from './pull.js';
+import { pullFrom, pullSource, type PullProducer, type PullSource, type PullSubscription } from './pull.js';
 import { temporalStage, type TemporalOption, type TemporalStage } from './temporal.js';
 
 /** `lossless`: every frame, in order, with backpressure. `live`: while busy, the newest frame replaces the waiting one. */
@@ -69,8 +69,9 @@ const FATAL_CODES: readonly SimpleIRErrorCode[] = ['DISPOSED', 'DEVICE_LOST'];
  *
  * - `lossless` (default): every frame, in order. When the source is a {@link PullSource} (the file
  *   sources are), the operator asks for `maxInFlight` frames at start and one more per frame it emits,
- *   so decoding never runs ahead: put `restore` directly after the source to get this. Another source
- *   is buffered in order without bound (its length is `queued` in the metrics). The first failing
+ *   so decoding never runs ahead; synchronous operators in between (`map`, `filter`, `tap`, ...) keep
+ *   this (see {@link pullFrom}). A push source, or a pull source behind an asynchronous operator
+ *   (`delay`, `observeOn`), is buffered in order without bound (its length is `queued` in the metrics). The first failing
  *   frame ends the stream with a `SimpleIRError` carrying `details.timestamp`. The result is itself
  *   a {@link PullSource}: a consumer that pulls (e.g. the y4m sink) holds the whole chain back.
  * - `live`: at most `maxInFlight` frames in work and one waiting; a newer frame replaces the waiting
@@ -144,7 +145,6 @@ class RestoreRun<F> {
   private readonly metrics: MetricsRecorder;
   private converter: FrameConverter<F, unknown> | undefined;
   private upstream: PullSubscription | undefined;
-  private pulling = false;
   private queue: Entry<F>[] = [];
   private jobs: Job<F>[] = [];
   private upstreamDone = false;
@@ -177,9 +177,8 @@ class RestoreRun<F> {
       },
     };
     let upstream: PullSubscription;
-    if (this.settings.mode === 'lossless' && isPullSource(this.source)) {
-      this.pulling = true;
-      upstream = this.source.pull(observer);
+    if (this.settings.mode === 'lossless') {
+      upstream = pullFrom(this.source, observer);
     } else {
       const sub = this.source.subscribe(observer);
       upstream = { request: () => {}, unsubscribe: () => sub.unsubscribe() };
@@ -187,7 +186,7 @@ class RestoreRun<F> {
     this.upstream = upstream;
     // The source may have finished (or failed) synchronously inside subscribe.
     if (this.closed) upstream.unsubscribe();
-    else if (this.pulling) upstream.request(this.settings.maxInFlight);
+    else upstream.request(this.settings.maxInFlight);
     this.metrics.changed();
   }
 
@@ -316,7 +315,7 @@ class RestoreRun<F> {
       this.metrics.output(job.arrival);
       this.count();
       this.producer.next(job.output!);
-      if (this.pulling) this.upstream?.request(1);
+      this.upstream?.request(1);
     }
     this.pump();
     this.settle();

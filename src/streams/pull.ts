@@ -174,6 +174,8 @@ export interface PullFromSubscription extends PullSubscription {
  * Items that arrive while `paced` is false must be buffered by the consumer.
  */
 export function pullFrom<T>(source: Observable<T>, observer: Partial<Observer<T>>): PullFromSubscription {
+  if (typeof (source as Partial<Observable<T>> | null)?.subscribe !== 'function') throw invalidArgument('pullFrom(source)', 'an Observable (e.g. fromY4m(path).pipe(map(f)))', source);
+  if (typeof observer !== 'object' || observer === null) throw invalidArgument('pullFrom(source, observer)', 'an observer object such as { next, error, complete }', observer);
   if (isPullSource(source)) {
     const sub = source.pull(observer);
     return { request: (n) => sub.request(n), unsubscribe: () => sub.unsubscribe(), paced: true };

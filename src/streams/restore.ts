@@ -2,7 +2,7 @@
  * The `restore` operator: runs SimpleIR on the frames of a stream, either losslessly (every frame, in
  * order, pulling from the source so it never floods) or live (latest frame wins), and reports metrics.
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { Subject, type Observable, type OperatorFunction } from 'rxjs';
 import { invalidArgument, isOptionsObject, SimpleIRError, type SimpleIRErrorCode } from '../core/errors.js';
 import type { TileOptions } from '../core/tiling.js';
@@ -18,6 +18,11 @@ export type RestoreMode = 'lossless' | 'live';
 export interface FramePredictor {
   /** `[1, H, W, 3]` float in [0, 1] to a new tensor of the same shape, owned by the caller. */
   predict(x: tf.Tensor4D, options?: TileOptions): tf.Tensor4D;
+  /**
+   * Optional: rejects (`NON_FINITE`) when the weights hold NaN or infinity. Called before each frame's
+   * forward pass; it should cost nothing while the weights are unchanged (see `SimpleIR.assertFiniteWeights`).
+   */
+  assertFiniteWeights?(): Promise<void>;
 }
 
 /** Options of {@link restore} and {@link createRestorer}. Tiling options are passed to `predict`. */
@@ -150,8 +155,6 @@ class RestoreRun<F> {
   private upstreamDone = false;
   private closed = false;
   private awaitingDemand = false;
-  /** The weight map checked last (a model swaps its whole map when its weights change). */
-  private checkedWeights: unknown;
   /** Temporal restoration, when enabled: its state and the end of the last started frame's turn. */
   private readonly temporal: TemporalStage | undefined;
   private temporalTurn: Promise<void> = Promise.resolve();
@@ -264,7 +267,8 @@ class RestoreRun<F> {
       checkInput(x, converter.name);
       if (this.closed) return;
       stage = 'the model';
-      await this.checkWeights();
+      // Broken weights would give black frames and no error on wasm, whose clip turns NaN into 0.
+      await this.model.assertFiniteWeights?.();
       if (this.closed) return;
       y = this.model.predict(x, { tileSize: this.settings.tileSize, overlap: this.settings.overlap });
       x.dispose();
@@ -341,35 +345,6 @@ class RestoreRun<F> {
     if (this.closed) return;
     this.shutdown();
     this.producer.error(e);
-  }
-
-  /**
-   * Checks the model's weights for NaN and infinity once per weight map (at the first frame, then
-   * after each swap, e.g. by online learning), where a read costs nothing the frames do not pay
-   * already: wasm's clip turns NaN into 0, so broken weights would give black frames and no error.
-   * Not on webgpu, where the read would be the zero-copy path's only readback: there NaN reaches the
-   * output (its clip keeps NaN), whose conversion reports it.
-   */
-  private async checkWeights(): Promise<void> {
-    if (tf.getBackend() === 'webgpu') return;
-    const params = (this.model as { params?: unknown }).params;
-    if (!(params instanceof Map) || params === this.checkedWeights) return;
-    const entries = [...(params as Map<string, unknown>).entries()].filter((e): e is [string, tf.Tensor] => e[1] instanceof tf.Tensor);
-    if (entries.length === 0) return;
-    const finite = tf.tidy(() => tf.stack(entries.map(([, t]) => tf.all(tf.isFinite(t)))));
-    let flags: ArrayLike<number>;
-    try {
-      flags = (await finite.data()) as ArrayLike<number>;
-    } finally {
-      finite.dispose();
-    }
-    const bad = entries.findIndex((_, i) => !flags[i]);
-    if (bad >= 0) {
-      throw new SimpleIRError('NON_FINITE', `the model's weight tensor ${entries[bad]![0]} holds NaN or infinity: the weights are broken (diverged training?); load sound weights`, {
-        tensor: entries[bad]![0],
-      });
-    }
-    this.checkedWeights = params;
   }
 
   private converterFor(frame: F): FrameConverter<F, unknown> {

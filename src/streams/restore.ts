@@ -58,8 +58,10 @@ export interface Restorer<F> {
   /** The operator, as returned by {@link restore}. */
   readonly operator: OperatorFunction<F, F>;
   /**
-   * The metrics reports of every subscription of `operator` (usually one). Hot; it does not complete:
-   * the last report of a run has `done: true` (e.g. `metrics$.pipe(takeWhile((m) => !m.done, true))`).
+   * The metrics reports of the runs of `operator` (usually one). Hot; the last report of a run has
+   * `done: true`, and `metrics$` completes right after it, when the restored stream completes, fails or
+   * is unsubscribed (and no other run of the operator is active). A Restorer serves one run: make a new
+   * one to restore again.
    */
   readonly metrics$: Observable<RestoreMetrics>;
 }
@@ -112,11 +114,21 @@ export function createRestorer<F>(model: FramePredictor, options: RestoreStreamO
     subject.next(m);
   };
   const settings: RunSettings<F> = { ...options, mode, maxInFlight, report };
+  let active = 0;
   const operator = (source: Observable<F>): PullSource<F> =>
     pullSource<F>((producer) => {
       const run = new RestoreRun(model, settings, source, producer);
+      active++;
+      let ended = false;
+      // Every end of a run (complete, error, unsubscribe) comes here, after its final report.
+      const end = (): void => {
+        run.shutdown();
+        if (ended) return;
+        ended = true;
+        if (--active === 0) subject.complete();
+      };
       run.start();
-      return () => run.shutdown();
+      return end;
     });
   return { operator, metrics$: subject.asObservable() };
 }

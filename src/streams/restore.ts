@@ -25,8 +25,8 @@ export interface FramePredictor {
   assertFiniteWeights?(): Promise<void>;
 }
 
-/** Options of {@link restore} and {@link createRestorer}. Tiling options are passed to `predict`. */
-export interface RestoreStreamOptions<F> extends TileOptions {
+/** Options of the {@link restore} operator and {@link createRestorer} (a stream of frames; `SimpleIR.restore` of one image takes `ModelRestoreOptions`). Tiling options are passed to `predict`. */
+export interface RestoreOperatorOptions<F> extends TileOptions {
   /** Default `lossless`. */
   readonly mode?: RestoreMode;
   /**
@@ -88,12 +88,12 @@ const FATAL_CODES: readonly SimpleIRErrorCode[] = ['DISPOSED', 'DEVICE_LOST'];
  * Unsubscribing releases everything: waiting frames are closed, frames in work are closed when their
  * step ends (their tensors disposed, their outputs closed), and the source is unsubscribed.
  */
-export function restore<F>(model: FramePredictor, options: RestoreStreamOptions<F> = {}): OperatorFunction<F, F> {
+export function restore<F>(model: FramePredictor, options: RestoreOperatorOptions<F> = {}): OperatorFunction<F, F> {
   return createRestorer(model, options).operator;
 }
 
 /** Like {@link restore}, and also gives the metrics as an Observable. */
-export function createRestorer<F>(model: FramePredictor, options: RestoreStreamOptions<F> = {}): Restorer<F> {
+export function createRestorer<F>(model: FramePredictor, options: RestoreOperatorOptions<F> = {}): Restorer<F> {
   if (typeof (model as Partial<FramePredictor> | null)?.predict !== 'function') {
     throw invalidArgument('restore(model)', 'a model with predict(x) (a SimpleIR from SimpleIR.load or SimpleIR.create)', model);
   }
@@ -133,7 +133,7 @@ export function createRestorer<F>(model: FramePredictor, options: RestoreStreamO
   return { operator, metrics$: subject.asObservable() };
 }
 
-interface RunSettings<F> extends RestoreStreamOptions<F> {
+interface RunSettings<F> extends RestoreOperatorOptions<F> {
   readonly mode: RestoreMode;
   readonly maxInFlight: number;
   readonly report: (m: RestoreMetrics) => void;

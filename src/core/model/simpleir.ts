@@ -26,8 +26,8 @@ export interface CreateOptions {
   readonly seed?: number;
 }
 
-/** Options of {@link SimpleIR.restore}. */
-export interface RestoreOptions extends TileOptions {
+/** Options of {@link SimpleIR.restore} (one image); the stream operator `restore` takes `RestoreOperatorOptions`. */
+export interface ModelRestoreOptions extends TileOptions {
   /** Stops the work before it starts when aborted. */
   readonly signal?: AbortSignal;
 }
@@ -221,9 +221,9 @@ export class SimpleIR {
    * same dtype out, owned by the caller.
    * @throws SimpleIRError `INVALID_IMAGE`, `INVALID_ARGUMENT`, `DISPOSED`, `ABORTED`
    */
-  async restore(image: RGBImage, options?: RestoreOptions): Promise<RGBImage>;
-  async restore(image: tf.Tensor3D, options?: RestoreOptions): Promise<tf.Tensor3D>;
-  async restore(image: RGBImage | tf.Tensor3D, options: RestoreOptions = {}): Promise<RGBImage | tf.Tensor3D> {
+  async restore(image: RGBImage, options?: ModelRestoreOptions): Promise<RGBImage>;
+  async restore(image: tf.Tensor3D, options?: ModelRestoreOptions): Promise<tf.Tensor3D>;
+  async restore(image: RGBImage | tf.Tensor3D, options: ModelRestoreOptions = {}): Promise<RGBImage | tf.Tensor3D> {
     this.assertLive();
     if (options.signal?.aborted) throw new SimpleIRError('ABORTED', 'restore() was aborted before it started.');
     if (image instanceof tf.Tensor) return this.restoreTensor(image, options);
@@ -243,7 +243,7 @@ export class SimpleIR {
     return { data: Uint8ClampedArray.from(data), width: img.width, height: img.height, channels: img.channels };
   }
 
-  private restoreTensor(image: tf.Tensor3D, options: RestoreOptions): tf.Tensor3D {
+  private restoreTensor(image: tf.Tensor3D, options: ModelRestoreOptions): tf.Tensor3D {
     if (image.rank !== 3 || image.shape[2] !== 3) {
       throw new SimpleIRError('INVALID_IMAGE', `Expected a tensor of shape [height, width, 3]; got [${image.shape}].`);
     }

@@ -130,6 +130,10 @@ function cases(): Record<string, [string, () => unknown][]> {
     registerFrameConverter: [['(undefined)', () => sdk.registerFrameConverter(undefined as never)], ['({ name: "x" })', () => sdk.registerFrameConverter({ name: 'x' } as never)]],
     selectFrameConverter: [['(null)', () => sdk.selectFrameConverter(null)], ['({ data: "x" })', () => sdk.selectFrameConverter({ data: 'x' })]],
     pullSource: [['(42)', () => sdk.pullSource(42 as never)]],
+    pullFrom: [
+      ['(undefined, {})', () => sdk.pullFrom(undefined as never, {})],
+      ['(a pull source, 42)', () => sdk.pullFrom(sdk.pullSource(() => undefined), 42 as never)],
+    ],
     createReviewLearner: [['(undefined)', () => sdk.createReviewLearner(undefined as never)], ['(model, 42)', () => sdk.createReviewLearner(model, 42 as never)]],
     ReviewLearner: [['new (null)', () => new sdk.ReviewLearner(null as never)]],
     reviewLearning: [

@@ -184,6 +184,37 @@ describe('faults: NaN and infinity', () => {
     });
   }
 
+  test('assertFiniteWeights: resolves for sound weights, names the broken tensor, checks again after setWeights; restore asks the model', async () => {
+    const m = SimpleIR.create('tiny');
+    try {
+      await m.assertFiniteWeights();
+      const sound = m.getWeights();
+      const broken = m.getWeights();
+      const values = broken.get('hab1.ffn2.w')!;
+      values[3] = NaN;
+      m.setWeights(broken);
+      const err = await m.assertFiniteWeights().catch((e: unknown) => e);
+      assert.ok(isSimpleIRError(err, 'NON_FINITE'), String(err));
+      assert.equal(err.details.tensor, 'hab1.ffn2.w');
+      m.setWeights(sound);
+      await m.assertFiniteWeights();
+      const tensors = tf.memory().numTensors;
+      await m.assertFiniteWeights();
+      assert.equal(tf.memory().numTensors, tensors);
+    } finally {
+      m.dispose();
+    }
+    // The operator leaves the check to the model: a predictor that says its weights are broken ends the stream.
+    const refusing: FramePredictor = {
+      predict: (x) => tf.clone(x),
+      assertFiniteWeights: () => Promise.reject(new SimpleIRError('NON_FINITE', 'synthetic: weight w holds NaN', { tensor: 'w' })),
+    };
+    const stats = emptyStats();
+    const err = await lastValueFrom(from([makeFrame(0, 16, 12, stats), makeFrame(1, 16, 12, stats)]).pipe(restore(refusing))).catch((e: unknown) => e);
+    assert.ok(isSimpleIRError(err, 'NON_FINITE') && err.details.tensor === 'w', String(err));
+    assert.equal(stats.closed, 2);
+  });
+
   test('live mode: frames with a non-finite output are reported to onFrameError and skipped; the stream goes on', async () => {
     // A predictor (not a SimpleIR, so no weights to check) whose output is NaN for every third frame.
     let calls = 0;

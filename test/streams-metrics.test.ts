@@ -1,7 +1,7 @@
 /** Metrics of the restore operator: consistent counts, percentiles, throttled reports, the final report, metrics$. */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { lastValueFrom, Observable, takeWhile, toArray } from 'rxjs';
+import { from, lastValueFrom, Observable, takeWhile, toArray } from 'rxjs';
 import { SimpleIR } from '../src/core/model/simpleir.js';
 import type { NodeFrame } from '../src/streams/frames.js';
 import { MetricsRecorder, quantile, type RestoreMetrics } from '../src/streams/metrics.js';
@@ -101,4 +101,51 @@ test('createRestorer exposes the same reports as an Observable; live drops are c
   assert.ok(last.dropped > 0);
   assert.equal(last.framesIn, last.framesOut + last.dropped + last.errors);
   assert.ok(reports.every((m) => m.queued <= 1 && m.inFlight <= 1), 'live mode never queues');
+});
+
+test('metrics$ completes after the final report when the restored stream completes, fails or is unsubscribed', async () => {
+  /** Subscribes metrics$ first; resolves with its reports once it completes. */
+  const collect = (metrics$: Observable<RestoreMetrics>): { reports: RestoreMetrics[]; completed: Promise<void> } => {
+    const reports: RestoreMetrics[] = [];
+    const completed = new Promise<void>((resolve, reject) => metrics$.subscribe({ next: (m) => reports.push(m), error: reject, complete: resolve }));
+    return { reports, completed };
+  };
+  // Completes.
+  const done = createRestorer<NodeFrame>(model, { metricsIntervalMs: 0 });
+  const a = collect(done.metrics$);
+  const out = await lastValueFrom(countingSource(5).source.pipe(done.operator, toArray()));
+  await a.completed;
+  assert.equal(out.length, 5);
+  assert.equal(a.reports.at(-1)!.done, true);
+  assert.equal(a.reports.at(-1)!.framesOut, 5);
+  assert.equal(a.reports.filter((m) => m.done).length, 1);
+
+  // Fails: a frame of the wrong size ends a lossless stream.
+  const failing = createRestorer<NodeFrame>(model, {});
+  const b = collect(failing.metrics$);
+  const bad = { ...makeFrame(1), data: new Uint8Array(10) };
+  const err = await lastValueFrom(from([makeFrame(0), bad]).pipe(failing.operator, toArray())).catch((e: unknown) => e);
+  assert.ok(err instanceof Error);
+  await b.completed;
+  assert.equal(b.reports.at(-1)!.done, true);
+  assert.equal(b.reports.at(-1)!.errors, 1);
+
+  // Unsubscribed while frames are in work.
+  const conv = slowConverter(20);
+  const stopped = createRestorer<NodeFrame>(model, { converter: conv.converter });
+  const c = collect(stopped.metrics$);
+  let completedEarly = false;
+  void c.completed.then(() => (completedEarly = true));
+  const received: NodeFrame[] = [];
+  const sub = countingSource(100).source.pipe(stopped.operator).subscribe((f) => received.push(f));
+  await new Promise<void>((resolve) => {
+    const check = (): void => (received.length >= 2 ? resolve() : void setTimeout(check, 5));
+    check();
+  });
+  await sleep(0);
+  assert.equal(completedEarly, false, 'metrics$ is still open while the stream runs');
+  sub.unsubscribe();
+  await c.completed;
+  assert.equal(c.reports.at(-1)!.done, true);
+  assert.ok(c.reports.at(-1)!.framesOut >= 2);
 });

@@ -2,13 +2,13 @@
  * The `restore` operator: runs SimpleIR on the frames of a stream, either losslessly (every frame, in
  * order, pulling from the source so it never floods) or live (latest frame wins), and reports metrics.
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { Subject, type Observable, type OperatorFunction } from 'rxjs';
 import { invalidArgument, isOptionsObject, SimpleIRError, type SimpleIRErrorCode } from '../core/errors.js';
 import type { TileOptions } from '../core/model/tiling.js';
 import { selectFrameConverter, type FrameConverter, type FrameTensor } from './frames.js';
 import { MetricsRecorder, type RestoreMetrics } from './metrics.js';
-import { isPullSource, pullSource, type PullProducer, type PullSource, type PullSubscription } from './pull.js';
+import { pullFrom, pullSource, type PullProducer, type PullSource, type PullSubscription } from './pull.js';
 import { temporalStage, type TemporalOption, type TemporalStage } from './temporal.js';
 
 /** `lossless`: every frame, in order, with backpressure. `live`: while busy, the newest frame replaces the waiting one. */
@@ -18,10 +18,15 @@ export type RestoreMode = 'lossless' | 'live';
 export interface FramePredictor {
   /** `[1, H, W, 3]` float in [0, 1] to a new tensor of the same shape, owned by the caller. */
   predict(x: tf.Tensor4D, options?: TileOptions): tf.Tensor4D;
+  /**
+   * Optional: rejects (`NON_FINITE`) when the weights hold NaN or infinity. Called before each frame's
+   * forward pass; it should cost nothing while the weights are unchanged (see `SimpleIR.assertFiniteWeights`).
+   */
+  assertFiniteWeights?(): Promise<void>;
 }
 
-/** Options of {@link restore} and {@link createRestorer}. Tiling options are passed to `predict`. */
-export interface RestoreStreamOptions<F> extends TileOptions {
+/** Options of the {@link restore} operator and {@link createRestorer} (a stream of frames; `SimpleIR.restore` of one image takes `ModelRestoreOptions`). Tiling options are passed to `predict`. */
+export interface RestoreOperatorOptions<F> extends TileOptions {
   /** Default `lossless`. */
   readonly mode?: RestoreMode;
   /**
@@ -53,8 +58,10 @@ export interface Restorer<F> {
   /** The operator, as returned by {@link restore}. */
   readonly operator: OperatorFunction<F, F>;
   /**
-   * The metrics reports of every subscription of `operator` (usually one). Hot; it does not complete:
-   * the last report of a run has `done: true` (e.g. `metrics$.pipe(takeWhile((m) => !m.done, true))`).
+   * The metrics reports of the runs of `operator` (usually one). Hot; the last report of a run has
+   * `done: true`, and `metrics$` completes right after it, when the restored stream completes, fails or
+   * is unsubscribed (and no other run of the operator is active). A Restorer serves one run: make a new
+   * one to restore again.
    */
   readonly metrics$: Observable<RestoreMetrics>;
 }
@@ -69,8 +76,9 @@ const FATAL_CODES: readonly SimpleIRErrorCode[] = ['DISPOSED', 'DEVICE_LOST'];
  *
  * - `lossless` (default): every frame, in order. When the source is a {@link PullSource} (the file
  *   sources are), the operator asks for `maxInFlight` frames at start and one more per frame it emits,
- *   so decoding never runs ahead: put `restore` directly after the source to get this. Another source
- *   is buffered in order without bound (its length is `queued` in the metrics). The first failing
+ *   so decoding never runs ahead; synchronous operators in between (`map`, `filter`, `tap`, ...) keep
+ *   this (see {@link pullFrom}). A push source, or a pull source behind an asynchronous operator
+ *   (`delay`, `observeOn`), is buffered in order without bound (its length is `queued` in the metrics). The first failing
  *   frame ends the stream with a `SimpleIRError` carrying `details.timestamp`. The result is itself
  *   a {@link PullSource}: a consumer that pulls (e.g. the y4m sink) holds the whole chain back.
  * - `live`: at most `maxInFlight` frames in work and one waiting; a newer frame replaces the waiting
@@ -80,12 +88,12 @@ const FATAL_CODES: readonly SimpleIRErrorCode[] = ['DISPOSED', 'DEVICE_LOST'];
  * Unsubscribing releases everything: waiting frames are closed, frames in work are closed when their
  * step ends (their tensors disposed, their outputs closed), and the source is unsubscribed.
  */
-export function restore<F>(model: FramePredictor, options: RestoreStreamOptions<F> = {}): OperatorFunction<F, F> {
+export function restore<F>(model: FramePredictor, options: RestoreOperatorOptions<F> = {}): OperatorFunction<F, F> {
   return createRestorer(model, options).operator;
 }
 
 /** Like {@link restore}, and also gives the metrics as an Observable. */
-export function createRestorer<F>(model: FramePredictor, options: RestoreStreamOptions<F> = {}): Restorer<F> {
+export function createRestorer<F>(model: FramePredictor, options: RestoreOperatorOptions<F> = {}): Restorer<F> {
   if (typeof (model as Partial<FramePredictor> | null)?.predict !== 'function') {
     throw invalidArgument('restore(model)', 'a model with predict(x) (a SimpleIR from SimpleIR.load or SimpleIR.create)', model);
   }
@@ -106,16 +114,26 @@ export function createRestorer<F>(model: FramePredictor, options: RestoreStreamO
     subject.next(m);
   };
   const settings: RunSettings<F> = { ...options, mode, maxInFlight, report };
+  let active = 0;
   const operator = (source: Observable<F>): PullSource<F> =>
     pullSource<F>((producer) => {
       const run = new RestoreRun(model, settings, source, producer);
+      active++;
+      let ended = false;
+      // Every end of a run (complete, error, unsubscribe) comes here, after its final report.
+      const end = (): void => {
+        run.shutdown();
+        if (ended) return;
+        ended = true;
+        if (--active === 0) subject.complete();
+      };
       run.start();
-      return () => run.shutdown();
+      return end;
     });
   return { operator, metrics$: subject.asObservable() };
 }
 
-interface RunSettings<F> extends RestoreStreamOptions<F> {
+interface RunSettings<F> extends RestoreOperatorOptions<F> {
   readonly mode: RestoreMode;
   readonly maxInFlight: number;
   readonly report: (m: RestoreMetrics) => void;
@@ -144,14 +162,11 @@ class RestoreRun<F> {
   private readonly metrics: MetricsRecorder;
   private converter: FrameConverter<F, unknown> | undefined;
   private upstream: PullSubscription | undefined;
-  private pulling = false;
   private queue: Entry<F>[] = [];
   private jobs: Job<F>[] = [];
   private upstreamDone = false;
   private closed = false;
   private awaitingDemand = false;
-  /** The weight map checked last (a model swaps its whole map when its weights change). */
-  private checkedWeights: unknown;
   /** Temporal restoration, when enabled: its state and the end of the last started frame's turn. */
   private readonly temporal: TemporalStage | undefined;
   private temporalTurn: Promise<void> = Promise.resolve();
@@ -177,9 +192,8 @@ class RestoreRun<F> {
       },
     };
     let upstream: PullSubscription;
-    if (this.settings.mode === 'lossless' && isPullSource(this.source)) {
-      this.pulling = true;
-      upstream = this.source.pull(observer);
+    if (this.settings.mode === 'lossless') {
+      upstream = pullFrom(this.source, observer);
     } else {
       const sub = this.source.subscribe(observer);
       upstream = { request: () => {}, unsubscribe: () => sub.unsubscribe() };
@@ -187,7 +201,7 @@ class RestoreRun<F> {
     this.upstream = upstream;
     // The source may have finished (or failed) synchronously inside subscribe.
     if (this.closed) upstream.unsubscribe();
-    else if (this.pulling) upstream.request(this.settings.maxInFlight);
+    else upstream.request(this.settings.maxInFlight);
     this.metrics.changed();
   }
 
@@ -265,7 +279,8 @@ class RestoreRun<F> {
       checkInput(x, converter.name);
       if (this.closed) return;
       stage = 'the model';
-      await this.checkWeights();
+      // Broken weights would give black frames and no error on wasm, whose clip turns NaN into 0.
+      await this.model.assertFiniteWeights?.();
       if (this.closed) return;
       y = this.model.predict(x, { tileSize: this.settings.tileSize, overlap: this.settings.overlap });
       x.dispose();
@@ -316,7 +331,7 @@ class RestoreRun<F> {
       this.metrics.output(job.arrival);
       this.count();
       this.producer.next(job.output!);
-      if (this.pulling) this.upstream?.request(1);
+      this.upstream?.request(1);
     }
     this.pump();
     this.settle();
@@ -342,35 +357,6 @@ class RestoreRun<F> {
     if (this.closed) return;
     this.shutdown();
     this.producer.error(e);
-  }
-
-  /**
-   * Checks the model's weights for NaN and infinity once per weight map (at the first frame, then
-   * after each swap, e.g. by online learning), where a read costs nothing the frames do not pay
-   * already: wasm's clip turns NaN into 0, so broken weights would give black frames and no error.
-   * Not on webgpu, where the read would be the zero-copy path's only readback: there NaN reaches the
-   * output (its clip keeps NaN), whose conversion reports it.
-   */
-  private async checkWeights(): Promise<void> {
-    if (tf.getBackend() === 'webgpu') return;
-    const params = (this.model as { params?: unknown }).params;
-    if (!(params instanceof Map) || params === this.checkedWeights) return;
-    const entries = [...(params as Map<string, unknown>).entries()].filter((e): e is [string, tf.Tensor] => e[1] instanceof tf.Tensor);
-    if (entries.length === 0) return;
-    const finite = tf.tidy(() => tf.stack(entries.map(([, t]) => tf.all(tf.isFinite(t)))));
-    let flags: ArrayLike<number>;
-    try {
-      flags = (await finite.data()) as ArrayLike<number>;
-    } finally {
-      finite.dispose();
-    }
-    const bad = entries.findIndex((_, i) => !flags[i]);
-    if (bad >= 0) {
-      throw new SimpleIRError('NON_FINITE', `the model's weight tensor ${entries[bad]![0]} holds NaN or infinity: the weights are broken (diverged training?); load sound weights`, {
-        tensor: entries[bad]![0],
-      });
-    }
-    this.checkedWeights = params;
   }
 
   private converterFor(frame: F): FrameConverter<F, unknown> {

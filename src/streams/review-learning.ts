@@ -5,11 +5,12 @@
  * weights at frame boundaries. Put it before `restore(model, { mode: 'live' })`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Observable, type Subscriber, type Subscription } from 'rxjs';
+import { Observable, type Subscription } from 'rxjs';
 import type { Degradation } from '../core/degrade/index.js';
 import { invalidArgument, isOptionsObject, SimpleIRError } from '../core/errors.js';
 import { OnlineReviewLearner, type LearnableModel, type LearnerEvent, type ReviewLearnerOptions } from '../core/review/online.js';
 import { selectFrameConverter, type FrameConverter } from './frames.js';
+import { pullFrom, pullSource, type PullFromSubscription, type PullProducer } from './pull.js';
 
 /**
  * An online Review Learning learner (see {@link OnlineReviewLearner}) whose events are an Observable.
@@ -96,28 +97,28 @@ export function reviewLearning<F = unknown>(learner: OnlineReviewLearner, option
     throw invalidArgument('reviewLearning: options.pairs', "'synthesize' or an Observable of training pairs", options.pairs);
   }
   return <T extends F>(source: Observable<T>) =>
-    new Observable<T>((subscriber) => {
+    pullSource<T>((producer) => {
       if (options.pairs === 'synthesize' && !options.degrade) {
-        subscriber.error(new SimpleIRError('INVALID_ARGUMENT', "reviewLearning: pairs 'synthesize' needs a degrade generator (e.g. createDegradation('rain', { seed, strength }))."));
+        producer.error(new SimpleIRError('INVALID_ARGUMENT', "reviewLearning: pairs 'synthesize' needs a degrade generator (e.g. createDegradation('rain', { seed, strength }))."));
         return;
       }
       if (attached.has(learner)) {
-        subscriber.error(new SimpleIRError('INVALID_ARGUMENT', 'reviewLearning: this learner is already taught by another stream; unsubscribe that one first.'));
+        producer.error(new SimpleIRError('INVALID_ARGUMENT', 'reviewLearning: this learner is already taught by another stream; unsubscribe that one first.'));
         return;
       }
       try {
         learner.setDomain(options.domain);
       } catch (e) {
-        subscriber.error(e);
+        producer.error(e);
         return;
       }
       attached.add(learner);
-      const session = new LearningSession<T>(learner, options as unknown as ReviewLearningOptions<T>, subscriber);
-      const sub = source.subscribe({ next: (f) => session.onFrame(f), error: (e) => session.fail(e), complete: () => session.complete() });
-      session.start();
+      const session = new LearningSession<T>(learner, options as unknown as ReviewLearningOptions<T>, producer);
+      const upstream = pullFrom(source, { next: (f) => session.onFrame(f), error: (e) => session.fail(e), complete: () => session.complete() });
+      session.start(upstream);
       return () => {
         session.close();
-        sub.unsubscribe();
+        upstream.unsubscribe();
         attached.delete(learner);
       };
     });
@@ -134,22 +135,30 @@ class LearningSession<F> {
   private pairsSub: Subscription | undefined;
   private pairBusy = false;
   private waitingPair: TrainingPair | undefined;
+  /** The source: asked for as many frames as downstream wants, less those held here. */
+  private upstream: PullFromSubscription | undefined;
+  /** Frames requested from the source and not yet received. */
+  private outstanding = 0;
+  private awaitingDemand = false;
 
   constructor(
     private readonly learner: OnlineReviewLearner,
     private readonly options: ReviewLearningOptions<F>,
-    private readonly subscriber: Subscriber<F>,
+    private readonly producer: PullProducer<F>,
   ) {
     this.converter = options.converter;
   }
 
-  start(): void {
+  start(upstream: PullFromSubscription): void {
+    this.upstream = upstream;
+    this.refill();
     const pairs = this.options.pairs;
     if (pairs === 'synthesize' || this.closed) return;
     this.pairsSub = pairs.subscribe({ next: (p) => this.onPair(p), error: (e) => this.fail(e) });
   }
 
   onFrame(frame: F): void {
+    this.outstanding = Math.max(0, this.outstanding - 1);
     if (this.closed) {
       this.release(frame);
       return;
@@ -173,7 +182,7 @@ class LearningSession<F> {
   fail(e: unknown): void {
     if (this.closed) return;
     this.close();
-    this.subscriber.error(e);
+    this.producer.error(e);
   }
 
   /** Releases everything: queued frames are closed, scheduled steps cancelled, pairs unsubscribed. */
@@ -187,9 +196,16 @@ class LearningSession<F> {
     this.waitingPair = undefined;
   }
 
-  /** Hands frames on in order; a frame wanted for crops is read first, and the later ones wait. */
+  /**
+   * Hands frames on in order, as downstream asks for them when the source is paced (a push source's
+   * frames pass at once); a frame wanted for crops is read first, and the later ones wait.
+   */
   private drain(): void {
     while (!this.closed && !this.sampling && this.queue.length > 0) {
+      if (this.upstream?.paced && this.producer.demand <= 0) {
+        this.waitForDemand();
+        break;
+      }
       const frame = this.queue.shift()!;
       if (this.wantsPixels(frame)) {
         this.sampling = true;
@@ -210,17 +226,39 @@ class LearningSession<F> {
       this.emit(frame);
     }
     if (this.closed || this.sampling) return;
-    if (this.completed) {
+    if (this.completed && this.queue.length === 0) {
       this.close();
-      this.subscriber.complete();
+      this.producer.complete();
       return;
     }
+    this.refill();
     this.scheduleStep();
   }
 
   private emit(frame: F): void {
-    if (this.closed || this.subscriber.closed) this.release(frame);
-    else this.subscriber.next(frame);
+    if (this.closed || this.producer.closed) this.release(frame);
+    else this.producer.next(frame);
+  }
+
+  /** Asks the source for the frames downstream wants and that are neither held here nor on their way. */
+  private refill(): void {
+    if (this.closed || this.completed) return;
+    const want = this.producer.demand - this.queue.length - (this.sampling ? 1 : 0) - this.outstanding;
+    if (want > 0) {
+      this.outstanding += want;
+      this.upstream?.request(want);
+    } else if (this.producer.demand <= 0) {
+      this.waitForDemand();
+    }
+  }
+
+  private waitForDemand(): void {
+    if (this.awaitingDemand) return;
+    this.awaitingDemand = true;
+    void this.producer.waitForDemand().then(() => {
+      this.awaitingDemand = false;
+      if (!this.closed) this.drain();
+    });
   }
 
   private wantsPixels(frame: F): boolean {

@@ -4,9 +4,9 @@
  * track of a source MP4 is copied unchanged.
  */
 import { BoxParser } from 'mp4box';
-import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
+import { Observable, type OperatorFunction } from 'rxjs';
 import { describeValue, SimpleIRError } from '../../core/errors.js';
-import { isPullSource, type PullSubscription } from '../../streams/pull.js';
+import { pullFrom, type PullSubscription } from '../../streams/pull.js';
 import { IDENTITY_MATRIX, type Mp4Demuxer, type Mp4Info, type PixelAspectRatio } from './mp4-demuxer.js';
 import { addAudioTrack, FragmentedMp4Writer } from './mp4-muxer.js';
 import type { Mp4Source } from './mp4-source.js';
@@ -96,7 +96,7 @@ export function toMp4(options: Mp4SinkOptions = {}): OperatorFunction<VideoFrame
   return (source) =>
     new Observable<Blob | Mp4WriteSummary>((subscriber) => {
       const sink = new EncodeRun({ ...options, codec });
-      let upstream: PullSubscription | Subscription;
+      let upstream: PullSubscription | undefined;
       const observer = {
         next: (frame: VideoFrame) => sink.add(frame),
         error: (e: unknown) => {
@@ -121,16 +121,12 @@ export function toMp4(options: Mp4SinkOptions = {}): OperatorFunction<VideoFrame
         sink.close(e);
         subscriber.error(e);
       };
-      if (isPullSource(source)) {
-        const pull = source.pull(observer);
-        sink.request = (n) => pull.request(n);
-        upstream = pull;
-        sink.pump();
-      } else {
-        upstream = source.subscribe(observer);
-      }
+      const pull = pullFrom(source, observer);
+      upstream = pull;
+      sink.request = (n) => pull.request(n);
+      sink.pump();
       return () => {
-        upstream.unsubscribe();
+        pull.unsubscribe();
         sink.close(new SimpleIRError('ABORTED', 'toMp4 was unsubscribed before the file was finished'));
       };
     });
@@ -251,7 +247,7 @@ interface AudioCopy {
 
 /** One subscription of the sink: encoder, muxer, output. */
 class EncodeRun {
-  /** Set for a pull source: asks upstream for more frames. */
+  /** Asks upstream for more frames (nothing happens for a push source). */
   request: ((n: number) => void) | null = null;
   /** Called once with a fatal error. */
   onError: (e: SimpleIRError) => void = () => {};

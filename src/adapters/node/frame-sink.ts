@@ -6,7 +6,7 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import { invalidArgument } from '../../core/errors.js';
 import type { NodeFrame } from '../../streams/frames.js';
-import { isPullSource, type PullSubscription } from '../../streams/pull.js';
+import { pullFrom, type PullSubscription } from '../../streams/pull.js';
 
 /** The writing side of a sink, made once per subscription. */
 export interface FrameWriter<S> {
@@ -20,8 +20,9 @@ export interface FrameWriter<S> {
 
 /**
  * An operator that writes every frame with the writer `open` makes at subscription, and emits the
- * writer's summary once, when the input completes. A pull-source input is asked for one frame at a
- * time, as writes finish; another input is buffered in order. Errors of the writer end the stream.
+ * writer's summary once, when the input completes. A pull source upstream (also behind synchronous
+ * operators, see {@link pullFrom}) is asked for one frame at a time, as writes finish; a push source is
+ * buffered in order. Errors of the writer end the stream.
  */
 export function frameSink<S>(open: () => FrameWriter<S>): OperatorFunction<NodeFrame, S> {
   if (typeof open !== 'function') throw invalidArgument('frameSink(open)', 'a function that makes a FrameWriter { write, finish, abort }', open);
@@ -33,7 +34,6 @@ export function frameSink<S>(open: () => FrameWriter<S>): OperatorFunction<NodeF
       let upstreamDone = false;
       let closed = false;
       let upstream: PullSubscription | undefined;
-      const pulling = isPullSource(source);
 
       const stop = (): void => {
         if (closed) return;
@@ -58,7 +58,7 @@ export function frameSink<S>(open: () => FrameWriter<S>): OperatorFunction<NodeF
             } finally {
               closeFrame(frame);
             }
-            if (pulling) upstream?.request(1);
+            upstream?.request(1);
           }
           if (!closed && upstreamDone) {
             const summary = await writer.finish();
@@ -86,14 +86,9 @@ export function frameSink<S>(open: () => FrameWriter<S>): OperatorFunction<NodeF
           void pump();
         },
       };
-      if (pulling) {
-        upstream = source.pull(observer);
-        upstream.request(1);
-      } else {
-        const sub = source.subscribe(observer);
-        upstream = { request: () => {}, unsubscribe: () => sub.unsubscribe() };
-      }
+      upstream = pullFrom(source, observer);
       if (closed) upstream.unsubscribe();
+      else upstream.request(1);
       return stop;
     });
 }

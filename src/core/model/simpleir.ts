@@ -26,8 +26,8 @@ export interface CreateOptions {
   readonly seed?: number;
 }
 
-/** Options of {@link SimpleIR.restore}. */
-export interface RestoreOptions extends TileOptions {
+/** Options of {@link SimpleIR.restore} (one image); the stream operator `restore` takes `RestoreOperatorOptions`. */
+export interface ModelRestoreOptions extends TileOptions {
   /** Stops the work before it starts when aborted. */
   readonly signal?: AbortSignal;
 }
@@ -162,6 +162,8 @@ export class SimpleIR {
   readonly metadata: Readonly<Record<string, unknown>>;
   private weights: Map<string, tf.Tensor>;
   private disposed = false;
+  /** The weight map last found finite by {@link SimpleIR.assertFiniteWeights}. */
+  private finiteWeights: Map<string, tf.Tensor> | undefined;
 
   private constructor(config: SimpleIRConfig, weights: Map<string, tf.Tensor>, metadata: Record<string, unknown>) {
     this.config = config;
@@ -219,9 +221,9 @@ export class SimpleIR {
    * same dtype out, owned by the caller.
    * @throws SimpleIRError `INVALID_IMAGE`, `INVALID_ARGUMENT`, `DISPOSED`, `ABORTED`
    */
-  async restore(image: RGBImage, options?: RestoreOptions): Promise<RGBImage>;
-  async restore(image: tf.Tensor3D, options?: RestoreOptions): Promise<tf.Tensor3D>;
-  async restore(image: RGBImage | tf.Tensor3D, options: RestoreOptions = {}): Promise<RGBImage | tf.Tensor3D> {
+  async restore(image: RGBImage, options?: ModelRestoreOptions): Promise<RGBImage>;
+  async restore(image: tf.Tensor3D, options?: ModelRestoreOptions): Promise<tf.Tensor3D>;
+  async restore(image: RGBImage | tf.Tensor3D, options: ModelRestoreOptions = {}): Promise<RGBImage | tf.Tensor3D> {
     this.assertLive();
     if (options.signal?.aborted) throw new SimpleIRError('ABORTED', 'restore() was aborted before it started.');
     if (image instanceof tf.Tensor) return this.restoreTensor(image, options);
@@ -241,7 +243,7 @@ export class SimpleIR {
     return { data: Uint8ClampedArray.from(data), width: img.width, height: img.height, channels: img.channels };
   }
 
-  private restoreTensor(image: tf.Tensor3D, options: RestoreOptions): tf.Tensor3D {
+  private restoreTensor(image: tf.Tensor3D, options: ModelRestoreOptions): tf.Tensor3D {
     if (image.rank !== 3 || image.shape[2] !== 3) {
       throw new SimpleIRError('INVALID_IMAGE', `Expected a tensor of shape [height, width, 3]; got [${image.shape}].`);
     }
@@ -269,6 +271,34 @@ export class SimpleIR {
   predict(x: tf.Tensor4D, options: TileOptions = {}, ops: NetOps = nativeOps): tf.Tensor4D {
     this.assertLive();
     return predictWith(this.config, this.weights, x, options, ops);
+  }
+
+  /**
+   * Checks the weights for NaN and infinity, once per weight version (the first call after a
+   * {@link SimpleIR.setWeights}; later calls cost nothing). The read is small (one flag per tensor), but
+   * on webgpu it would be a stream's only readback: there the check is skipped, and a non-finite output
+   * is reported by the output check of the frame converters instead.
+   * @throws SimpleIRError `NON_FINITE` naming the first broken tensor (load sound weights), `DISPOSED`
+   */
+  async assertFiniteWeights(): Promise<void> {
+    this.assertLive();
+    const weights = this.weights;
+    if (weights === this.finiteWeights || tf.getBackend() === 'webgpu' || weights.size === 0) return;
+    const entries = [...weights.entries()];
+    const finite = tf.tidy(() => tf.stack(entries.map(([, t]) => tf.all(tf.isFinite(t)))));
+    let flags: ArrayLike<number>;
+    try {
+      flags = (await finite.data()) as ArrayLike<number>;
+    } finally {
+      finite.dispose();
+    }
+    const bad = entries.findIndex((_, i) => !flags[i]);
+    if (bad >= 0) {
+      const name = entries[bad]![0];
+      throw new SimpleIRError('NON_FINITE', `the model's weight tensor ${name} holds NaN or infinity: the weights are broken (diverged training?); load sound weights`, { tensor: name });
+    }
+    // Weights swapped meanwhile (setWeights) are checked at the next call.
+    if (weights === this.weights) this.finiteWeights = weights;
   }
 
   /** The current weights as float32 arrays by name (a copy). */

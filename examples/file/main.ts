@@ -1,6 +1,6 @@
 /**
  * The file demo: an MP4 chosen or dropped by the user goes `fromMp4 → restore (lossless) →
- * toMp4({ source })`, with a progress bar fed by the operator's metrics; the restored MP4 (audio copied,
+ * toMp4({ source })` (temporal restoration when its toggle is on), with a progress bar fed by the operator's metrics; the restored MP4 (audio copied,
  * written to the origin's private file system as it is made where the browser has one)
  * is downloaded and shown. `window.simpleirFileDemo` exposes the progress for automation.
  */
@@ -23,6 +23,8 @@ export interface FileDemoState {
   readonly trained: boolean;
   /** Where the output was written: the origin private file system as it was made, or memory. */
   readonly output: 'opfs' | 'memory' | null;
+  /** Whether the current (or last) run restores temporally: the toggle's state when it started. */
+  readonly temporal: boolean;
 }
 
 declare global {
@@ -45,6 +47,7 @@ const ui = {
   preview: byId<HTMLVideoElement>('preview'),
   preset: byId<HTMLSelectElement>('preset'),
   backend: byId<HTMLSelectElement>('backend'),
+  temporal: byId<HTMLInputElement>('temporal'),
   backendNote: byId('backend-note'),
   name: byId('i-name'),
   video: byId('i-video'),
@@ -65,6 +68,7 @@ const state = {
   run: null as Subscription | null,
   url: null as string | null,
   output: null as 'opfs' | 'memory' | null,
+  temporal: false,
 };
 
 function setProgress(fraction: number, text: string): void {
@@ -93,7 +97,7 @@ async function restoreFile(file: Blob, name: string): Promise<void> {
   state.run?.unsubscribe();
   if (state.url) URL.revokeObjectURL(state.url);
   state.url = null;
-  Object.assign(state, { phase: 'restoring', fileName: name, framesDone: 0, frameCount: 0, bytesOut: 0, error: null, metrics: null });
+  Object.assign(state, { phase: 'restoring', fileName: name, framesDone: 0, frameCount: 0, bytesOut: 0, error: null, metrics: null, temporal: ui.temporal.checked });
   ui.result.hidden = true;
   ui.download.hidden = true;
   setBanner(ui.banner, null);
@@ -112,6 +116,7 @@ async function restoreFile(file: Blob, name: string): Promise<void> {
   const started = performance.now();
   const restorer = createRestorer<VideoFrame>(loaded.model, {
     mode: 'lossless',
+    ...(state.temporal ? { temporal: true } : {}),
     onMetrics: (m) => {
       state.metrics = m;
       state.framesDone = m.framesOut;
@@ -254,6 +259,7 @@ window.simpleirFileDemo = {
     backend: state.backend?.name ?? null,
     trained: state.loaded?.trained ?? false,
     output: state.output,
+    temporal: state.temporal,
   }),
   metrics: () => state.metrics,
 };

@@ -1,7 +1,7 @@
 /**
  * The live demo: camera (or, without one, the bundled sample clip) → `restore(model, { mode: 'live' })`
  * → a split view of original and restored frames, with the operator's metrics, preset / backend / size
- * selectors and online Review Learning ("adapt to this scene"). `window.simpleirDemo` exposes the
+ * selectors, a temporal restoration toggle and online Review Learning ("adapt to this scene"). `window.simpleirDemo` exposes the
  * metrics and a capture of both pictures for automation.
  */
 import { defer, finalize, Observable, type MonoTypeOperatorFunction, type Subscription } from 'rxjs';
@@ -48,6 +48,8 @@ export interface DemoStatus {
   readonly framesSeen: number;
   /** Restored frames drawn since the stream (re)started. */
   readonly framesShown: number;
+  /** Whether the running stream restores temporally (the "Temporal (video) restoration" toggle). */
+  readonly temporal: boolean;
   readonly learning: 'off' | 'on' | 'paused' | 'unavailable';
   readonly learnerSteps: number;
   readonly error: string | null;
@@ -82,6 +84,7 @@ const ui = {
   preset: byId<HTMLSelectElement>('preset'),
   backend: byId<HTMLSelectElement>('backend'),
   size: byId<HTMLSelectElement>('size'),
+  temporal: byId<HTMLInputElement>('temporal'),
   learnKind: byId<HTMLSelectElement>('learn-kind'),
   learnBudget: byId<HTMLSelectElement>('learn-budget'),
   adapt: byId<HTMLButtonElement>('adapt'),
@@ -100,6 +103,8 @@ const state = {
   loaded: null as LoadedPreset | null,
   backend: null as BackendInfo | null,
   metrics: null as RestoreMetrics | null,
+  /** The running stream's temporal setting. */
+  temporal: false,
   framesSeen: 0,
   framesShown: 0,
   pipeline: null as Subscription | null,
@@ -224,9 +229,13 @@ function startPipeline(source: SourceChoice): void {
   ui.placeholder.textContent = source === 'camera' ? 'Opening the camera…' : 'Playing the sample clip…';
   ui.sourceNote.textContent =
     source === 'camera' ? 'Source: your camera (frames stay on this device).' : 'Source: the bundled sample clip (a photograph with synthetic rain, made by npm run sample-clip).';
+  // Temporal restoration fuses past frames of this stream: toggling it restarts the stream, so the
+  // new setting applies from the next frames with an empty history.
+  state.temporal = ui.temporal.checked;
   const restorer = createRestorer<VideoFrame>(loaded.model, {
     mode: 'live',
     maxInFlight: MAX_IN_FLIGHT,
+    ...(state.temporal ? { temporal: true } : {}),
     onFrameError: (e) => console.warn(`[demo] a frame failed and was skipped: ${e.message}`),
   });
   outputHistory.length = 0;
@@ -340,7 +349,7 @@ async function reconfigure(): Promise<void> {
 }
 
 function setControlsDisabled(disabled: boolean): void {
-  for (const el of [ui.source, ui.preset, ui.backend, ui.size]) el.disabled = disabled;
+  for (const el of [ui.source, ui.preset, ui.backend, ui.size, ui.temporal]) el.disabled = disabled;
 }
 
 // ---- online Review Learning -------------------------------------------------------------------------
@@ -409,6 +418,7 @@ fillSelect(ui.source, ['camera', 'sample'], 'camera', { camera: 'Camera', sample
 fillSelect(ui.preset, PRESET_CHOICES, queryChoice('preset', PRESET_CHOICES, 'tiny'));
 fillSelect(ui.backend, BACKEND_CHOICES, queryChoice('backend', BACKEND_CHOICES, 'auto'));
 fillSelect(ui.size, SIZE_CHOICES, queryChoice('size', SIZE_CHOICES, 'native'), { native: 'Native', 1280: '1280 px', 640: '640 px', 320: '320 px', 160: '160 px' });
+ui.temporal.checked = queryChoice('temporal', ['on', 'off'], 'off') === 'on';
 fillSelect(ui.learnKind, LEARN_KINDS, 'rain');
 fillSelect(ui.learnBudget, LEARN_BUDGETS, queryChoice('learnBudget', LEARN_BUDGETS, '8'), { 8: '8 ms', 30: '30 ms', 100: '100 ms', 250: '250 ms' });
 
@@ -417,6 +427,7 @@ ui.source.addEventListener('change', () => {
   startPipeline(ui.source.value as SourceChoice);
 });
 ui.size.addEventListener('change', () => state.source && startPipeline(state.source));
+ui.temporal.addEventListener('change', () => state.source && startPipeline(state.source));
 ui.preset.addEventListener('change', () => void reconfigure());
 ui.backend.addEventListener('change', () => void reconfigure());
 ui.adapt.addEventListener('click', toggleLearning);
@@ -446,6 +457,7 @@ window.simpleirDemo = {
     split: { original: state.originalTimestamp, restored: state.restoredTimestamp },
     framesSeen: state.framesSeen,
     framesShown: state.framesShown,
+    temporal: state.temporal,
     learning: state.learning,
     learnerSteps: state.learnerSteps,
     error: state.error,

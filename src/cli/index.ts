@@ -9,7 +9,22 @@ import { IMAGE_EXTENSIONS, imageInfo, readAnimation, readImage, writeAnimation, 
 import { SimpleIR } from '../core/model/simpleir.js';
 import { loadModel, numberOption, reportError, useBackend } from './common.js';
 import { trainCommand } from './train.js';
+import type { TemporalOption } from '../streams/temporal.js';
 import { isVideoPath, restoreVideo, VIDEO_EXTENSIONS } from './video.js';
+
+/**
+ * The `temporal` option of a video restore from `--temporal` and `--temporal-frames N` (which implies
+ * `--temporal`): `undefined` for per-frame restoration.
+ * @throws SimpleIRError `INVALID_ARGUMENT` for a frame count that is not an integer from 2 to 16.
+ */
+function temporalOption(opts: { temporal?: boolean; temporalFrames?: string }): TemporalOption | undefined {
+  if (opts.temporalFrames === undefined) return opts.temporal ? true : undefined;
+  const frames = Number(opts.temporalFrames);
+  if (!(Number.isInteger(frames) && frames >= 2 && frames <= 16)) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `--temporal-frames ${opts.temporalFrames} is not valid: give the number of frames fused, the current one included, an integer from 2 to 16 (default 5).`, { temporalFrames: opts.temporalFrames });
+  }
+  return { frames };
+}
 
 function checkImageExt(path: string, what: string): void {
   const ext = extname(path).toLowerCase();
@@ -85,11 +100,18 @@ export function buildProgram(): Command {
     .option('-m, --model <model>', 'tiny, base, or a weight file', 'base')
     .option('-b, --backend <backend>', 'wasm, cpu or webgpu', 'wasm')
     .option('-t, --tile <n>', 'largest side of the full-resolution tiles in pixels (0: never tile; default: auto above 1080p)')
-    .action(async (input: string, opts: { output: string; model: string; backend: string; tile?: string }) => {
+    .option('--temporal', 'video only: temporal restoration, each frame fused with the last ones aligned to it (removes rain and snow the per-frame network leaves; see docs/temporal.md)')
+    .option('--temporal-frames <n>', 'video only: frames fused by --temporal, the current one included, 2 to 16 (implies --temporal)', undefined)
+    .action(async (input: string, opts: { output: string; model: string; backend: string; tile?: string; temporal?: boolean; temporalFrames?: string }) => {
       const tileSize = opts.tile === undefined ? 'auto' : numberOption('tile', opts.tile, 0, (n) => Number.isInteger(n) && n >= 0);
+      const temporal = temporalOption(opts);
+      const { temporal: _flag, temporalFrames: _frames, ...rest } = opts;
       if (isVideoPath(input) || isVideoPath(opts.output)) {
-        await restoreVideo(input, { ...opts, tileSize });
+        await restoreVideo(input, { ...rest, tileSize, ...(temporal ? { temporal } : {}) });
         return;
+      }
+      if (temporal) {
+        throw new SimpleIRError('INVALID_ARGUMENT', `--temporal needs a video (${VIDEO_EXTENSIONS.join(', ')}); ${input} is restored as an image, frame by frame: drop --temporal, or convert it to a video first.`, { path: input });
       }
       checkImageExt(opts.output, 'output');
       // Alpha is carried through (the model restores RGB); an animated image is restored frame by frame.

@@ -13,6 +13,7 @@ import type { VideoInfo } from '../adapters/node/video-info.js';
 import { toY4m } from '../adapters/node/y4m-sink.js';
 import { yuvOptionsOf } from '../adapters/node/y4m.js';
 import { restore } from '../streams/restore.js';
+import type { TemporalOption } from '../streams/temporal.js';
 import { loadModel, Progress, useBackend } from './common.js';
 
 /** Video file extensions the CLI reads and writes (`.mp4` needs ffmpeg on the PATH). */
@@ -33,6 +34,8 @@ export interface RestoreVideoOptions {
   readonly backend: string;
   /** Full-resolution tile size, or `'auto'`. */
   readonly tileSize: number | 'auto';
+  /** Temporal restoration (`--temporal`, `--temporal-frames N`): the `restore` operator's `temporal` option; absent: per frame. */
+  readonly temporal?: TemporalOption;
 }
 
 /**
@@ -83,6 +86,7 @@ export async function restoreVideo(input: string, opts: RestoreVideoOptions): Pr
         restore(model, {
           mode: 'lossless',
           tileSize: opts.tileSize,
+          ...(opts.temporal ? { temporal: opts.temporal } : {}),
           onMetrics: (m) => {
             if (m.framesOut === shown) return;
             shown = m.framesOut;
@@ -99,7 +103,7 @@ export async function restoreVideo(input: string, opts: RestoreVideoOptions): Pr
   if (summary.frames === 0) throw new SimpleIRError('CORRUPT_INPUT', `${input} has no frames.`, { path: input });
   const seconds = (performance.now() - t0) / 1000;
   process.stderr.write(
-    `restored ${summary.frames} frames (${summary.width}x${summary.height}) of ${input} with ${opts.model} on ${backend} ` +
+    `restored ${summary.frames} frames (${summary.width}x${summary.height}) of ${input} with ${opts.model}${opts.temporal ? ' (temporal)' : ''} on ${backend} ` +
       `in ${seconds.toFixed(2)} s (${(summary.frames / seconds).toFixed(1)} fps) -> ${opts.output}\n`,
   );
 }

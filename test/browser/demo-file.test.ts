@@ -2,7 +2,9 @@
  * The file demo (examples/file) end to end in headless Chromium: an MP4 made here (a clean scene under
  * falling synthetic rain, H.264 + AAC) is chosen in the page's file input; the page restores every frame
  * (fromMp4 → restore lossless → toMp4({ source })) on WebGPU and downloads the result; ffmpeg decodes the
- * download: same frame count, H.264 video of the same size, the audio track kept. Screenshot in artifacts/.
+ * download: same frame count, H.264 video of the same size, the audio track kept. Then the "Temporal (video)
+ * restoration" toggle is switched on and the same file restored again: every frame, the status says
+ * temporal, and the download differs from the per-frame one. Screenshots in artifacts/.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -96,6 +98,29 @@ test('file demo: choose an MP4 -> progress -> the restored MP4 downloads with ev
   assert.match(shown.text ?? '', /^Done: 12 frames/);
   await page.page.waitForFunction(() => (document.getElementById('preview') as HTMLVideoElement).readyState >= 2, undefined, { timeout: 20_000 }).catch(() => undefined);
   await page.page.screenshot({ path: await artifactPath('demo-file.png') });
+  assert.equal(state.temporal, false, 'the first run is per frame (toggle off)');
+
+  // The temporal toggle applies to the next run: the same file again, restored temporally.
+  await page.page.check('#temporal');
+  const again = page.page.waitForEvent('download', { timeout: 170_000 });
+  await page.page.setInputFiles('#file', input);
+  const temporalFile = await again;
+  const temporalOut = join(media.dir, `temporal-${temporalFile.suggestedFilename()}`);
+  await temporalFile.saveAs(temporalOut);
+  const temporalState = await runInPage(page, () => window.simpleirFileDemo.state(), undefined);
+  const temporalMetrics = await runInPage(page, () => window.simpleirFileDemo.metrics(), undefined);
+  assert.equal(temporalState.phase, 'done', temporalState.error ?? '');
+  assert.equal(temporalState.temporal, true, 'the status does not report the temporal run');
+  assert.equal(temporalMetrics?.framesOut, FRAMES);
+  assert.equal(temporalMetrics?.dropped, 0);
+  const temporalVideo = (await probeStreams(temporalOut)).find((s) => s.codec_type === 'video');
+  assert.equal(Number(temporalVideo?.nb_read_frames), FRAMES, 'the temporal run lost frames');
+  await decodesCleanly(temporalOut);
+  // Falling rain: past frames see behind this frame's streaks, so the temporal output differs.
+  const between = await psnr(temporalOut, out);
+  console.log(`# temporal download against the per-frame one: ${between.average.toFixed(1)} dB; against the input: ${(await psnr(temporalOut, input)).average.toFixed(1)} dB`);
+  assert.ok(between.average < 60, `the temporal download is the per-frame one (${between.average} dB apart)`);
+  await keepArtifact(temporalOut, 'demo-file-restored-temporal.mp4');
   page.assertNoErrors();
   await page.close();
 });

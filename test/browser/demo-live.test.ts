@@ -6,7 +6,8 @@
  * frames flow, the operator's metrics count them, both halves of the split view show the same frame
  * (their timestamps), and the restored picture is closer to the clean one than the input is (both
  * captured from the page for the same frame); then the "Adapt" control
- * runs online Review Learning while frames keep flowing. Screenshots go to artifacts/. The fallback to the
+ * runs online Review Learning while frames keep flowing, and the "Temporal (video) restoration" toggle
+ * restarts the stream with temporal restoration while frames keep flowing. Screenshots go to artifacts/. The fallback to the
  * sample clip is in demo-live-sample.test.ts.
  */
 import assert from 'node:assert/strict';
@@ -189,3 +190,27 @@ test('live demo: adapt to this scene runs online Review Learning while frames ke
   await page.close();
 });
 
+
+test('live demo: the temporal toggle restarts the stream with temporal restoration, frames keep flowing, the status says so', async () => {
+  const page = await openLive('?backend=wasm');
+  const first = await waitFor(page, (x) => (x.metrics?.framesOut ?? 0) >= 2 || x.status.error !== null, 300_000);
+  assert.equal(first.status.error, null);
+  assert.equal(first.status.temporal, false, 'temporal restoration is off until toggled');
+  await page.page.check('#temporal');
+  // Toggling restarts the stream (an empty history): the frames shown count again from 0.
+  const s = await waitFor(page, (x) => (x.status.temporal && x.status.framesShown >= 3) || x.status.error !== null, 300_000);
+  console.log(`# temporal: ${JSON.stringify(s.status)}; metrics out ${s.metrics?.framesOut} dropped ${s.metrics?.dropped} errors ${s.metrics?.errors}`);
+  assert.equal(s.status.error, null);
+  assert.equal(s.status.temporal, true);
+  assert.ok(s.status.framesShown >= 3, `only ${s.status.framesShown} frames shown after the toggle`);
+  assert.equal(s.metrics?.errors, 0);
+  const split = await runInPage(page, () => window.simpleirDemo.status().split, undefined);
+  assert.equal(split.original, split.restored, 'both halves show one frame with temporal restoration');
+  await page.page.uncheck('#temporal');
+  const off = await waitFor(page, (x) => (!x.status.temporal && x.status.framesShown >= 2) || x.status.error !== null, 300_000);
+  assert.equal(off.status.error, null);
+  assert.equal(off.status.temporal, false);
+  await page.page.screenshot({ path: await artifactPath('demo-live-temporal.png') });
+  page.assertNoErrors();
+  await page.close();
+});

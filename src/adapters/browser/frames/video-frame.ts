@@ -4,12 +4,12 @@
  * On the webgpu backend the pixels never leave the GPU; elsewhere a CPU path does the same job.
  */
 import * as tf from '@tensorflow/tfjs';
-import { describeValue, SimpleIRError } from '../core/errors.js';
-import { registerFrameConverter, type FrameConverter, type FrameTensor } from './frames.js';
+import { describeValue, SimpleIRError } from '../../../core/errors.js';
+import { registerFrameConverter, type FrameConverter, type FrameTensor } from '../../../streams/frames.js';
 import { canReadFramePixels, readFramePixels } from './frame-pixels.js';
-import { assertDeviceAlive, deviceLostError, lossAfterFailure, tfjsDevice, tfjsFrameDevice, unlessLost } from './gpu/device.js';
-import { frameExporter } from './gpu/export-frame.js';
-import { frameImporter } from './gpu/import-frame.js';
+import { assertDeviceAlive, deviceLostError, lossAfterFailure, tfjsDevice, tfjsFrameDevice, unlessLost } from '../gpu/device.js';
+import { frameExporter } from '../gpu/export-frame.js';
+import { frameImporter } from '../gpu/import-frame.js';
 
 /** A frame the browser converter accepts. Outputs are always `VideoFrame`s. */
 export type BrowserFrame = VideoFrame | ImageBitmap | ImageData | HTMLCanvasElement | OffscreenCanvas;

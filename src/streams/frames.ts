@@ -218,7 +218,7 @@ export function selectFrameConverter<F>(frame: F): FrameConverter<F, unknown> {
     const kind = frame === null ? 'null' : typeof frame === 'object' ? (frame as object).constructor?.name ?? 'object' : typeof frame;
     throw new SimpleIRError(
       'UNSUPPORTED_FORMAT',
-      `no frame converter accepts a ${kind}; registered: ${registry.map((r) => r.name).join(', ')} (a NodeFrame needs data as a Uint8Array or Uint8ClampedArray of 8-bit samples, width, height and timestamp; in the browser import the VideoFrame adapter, or pass restore(model, { converter }))`,
+      `no frame converter accepts a ${kind}; registered: ${registry.map((r) => r.name).join(', ')} (a NodeFrame needs data as a Uint8Array or Uint8ClampedArray of 8-bit samples, width, height and timestamp; in the browser import simpleir-stream/browser, which registers the VideoFrame converter, or pass restore(model, { converter }))`,
     );
   }
   return c as FrameConverter<F, unknown>;

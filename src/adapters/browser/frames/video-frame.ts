@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describeValue, SimpleIRError } from '../../../core/errors.js';
-import { registerFrameConverter, type FrameConverter, type FrameTensor } from '../../../streams/frames.js';
+import type { FrameConverter, FrameTensor } from '../../../streams/frames.js';
 import { canReadFramePixels, readFramePixels } from './frame-pixels.js';
 import { assertDeviceAlive, deviceLostError, lossAfterFailure, tfjsDevice, tfjsFrameDevice, unlessLost } from '../gpu/device.js';
 import { frameExporter } from '../gpu/export-frame.js';
@@ -283,7 +283,5 @@ export function createVideoFrameConverter(options: VideoFrameConverterOptions = 
   };
 }
 
-/** The default browser converter (`path: 'auto'`), registered with the `restore` operator when this module loads. */
+/** The default browser converter (`path: 'auto'`); the browser entry (`simpleir-stream/browser`) registers it with the `restore` operator. */
 export const videoFrameConverter: FrameConverter<BrowserFrame, VideoFrameInfo> = createVideoFrameConverter();
-
-registerFrameConverter(videoFrameConverter);

@@ -13,7 +13,7 @@ export { PROBE_PIXELS, type ProbeTiming, type ProbeWorkload } from './core/backe
 export type { TileOptions } from './core/tiling.js';
 export { validateImage, type RGBImage } from './core/image.js';
 export { createDegradation, DEGRADATION_KINDS, rain, snow, lowlight, blur, haze, noise, type Degradation, type DegradationKind, type DegradationOptions } from './core/degrade/index.js';
-export { psnr, ssim } from './core/metrics.js';
+export { psnr, ssim } from './core/quality.js';
 export { ReviewTrainer, type TrainerOptions, type PairSource, type SampleRef, type TaskScore, type Checkpoint } from './core/review/trainer.js';
 export { HardSampleMemory, LossHistory } from './core/review/index.js';
 export { restore, createRestorer, type RestoreStreamOptions, type RestoreMode, type Restorer, type FramePredictor } from './streams/restore.js';

@@ -3,7 +3,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { luminanceEntropy, psnr, psnrBatch, ssim, ssimBatch } from '../src/core/metrics.js';
+import { luminanceEntropy, psnr, psnrBatch, ssim, ssimBatch } from '../src/core/quality.js';
 import { isSimpleIRError } from '../src/core/errors.js';
 
 before(async () => {

@@ -146,7 +146,7 @@ const INTERLACE_TAG: Record<Y4mInterlace, string> = { progressive: 'p', 'top-fir
  */
 export async function readY4m(source: Y4mSource): Promise<Y4mReader> {
   const name = typeof source === 'string' ? source : 'stream';
-  const bytes = new ByteReader(await openSource(source), name);
+  const bytes = new SequentialReader(await openSource(source), name);
   let header: Y4mHeader;
   try {
     header = parseHeader(await bytes.readHeaderLine(), name);
@@ -462,8 +462,8 @@ function isPositiveRational(r: Rational | undefined): r is Rational {
 // ---------------------------------------------------------------------------------------------
 // Byte-level reading
 
-/** Pulls chunks from an async iterator on demand and hands out lines and exact byte counts. */
-class ByteReader {
+/** Pulls chunks from an async iterator on demand and hands out lines and exact byte counts, in order (unlike the MP4 demuxer's random-access `ByteReader`). */
+class SequentialReader {
   private chunk: Uint8Array = new Uint8Array(0);
   private pos = 0;
   private ended = false;

@@ -1,8 +1,8 @@
 /** Browser sources and sinks of frames: MP4 files, cameras and media streams, video elements, canvases. */
 export { fromMp4, type Mp4Source, type Mp4SourceOptions } from './mp4-source.js';
 export { toMp4, type Mp4SinkOptions, type Mp4WriteSummary } from './mp4-sink.js';
-export { Mp4Demuxer, type Mp4Info, type Mp4TrackKind, type Mp4VideoTrack, type Mp4AudioTrack, type PixelAspectRatio } from './mp4-demuxer.js';
-export { openByteReader, type Mp4Input, type ByteReader } from './mp4-reader.js';
+export type { Mp4Info, Mp4TrackKind, Mp4VideoTrack, Mp4AudioTrack, PixelAspectRatio } from './mp4-demuxer.js';
+export type { Mp4Input } from './mp4-reader.js';
 export { fromMediaStream, fromCamera, type MediaStreamSourceOptions, type MediaStreamReadMethod } from './media-stream-source.js';
 export { fromVideoElement, type VideoElementSourceOptions } from './video-element-source.js';
 export { toCanvas, type CanvasSinkOptions } from './canvas-sink.js';

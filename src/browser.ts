@@ -7,7 +7,6 @@ import { registerFrameConverter } from './streams/frames.js';
 import { videoFrameConverter } from './adapters/browser/frames/video-frame.js';
 
 export * from './index.js';
-export { createVideoFrameConverter, videoFrameConverter, isBrowserFrame, frameTimestamp, type BrowserFrame, type FramePath, type VideoFrameConverterOptions, type VideoFrameInfo } from './adapters/browser/frames/video-frame.js';
 export * from './adapters/browser/index.js';
 
 registerFrameConverter(videoFrameConverter);

@@ -12,7 +12,7 @@ import { flopsPerPixel, PRESETS, type PresetName } from '../src/core/config';
 import { restore } from '../src/streams/restore';
 import type { RestoreMetrics } from '../src/streams/metrics';
 import type { FrameConverter } from '../src/streams/frames';
-import { createVideoFrameConverter, type FramePath, type VideoFrameInfo } from '../src/streams/video-frame';
+import { createVideoFrameConverter, type FramePath, type VideoFrameInfo } from '../src/adapters/browser/frames/video-frame';
 
 export interface PeakResult {
   gflops: number;

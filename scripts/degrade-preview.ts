@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { DEGRADATION_KINDS, createDegradation, syntheticScene, type DegradationKind } from '../src/core/degrade/index.js';
-import { psnr, ssim } from '../src/core/metrics.js';
+import { psnr, ssim } from '../src/core/quality.js';
 
 const { values } = parseArgs({
   options: {

@@ -19,7 +19,7 @@ import { toFfmpeg } from '../src/adapters/node/ffmpeg-sink.js';
 import { writeImage } from '../src/adapters/node/image-file.js';
 import { isPresetName } from '../src/core/config.js';
 import { createDegradation } from '../src/core/degrade/index.js';
-import { psnr, ssim } from '../src/core/metrics.js';
+import { psnr, ssim } from '../src/core/quality.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
 import { restore } from '../src/streams/restore.js';
 import type { NodeFrame } from '../src/streams/frames.js';

@@ -13,11 +13,11 @@ export { PROBE_PIXELS, type ProbeTiming, type ProbeWorkload } from './core/backe
 export type { TileOptions } from './core/model/tiling.js';
 export { validateImage, type RGBImage } from './core/image.js';
 export { createDegradation, DEGRADATION_KINDS, rain, snow, lowlight, blur, haze, noise, type Degradation, type DegradationKind, type DegradationOptions } from './core/degrade/index.js';
-export { psnr, ssim } from './core/metrics.js';
+export { psnr, ssim } from './core/quality.js';
 export { ReviewTrainer, type TrainerOptions, type PairSource, type SampleRef, type TaskScore, type Checkpoint } from './core/review/trainer.js';
 export { HardSampleMemory, LossHistory } from './core/review/index.js';
 export { restore, createRestorer, type RestoreOperatorOptions, type RestoreMode, type Restorer, type FramePredictor } from './streams/restore.js';
-export { nodeFrameConverter, registerFrameConverter, selectFrameConverter, type NodeFrame, type NodeFrameInfo, type FrameConverter, type FrameTensor } from './streams/frames.js';
+export { nodeFrameConverter, registerFrameConverter, type NodeFrame, type NodeFrameInfo, type FrameConverter, type FrameTensor } from './streams/frames.js';
 export type { RestoreMetrics } from './streams/metrics.js';
 export type { TemporalOption, TemporalStreamOptions } from './streams/temporal.js';
 export { TemporalFilter, type TemporalFilterOptions } from './core/temporal/index.js';

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/core/backend.js';
 import { syntheticScene } from '../src/core/degrade/index.js';
-import { psnr } from '../src/core/metrics.js';
+import { psnr } from '../src/core/quality.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
 import { readImage, writeImage } from '../src/adapters/node/image-file.js';
 

@@ -16,7 +16,7 @@ import {
   syntheticScene,
   type DegradationKind,
 } from '../src/core/degrade/index.js';
-import { psnr, psnrBatch } from '../src/core/metrics.js';
+import { psnr, psnrBatch } from '../src/core/quality.js';
 import { Random } from '../src/core/random.js';
 import { isSimpleIRError } from '../src/core/errors.js';
 

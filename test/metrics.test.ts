@@ -3,7 +3,8 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { luminanceEntropy, psnr, psnrBatch, ssim, ssimBatch } from '../src/core/metrics.js';
+import { levelEntropy, luminanceEntropy, psnr, psnrBatch, ssim, ssimBatch } from '../src/core/quality.js';
+import { entropyDifference } from '../src/core/review/order.js';
 import { isSimpleIRError } from '../src/core/errors.js';
 
 before(async () => {
@@ -96,5 +97,16 @@ describe('luminanceEntropy', () => {
     const green = tf.tensor1d([0, 1, 0]).reshape([1, 1, 3]).tile([4, 4, 1]);
     close(luminanceEntropy(tf.concat([red, green], 0)), 1, 1e-9, 'red and green');
     close(luminanceEntropy(tf.concat([red, tf.fill([4, 4, 3], 0.299)], 0)), 0, 1e-9, 'red equals grey 0.299');
+  });
+
+  it('is the one level entropy that the task order uses too (levelEntropy); empty input is INVALID_ARGUMENT', () => {
+    // Levels 0, 0, 85, 170, 255, 255, 255, 255: p = 1/4, 1/8, 1/8, 1/2 -> 1.75 bits.
+    const levels = Uint8Array.from([0, 0, 85, 170, 255, 255, 255, 255]);
+    close(levelEntropy(levels), 1.75, 1e-12, 'four levels');
+    const grey = tf.tensor3d(Array.from(levels).flatMap((l) => [l / 255, l / 255, l / 255]), [1, 8, 3]);
+    close(luminanceEntropy(grey), 1.75, 1e-12, 'the same levels as an image');
+    close(entropyDifference(new Uint8Array(8).fill(9), levels), 1.75, 1e-12, 'the task order');
+    assert.throws(() => levelEntropy([]), (e: unknown) => isSimpleIRError(e, 'INVALID_ARGUMENT') && /empty/.test(e.message));
+    assert.throws(() => luminanceEntropy(tf.zeros([0, 4, 3])), (e: unknown) => isSimpleIRError(e, 'INVALID_ARGUMENT') && /luminanceEntropy: the image is empty/.test(e.message));
   });
 });

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/core/backend.js';
 import { PRESETS } from '../src/core/config.js';
 import { createDegradation, syntheticScene } from '../src/core/degrade/index.js';
-import { psnr } from '../src/core/metrics.js';
+import { psnr } from '../src/core/quality.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
 import { isReplayMemoryJSON } from '../src/core/review/replay.js';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { loadPhotoSet } from '../src/training/photos.js';
-import { psnr } from '../src/core/metrics.js';
+import { psnr } from '../src/core/quality.js';
 import { Random } from '../src/core/random.js';
 import { PhaseCorrelator, shiftFrame } from '../src/core/temporal/align.js';
 import { median } from '../src/core/temporal/fuse.js';

@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { ValidationSet } from '../src/training/validation-set.js';
 import { createDegradation, rain } from '../src/core/degrade/index.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
-import { psnr } from '../src/core/metrics.js';
+import { psnr } from '../src/core/quality.js';
 import { tf, useBackend } from './helpers/tf.js';
 
 let dir: string;

@@ -326,7 +326,7 @@ describe('y4m writer and reader', () => {
     const path = join(dir, 'colours.y4m');
     ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=96x54:rate=1', '-frames:v', '1', '-pix_fmt', 'yuv420p', path]);
     const [frame] = await collect((await readY4m(path)).frames());
-    for (const matrix of ['bt601', 'bt709'] as const) {
+    for (const matrix of ['bt601', 'bt709', 'bt2020'] as const) {
       for (const range of ['limited', 'full'] as const) {
         const scale = `scale=in_color_matrix=${matrix}:in_range=${range === 'limited' ? 'tv' : 'pc'}`;
         const theirs = ffmpeg(['-i', path, '-sws_flags', 'neighbor+accurate_rnd', '-vf', scale, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
@@ -457,7 +457,7 @@ describe('yuv <-> rgb', () => {
 
   test('bad planes and options are INVALID_ARGUMENT; bad images INVALID_IMAGE', () => {
     assert.throws(() => yuv420ToRgb({ ...synthetic(5, 5, 0), u: new Uint8Array(4) }), rejectsWith('INVALID_ARGUMENT', /plane u .* 9 bytes/));
-    assert.throws(() => yuv420ToRgb(synthetic(4, 4, 0), { matrix: 'bt2020' as 'bt709' }), rejectsWith('INVALID_ARGUMENT', /matrix/));
+    assert.throws(() => yuv420ToRgb(synthetic(4, 4, 0), { matrix: 'bt2100' as 'bt709' }), rejectsWith('INVALID_ARGUMENT', /matrix/));
     assert.throws(() => rgbToYuv420({ data: new Uint8Array(5), width: 2, height: 1, channels: 3 }), rejectsWith('INVALID_IMAGE'));
   });
 });

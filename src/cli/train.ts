@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { isPresetName, PRESETS, type SimpleIRConfig } from '../core/config.js';
 import { DEGRADATION_KINDS } from '../core/degrade/index.js';
 import { SimpleIRError } from '../core/errors.js';
-import { luminanceEntropy } from '../core/metrics.js';
+import { luminanceEntropy } from '../core/quality.js';
 import { initialWeights, SimpleIR } from '../core/model/simpleir.js';
 import { orderTasksByDifficulty, validateTaskOrder } from '../core/review/order.js';
 import { reportHtml, validationTable } from '../core/review/report.js';

@@ -106,6 +106,45 @@ function invalidFrame(message: string, timestamp: unknown): SimpleIRError {
   return new SimpleIRError('INVALID_IMAGE', `invalid frame: ${message}`, { timestamp });
 }
 
+/** The `NON_FINITE` error of the model's output for the frame at `timestamp` (microseconds), for every converter. */
+export function nonFiniteOutput(timestamp: number): SimpleIRError {
+  return new SimpleIRError(
+    'NON_FINITE',
+    `the model's output for the frame at ${timestamp} µs holds NaN or infinity: the weights are broken (diverged training?) or a custom converter gave a non-finite input`,
+    { timestamp },
+  );
+}
+
+/**
+ * The model's output `values` (float RGB in [0, 1], `[H, W, 3]` interleaved, as `y.data()` gives them)
+ * as 8-bit pixels of `channels` samples, rounded (half to even) and clamped: the output check of every
+ * built-in converter's CPU path. With 4 channels the fourth sample of pixel `i` is `alpha[i]` (a plane)
+ * or `alpha` itself (a constant, e.g. 255 for RGBX).
+ * @throws SimpleIRError `NON_FINITE` (with the frame's `timestamp`) when any value is NaN or infinite.
+ */
+export function outputPixels(values: ArrayLike<number>, channels: 3 | 4, alpha: Uint8Array | number | undefined, timestamp: number): Uint8ClampedArray {
+  const n = Math.floor(values.length / 3);
+  // A clamped array rounds and clamps on store (NaN would silently become 0).
+  const out = new Uint8ClampedArray(n * channels);
+  // x * 0 is NaN exactly when x is NaN or infinite: one sum checks every value.
+  let check = 0;
+  for (let i = 0, j = 0; i < n; i++, j += channels) {
+    const r = values[3 * i]!;
+    const g = values[3 * i + 1]!;
+    const b = values[3 * i + 2]!;
+    check += r * 0 + g * 0 + b * 0;
+    out[j] = r * 255;
+    out[j + 1] = g * 255;
+    out[j + 2] = b * 255;
+  }
+  if (check !== 0) throw nonFiniteOutput(timestamp);
+  if (channels === 4) {
+    if (typeof alpha === 'number') for (let j = 3; j < out.length; j += 4) out[j] = alpha;
+    else if (alpha) for (let i = 0; i < n; i++) out[4 * i + 3] = alpha[i]!;
+  }
+  return out;
+}
+
 /** Node frames already closed through the converter (so that `close` runs once; the frame is not modified). */
 const closedFrames = new WeakSet<NodeFrame>();
 
@@ -144,27 +183,7 @@ export const nodeFrameConverter: FrameConverter<NodeFrame, NodeFrameInfo> = {
     const { width, height, channels, alpha } = info;
     const n = width * height;
     if (v.length !== n * 3) throw new SimpleIRError('INVALID_IMAGE', `model output has ${v.length} values, ${width}x${height}x3 expected`, { timestamp: info.timestamp });
-    // A clamped array rounds and clamps on store (NaN would silently become 0).
-    const out = new Uint8ClampedArray(n * channels);
-    // x * 0 is NaN exactly when x is NaN or infinite: one sum checks every value.
-    let check = 0;
-    for (let i = 0, j = 0; i < n; i++, j += channels) {
-      const r = v[3 * i]!;
-      const g = v[3 * i + 1]!;
-      const b = v[3 * i + 2]!;
-      check += r * 0 + g * 0 + b * 0;
-      out[j] = r * 255;
-      out[j + 1] = g * 255;
-      out[j + 2] = b * 255;
-      if (alpha) out[j + 3] = alpha[i]!;
-    }
-    if (check !== 0) {
-      throw new SimpleIRError(
-        'NON_FINITE',
-        `the model's output for the frame at ${info.timestamp} µs holds NaN or infinity: the weights are broken (diverged training?) or a custom converter gave a non-finite input`,
-        { timestamp: info.timestamp },
-      );
-    }
+    const out = outputPixels(v, channels, alpha, info.timestamp);
     const frame: NodeFrame = { data: new Uint8Array(out.buffer), width, height, channels, timestamp: info.timestamp };
     if (info.duration !== undefined) frame.duration = info.duration;
     return frame;
@@ -218,7 +237,7 @@ export function selectFrameConverter<F>(frame: F): FrameConverter<F, unknown> {
     const kind = frame === null ? 'null' : typeof frame === 'object' ? (frame as object).constructor?.name ?? 'object' : typeof frame;
     throw new SimpleIRError(
       'UNSUPPORTED_FORMAT',
-      `no frame converter accepts a ${kind}; registered: ${registry.map((r) => r.name).join(', ')} (a NodeFrame needs data as a Uint8Array or Uint8ClampedArray of 8-bit samples, width, height and timestamp; in the browser import the VideoFrame adapter, or pass restore(model, { converter }))`,
+      `no frame converter accepts a ${kind}; registered: ${registry.map((r) => r.name).join(', ')} (a NodeFrame needs data as a Uint8Array or Uint8ClampedArray of 8-bit samples, width, height and timestamp; in the browser import simpleir-stream/browser, which registers the VideoFrame converter, or pass restore(model, { converter }))`,
     );
   }
   return c as FrameConverter<F, unknown>;

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import type { SimpleIRConfig } from '../core/config.js';
 import { createDegradation, type Degradation, type DegradationKind } from '../core/degrade/index.js';
 import { invalidArgument } from '../core/errors.js';
-import { psnr, ssim } from '../core/metrics.js';
+import { psnr, ssim } from '../core/quality.js';
 import type { ParamMap } from '../core/model/forward.js';
 import { predictWith } from '../core/model/simpleir.js';
 import type { TaskScore } from '../core/review/trainer.js';

@@ -1,7 +1,9 @@
-/** Browser sources and sinks of frames: MP4 files, cameras and media streams, video elements, canvases. */
+/** Browser adapters: the VideoFrame converter, and sources and sinks of frames (MP4 files, cameras and media streams, video elements, canvases). */
+export { createVideoFrameConverter, videoFrameConverter, isBrowserFrame, frameTimestamp, type BrowserFrame, type FramePath, type VideoFrameConverterOptions, type VideoFrameInfo } from './frames/video-frame.js';
 export { fromMp4, type Mp4Source, type Mp4SourceOptions } from './mp4-source.js';
 export { toMp4, type Mp4SinkOptions, type Mp4WriteSummary } from './mp4-sink.js';
-export { Mp4Demuxer, openByteReader, type Mp4Input, type Mp4Info, type Mp4TrackKind, type Mp4VideoTrack, type Mp4AudioTrack, type ByteReader, type PixelAspectRatio } from './mp4-demuxer.js';
+export type { Mp4Info, Mp4TrackKind, Mp4VideoTrack, Mp4AudioTrack, PixelAspectRatio } from './mp4-demuxer.js';
+export type { Mp4Input } from './mp4-reader.js';
 export { fromMediaStream, fromCamera, type MediaStreamSourceOptions, type MediaStreamReadMethod } from './media-stream-source.js';
 export { fromVideoElement, type VideoElementSourceOptions } from './video-element-source.js';
 export { toCanvas, type CanvasSinkOptions } from './canvas-sink.js';

@@ -6,7 +6,7 @@
  * the samples of each track over every fragment (a fragmented file's header knows only the first).
  */
 import { SimpleIRError } from '../../core/errors.js';
-import type { ByteReader } from './mp4-demuxer.js';
+import type { ByteReader } from './mp4-reader.js';
 
 /** A top-level box: size (0 in the file = to the end), type and header length. */
 interface BoxHeader {

@@ -5,11 +5,8 @@
  */
 import { createFile, DataStream, Endianness, MP4BoxBuffer, type ISOFile, type Movie, type Sample, type Track } from 'mp4box';
 import { SimpleIRError } from '../../core/errors.js';
-import { openUrlReader } from './mp4-reader.js';
+import type { ByteReader } from './mp4-reader.js';
 import { checkMp4Start, describeTruncation, scanBoxes, type BoxScan } from './mp4-boxes.js';
-
-/** What {@link fromMp4} reads: a Blob or File, bytes, or the URL of a file. */
-export type Mp4Input = Blob | ArrayBuffer | ArrayBufferView | URL | string;
 
 /** The video track of an MP4. */
 export interface Mp4VideoTrack {
@@ -89,35 +86,6 @@ export interface Mp4Info {
   readonly fragmented: boolean;
   /** Byte size of the file. */
   readonly byteLength: number;
-}
-
-/** Random access to the bytes of a file. */
-export interface ByteReader {
-  /** Total size in bytes. */
-  readonly size: number;
-  /** `length` bytes from `offset` (fewer at the end). */
-  read(offset: number, length: number): Promise<ArrayBuffer>;
-}
-
-/**
- * A reader over the input: a Blob and bytes directly; a URL with HTTP range requests as the demuxer needs
- * the bytes (fetched whole when the server does not answer ranges).
- */
-export async function openByteReader(input: Mp4Input): Promise<ByteReader> {
-  if (typeof input === 'string' || input instanceof URL) return openUrlReader(String(input), blobReader);
-  if (input instanceof Blob) return blobReader(input);
-  if (input instanceof ArrayBuffer || ArrayBuffer.isView(input)) {
-    const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-    return {
-      size: bytes.byteLength,
-      read: async (offset, length) => bytes.slice(offset, Math.min(bytes.byteLength, offset + length)).buffer,
-    };
-  }
-  throw new SimpleIRError('INVALID_ARGUMENT', 'fromMp4 takes a Blob, an ArrayBuffer or typed array, a URL or a URL string');
-}
-
-function blobReader(blob: Blob): ByteReader {
-  return { size: blob.size, read: (offset, length) => blob.slice(offset, offset + length).arrayBuffer() };
 }
 
 const CHUNK_BYTES = 1 << 20;

@@ -1,11 +1,42 @@
 /**
- * Reading a file at a URL with HTTP range requests: the demuxer asks for the header boxes, the moov
- * (at either end) and the media data as it needs them, so the first frame comes after a few requests,
- * not after the whole file. A server that ignores `Range` answers with the whole file, which is then read
- * from memory.
+ * Random access to the bytes of an MP4 input, for the demuxer: a Blob or bytes directly; a file at a URL
+ * with HTTP range requests: the demuxer asks for the header boxes, the moov (at either end) and the media
+ * data as it needs them, so the first frame comes after a few requests, not after the whole file. A server
+ * that ignores `Range` answers with the whole file, which is then read from memory.
  */
 import { SimpleIRError } from '../../core/errors.js';
-import type { ByteReader } from './mp4-demuxer.js';
+
+/** What {@link fromMp4} reads: a Blob or File, bytes, or the URL of a file. */
+export type Mp4Input = Blob | ArrayBuffer | ArrayBufferView | URL | string;
+
+/** Random access to the bytes of a file. */
+export interface ByteReader {
+  /** Total size in bytes. */
+  readonly size: number;
+  /** `length` bytes from `offset` (fewer at the end). */
+  read(offset: number, length: number): Promise<ArrayBuffer>;
+}
+
+/**
+ * A reader over the input: a Blob and bytes directly; a URL with HTTP range requests as the demuxer needs
+ * the bytes (fetched whole when the server does not answer ranges).
+ */
+export async function openByteReader(input: Mp4Input): Promise<ByteReader> {
+  if (typeof input === 'string' || input instanceof URL) return openUrlReader(String(input));
+  if (input instanceof Blob) return blobReader(input);
+  if (input instanceof ArrayBuffer || ArrayBuffer.isView(input)) {
+    const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+    return {
+      size: bytes.byteLength,
+      read: async (offset, length) => bytes.slice(offset, Math.min(bytes.byteLength, offset + length)).buffer,
+    };
+  }
+  throw new SimpleIRError('INVALID_ARGUMENT', 'fromMp4 takes a Blob, an ArrayBuffer or typed array, a URL or a URL string');
+}
+
+function blobReader(blob: Blob): ByteReader {
+  return { size: blob.size, read: (offset, length) => blob.slice(offset, offset + length).arrayBuffer() };
+}
 
 /** Reads smaller than this go through a cache of blocks of this size (box headers are 8-16 bytes). */
 const BLOCK = 64 * 1024;
@@ -37,11 +68,11 @@ function totalSize(response: Response): number | null {
  * A {@link ByteReader} over the file at `url`: range requests when the server answers them (206 with a
  * `Content-Range` giving the size), else the whole body read once into a Blob.
  */
-export async function openUrlReader(url: string, fromBlob: (blob: Blob) => ByteReader): Promise<ByteReader> {
+async function openUrlReader(url: string): Promise<ByteReader> {
   const first = await get(url, 0, BLOCK - 1);
-  if (first.status === 416) return fromBlob(new Blob([]));
+  if (first.status === 416) return blobReader(new Blob([]));
   const size = first.status === 206 ? totalSize(first) : null;
-  if (size === null) return fromBlob(await first.blob());
+  if (size === null) return blobReader(await first.blob());
   const blocks = new Map<number, ArrayBuffer>();
   blocks.set(0, await first.arrayBuffer());
   const fetchRange = async (from: number, to: number): Promise<ArrayBuffer> => {

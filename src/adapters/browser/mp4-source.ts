@@ -4,7 +4,8 @@
  */
 import { SimpleIRError } from '../../core/errors.js';
 import { pullSource, type PullProducer, type PullSource } from '../../streams/pull.js';
-import { Mp4Demuxer, openByteReader, type ByteReader, type Mp4Info, type Mp4Input, type Mp4TrackKind } from './mp4-demuxer.js';
+import { Mp4Demuxer, type Mp4Info, type Mp4TrackKind } from './mp4-demuxer.js';
+import { openByteReader, type ByteReader, type Mp4Input } from './mp4-reader.js';
 
 /** Options of {@link fromMp4}. */
 export interface Mp4SourceOptions {

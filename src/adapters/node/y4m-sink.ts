@@ -65,7 +65,7 @@ export interface Y4mTargetFormat {
   /** Sample range of the planes. */
   range: 'limited' | 'full';
   /** YCbCr matrix of the planes. */
-  matrix: 'bt601' | 'bt709';
+  matrix: NonNullable<YuvOptions['matrix']>;
   /** Pixel aspect ratio. */
   aspect: Rational;
   /** Field order. */

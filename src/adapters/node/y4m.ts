@@ -1,6 +1,6 @@
 /**
  * Node adapter: streaming YUV4MPEG2 (`.y4m`) reader and writer for 4:2:0 8-bit video, and the
- * YCbCr <-> RGB conversions (BT.601/BT.709, limited/full range) that turn its frames into images.
+ * YCbCr <-> RGB conversions (BT.601/BT.709/BT.2020, limited/full range; numbers from core/colour.ts) that turn its frames into images.
  */
 
 import { open } from 'node:fs/promises';
@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { once } from 'node:events';
 import { describeValue, isOptionsObject, SimpleIRError } from '../../core/errors.js';
 import { validateImage, type RGBImage } from '../../core/image.js';
+import { CHROMA_ZERO, matrixOfTag, yuvCoefficients, type YuvMatrix, type YuvRange } from '../../core/colour.js';
 import { folderError } from './files.js';
 
 /** A positive ratio such as a frame rate (`30000/1001`) or a pixel aspect (`0:0` = unknown). */
@@ -24,12 +25,6 @@ export type Y4mColorspace = '420jpeg' | '420paldv' | '420mpeg2' | '420';
 
 /** Field order of the stream (`I` tag): `p`, `t`, `b`, `m`, or `?`/absent. */
 export type Y4mInterlace = 'progressive' | 'top-first' | 'bottom-first' | 'mixed' | 'unknown';
-
-/** The YCbCr matrix: BT.601 (SD) or BT.709 (HD). */
-export type YuvMatrix = 'bt601' | 'bt709';
-
-/** Sample range: limited (Y 16..235, Cb/Cr 16..240, the video norm) or full (0..255, JPEG). */
-export type YuvRange = 'limited' | 'full';
 
 /** The stream header of a Y4M file. */
 export interface Y4mHeader {
@@ -151,7 +146,7 @@ const INTERLACE_TAG: Record<Y4mInterlace, string> = { progressive: 'p', 'top-fir
  */
 export async function readY4m(source: Y4mSource): Promise<Y4mReader> {
   const name = typeof source === 'string' ? source : 'stream';
-  const bytes = new ByteReader(await openSource(source), name);
+  const bytes = new SequentialReader(await openSource(source), name);
   let header: Y4mHeader;
   try {
     header = parseHeader(await bytes.readHeaderLine(), name);
@@ -301,18 +296,18 @@ export function defaultYuvMatrix(height: number): YuvMatrix {
 
 /**
  * The conversion a stream's colour tags ask for: BT.709 for `bt709`, BT.601 for the SD matrices
- * (`smpte170m`, `bt470bg`, `fcc`), full range for `pc`; what the tags leave open is left undefined
+ * (`smpte170m`, `bt470bg`, `fcc`), BT.2020 for `bt2020nc`, full range for `pc`; what the tags leave open is left undefined
  * (the defaults of {@link yuv420ToRgb} apply).
  */
 export function yuvOptionsOf(colour: ColourTags): YuvOptions {
-  const matrix: YuvMatrix | undefined = colour.space === 'bt709' ? 'bt709' : colour.space && ['smpte170m', 'bt470bg', 'fcc'].includes(colour.space) ? 'bt601' : undefined;
+  const matrix = matrixOfTag(colour.space);
   const range: YuvRange | undefined = colour.range === 'pc' ? 'full' : colour.range === 'tv' ? 'limited' : undefined;
   return { ...(matrix ? { matrix } : {}), ...(range ? { range } : {}) };
 }
 
-/** The colour tags that declare a conversion: `bt709`/`smpte170m` for the matrix, `tv`/`pc` for the range. */
+/** The colour tags that declare a conversion: `bt709`/`smpte170m`/`bt2020nc` for the matrix, `tv`/`pc` for the range. */
 export function colourTagsOf(options: YuvOptions): ColourTags {
-  const space = options.matrix === 'bt709' ? 'bt709' : options.matrix === 'bt601' ? 'smpte170m' : undefined;
+  const space = options.matrix === 'bt709' ? 'bt709' : options.matrix === 'bt601' ? 'smpte170m' : options.matrix === 'bt2020' ? 'bt2020nc' : undefined;
   const range = options.range === 'full' ? 'pc' : options.range === 'limited' ? 'tv' : undefined;
   return { ...(space ? { space } : {}), ...(range ? { range } : {}) };
 }
@@ -325,7 +320,7 @@ export function colourTagsOf(options: YuvOptions): ColourTags {
  */
 export function yuv420ToRgb(frame: Yuv420Planes, options: YuvOptions = {}): RGBImage {
   const { y, u, v, width, height } = checkPlanes(frame);
-  const k = coefficients(options.matrix ?? defaultYuvMatrix(height), options.range ?? 'limited');
+  const k = yuvCoefficients(options.matrix ?? defaultYuvMatrix(height), options.range ?? 'limited');
   const { yOffset, yScale } = k;
   const cw = Math.ceil(width / 2);
   // A clamped array rounds and clamps on store, which is the conversion's last step.
@@ -333,8 +328,8 @@ export function yuv420ToRgb(frame: Yuv420Planes, options: YuvOptions = {}): RGBI
   for (let row = 0; row < height; row++) {
     const crow = (row >> 1) * cw;
     for (let cx = 0; cx < cw; cx++) {
-      const cb = (u[crow + cx]! - 128) * k.cScale;
-      const cr = (v[crow + cx]! - 128) * k.cScale;
+      const cb = (u[crow + cx]! - CHROMA_ZERO) * k.cScale;
+      const cr = (v[crow + cx]! - CHROMA_ZERO) * k.cScale;
       const dr = k.crToR * cr;
       const dg = -k.cbToG * cb - k.crToG * cr;
       const db = k.cbToB * cb;
@@ -359,7 +354,7 @@ export function yuv420ToRgb(frame: Yuv420Planes, options: YuvOptions = {}): RGBI
  */
 export function rgbToYuv420(img: RGBImage, options: YuvOptions = {}): Yuv420Planes {
   const { data, width, height, channels } = validateImage(img);
-  const k = coefficients(options.matrix ?? defaultYuvMatrix(height), options.range ?? 'limited');
+  const k = yuvCoefficients(options.matrix ?? defaultYuvMatrix(height), options.range ?? 'limited');
   // Y = offset + yr*R + yg*G + yb*B; chroma from the block sums of R, G, B.
   const yr = (k.yRange * k.kr) / 255;
   const yg = (k.yRange * k.kg) / 255;
@@ -391,8 +386,8 @@ export function rgbToYuv420(img: RGBImage, options: YuvOptions = {}): Yuv420Plan
       }
       const n = rows * cols;
       const luma = (k.kr * r + k.kg * g + k.kb * b) / n;
-      u[by * cw + bx] = 128 + cbScale * (b / n - luma);
-      v[by * cw + bx] = 128 + crScale * (r / n - luma);
+      u[by * cw + bx] = CHROMA_ZERO + cbScale * (b / n - luma);
+      v[by * cw + bx] = CHROMA_ZERO + crScale * (r / n - luma);
     }
   }
   return { y: new Uint8Array(y.buffer), u: new Uint8Array(u.buffer), v: new Uint8Array(v.buffer), width, height };
@@ -467,8 +462,8 @@ function isPositiveRational(r: Rational | undefined): r is Rational {
 // ---------------------------------------------------------------------------------------------
 // Byte-level reading
 
-/** Pulls chunks from an async iterator on demand and hands out lines and exact byte counts. */
-class ByteReader {
+/** Pulls chunks from an async iterator on demand and hands out lines and exact byte counts, in order (unlike the MP4 demuxer's random-access `ByteReader`). */
+class SequentialReader {
   private chunk: Uint8Array = new Uint8Array(0);
   private pos = 0;
   private ended = false;
@@ -596,48 +591,6 @@ function openFileForWriting(path: string): NodeJS.WritableStream {
     throw folderError(path, e);
   }
   return createWriteStream(path);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Colour
-
-interface Coefficients {
-  kr: number;
-  kg: number;
-  kb: number;
-  yOffset: number;
-  yRange: number;
-  cRange: number;
-  yScale: number;
-  cScale: number;
-  crToR: number;
-  cbToG: number;
-  crToG: number;
-  cbToB: number;
-}
-
-function coefficients(matrix: YuvMatrix, range: YuvRange): Coefficients {
-  if (matrix !== 'bt601' && matrix !== 'bt709') throw badArg(`matrix must be 'bt601' or 'bt709', got ${String(matrix)}`);
-  if (range !== 'limited' && range !== 'full') throw badArg(`range must be 'limited' or 'full', got ${String(range)}`);
-  const [kr, kb] = matrix === 'bt601' ? [0.299, 0.114] : [0.2126, 0.0722];
-  const kg = 1 - kr - kb;
-  const limited = range === 'limited';
-  const yRange = limited ? 219 : 255;
-  const cRange = limited ? 224 : 255;
-  return {
-    kr,
-    kg,
-    kb,
-    yOffset: limited ? 16 : 0,
-    yRange,
-    cRange,
-    yScale: 255 / yRange,
-    cScale: 255 / cRange,
-    crToR: 2 * (1 - kr),
-    cbToB: 2 * (1 - kb),
-    cbToG: (2 * (1 - kb) * kb) / kg,
-    crToG: (2 * (1 - kr) * kr) / kg,
-  };
 }
 
 function checkPlanes(frame: Yuv420Planes): Yuv420Planes {

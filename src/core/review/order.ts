@@ -4,6 +4,7 @@
  */
 
 import { SimpleIRError } from '../errors.js';
+import { levelEntropy } from '../quality.js';
 
 /** Entropy differences measured on a sample of one task's pairs. */
 export interface TaskEntropyStats {
@@ -17,7 +18,7 @@ export interface TaskEntropyStats {
  * histogram (256 bins). The sign is kept for histograms; ordering uses its magnitude.
  */
 export function entropyDifference(cleanLuma: Uint8Array, degradedLuma: Uint8Array): number {
-  return histogramEntropy(degradedLuma, 'degradedLuma') - histogramEntropy(cleanLuma, 'cleanLuma');
+  return levelEntropy(degradedLuma, 'entropyDifference: degradedLuma') - levelEntropy(cleanLuma, 'entropyDifference: cleanLuma');
 }
 
 /**
@@ -56,19 +57,4 @@ export function validateTaskOrder(explicit: readonly string[], known: readonly s
     throw new SimpleIRError('INVALID_ARGUMENT', `Task(s) named more than once in the task order: ${[...new Set(duplicates)].join(', ')}; name each task once.`, { duplicates });
   }
   return [...explicit];
-}
-
-/** Shannon entropy (bits) of the 256-bin histogram of `luma`. */
-function histogramEntropy(luma: Uint8Array, name: string): number {
-  if (luma.length === 0) throw new SimpleIRError('INVALID_ARGUMENT', `entropyDifference: ${name} is empty.`);
-  const counts = new Uint32Array(256);
-  for (const v of luma) counts[v] = (counts[v] as number) + 1;
-  let h = 0;
-  for (const c of counts) {
-    if (c > 0) {
-      const p = c / luma.length;
-      h -= p * Math.log2(p);
-    }
-  }
-  return h;
 }

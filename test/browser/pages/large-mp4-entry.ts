@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { concatMap, lastValueFrom, toArray, type OperatorFunction } from 'rxjs';
 import { SimpleIR, selectBackend } from '../../../src/index';
 import { fromMp4, toMp4 } from '../../../src/browser';
-import { canReadFramePixels, readFramePixels } from '../../../src/streams/frame-pixels';
+import { canReadFramePixels, readFramePixels } from '../../../src/adapters/browser/frames/frame-pixels';
 import { restore } from '../../../src/streams/restore';
 import { base64, leaks, resetTracking, type Leaks } from './media-tracking';
 

@@ -10,6 +10,8 @@ import { Observable, take } from 'rxjs';
 import { SimpleIR, selectBackend, type FramePredictor } from '../../../src/index';
 import * as browser from '../../../src/browser';
 import { fromMp4 } from '../../../src/browser';
+import { Mp4Demuxer } from '../../../src/adapters/browser/mp4-demuxer';
+import { openByteReader } from '../../../src/adapters/browser/mp4-reader';
 import { Random } from '../../../src/core/random';
 import { restore } from '../../../src/streams/restore';
 import { countReadbacks } from './readbacks';
@@ -334,8 +336,8 @@ window.browserBadArguments = async () => {
     ['toMp4({ maxBufferedBytes: -1 })', sink('toMp4', { maxBufferedBytes: -1 })],
     ['toMp4({ matrix: [1, 0] })', sink('toMp4', { matrix: [1, 0] })],
     ['toMp4({ pixelAspectRatio: { h: 0, v: 1 } })', sink('toMp4', { pixelAspectRatio: { h: 0, v: 1 } })],
-    ['Mp4Demuxer.open(null)', () => (browser.Mp4Demuxer as unknown as { open: (...a: unknown[]) => unknown }).open(null)],
-    ['openByteReader({})', () => b.openByteReader!({})],
+    ['Mp4Demuxer.open(null)', () => (Mp4Demuxer as unknown as { open: (...a: unknown[]) => unknown }).open(null)],
+    ['openByteReader({})', () => openByteReader({} as never)],
     ['fromMediaStream(null)', () => b.fromMediaStream!(null)],
     ['fromMediaStream("x")', () => b.fromMediaStream!('x')],
     ['fromCamera("front")', () => b.fromCamera!('front')],
@@ -346,7 +348,7 @@ window.browserBadArguments = async () => {
     ['toCanvas(null)', sink('toCanvas', null)],
     ['toCanvas("#canvas")', sink('toCanvas', '#canvas')],
     ['toMediaStreamTrack({ method: "x" })', () => b.toMediaStreamTrack!({ method: 'x' })],
-    ['Mp4Demuxer.open(reader, "subtitles")', async () => (browser.Mp4Demuxer as unknown as { open: (...a: unknown[]) => unknown }).open(await browser.openByteReader(new Blob([])), 'subtitles')],
+    ['Mp4Demuxer.open(reader, "subtitles")', async () => (Mp4Demuxer as unknown as { open: (...a: unknown[]) => unknown }).open(await openByteReader(new Blob([])), 'subtitles')],
     ['indexedDbLearnerStore("")', () => b.indexedDbLearnerStore!('')],
     ['indexedDbLearnerStore(42)', () => b.indexedDbLearnerStore!(42)],
     ['deleteIndexedDbLearner(null)', () => b.deleteIndexedDbLearner!(null)],

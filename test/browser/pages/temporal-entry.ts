@@ -8,7 +8,7 @@ import { firstValueFrom, from, toArray } from 'rxjs';
 import { SimpleIR, selectBackend } from '../../../src/index';
 import type { FrameConverter } from '../../../src/streams/frames';
 import { restore } from '../../../src/streams/restore';
-import { createVideoFrameConverter, type VideoFrameInfo } from '../../../src/streams/video-frame';
+import { createVideoFrameConverter, type VideoFrameInfo } from '../../../src/adapters/browser/frames/video-frame';
 import { startReadbackCount } from './readbacks';
 
 /** What {@link window.temporalRun} reports. */

@@ -8,7 +8,7 @@ import { firstValueFrom, from, toArray } from 'rxjs';
 import { SimpleIR, selectBackend, type BackendName } from '../../../src/index';
 import { restore } from '../../../src/streams/restore';
 import type { FrameConverter } from '../../../src/streams/frames';
-import { createVideoFrameConverter, type FramePath, type VideoFrameInfo } from '../../../src/streams/video-frame';
+import { createVideoFrameConverter, type FramePath, type VideoFrameInfo } from '../../../src/adapters/browser/frames/video-frame';
 import { startReadbackCount } from './readbacks';
 
 /** One solid block of a test frame: its YUV (I420 cases) or RGB (RGBA/BGRA cases) value. */

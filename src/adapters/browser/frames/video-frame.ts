@@ -4,12 +4,12 @@
  * On the webgpu backend the pixels never leave the GPU; elsewhere a CPU path does the same job.
  */
 import * as tf from '@tensorflow/tfjs';
-import { describeValue, SimpleIRError } from '../core/errors.js';
-import { registerFrameConverter, type FrameConverter, type FrameTensor } from './frames.js';
+import { describeValue, SimpleIRError } from '../../../core/errors.js';
+import { nonFiniteOutput, outputPixels, type FrameConverter, type FrameTensor } from '../../../streams/frames.js';
 import { canReadFramePixels, readFramePixels } from './frame-pixels.js';
-import { assertDeviceAlive, deviceLostError, lossAfterFailure, tfjsDevice, tfjsFrameDevice, unlessLost } from './gpu/device.js';
-import { frameExporter } from './gpu/export-frame.js';
-import { frameImporter } from './gpu/import-frame.js';
+import { assertDeviceAlive, deviceLostError, lossAfterFailure, tfjsDevice, tfjsFrameDevice, unlessLost } from '../gpu/device.js';
+import { frameExporter } from '../gpu/export-frame.js';
+import { frameImporter } from '../gpu/import-frame.js';
 
 /** A frame the browser converter accepts. Outputs are always `VideoFrame`s. */
 export type BrowserFrame = VideoFrame | ImageBitmap | ImageData | HTMLCanvasElement | OffscreenCanvas;
@@ -129,15 +129,6 @@ async function onLiveDevice<T>(work: () => T | Promise<T>): Promise<T> {
   }
 }
 
-/** The `NON_FINITE` error of an output frame. */
-function nonFinite(info: VideoFrameInfo): SimpleIRError {
-  return new SimpleIRError(
-    'NON_FINITE',
-    `the model's output for the frame at ${info.timestamp} µs holds NaN or infinity: the weights are broken (diverged training?) or a custom converter gave a non-finite input`,
-    { timestamp: info.timestamp },
-  );
-}
-
 function gpuToTensor(device: GPUDevice, frame: BrowserFrame, width: number, height: number, timestamp: number): tf.Tensor4D {
   const video = asVideoFrame(frame, timestamp);
   try {
@@ -205,7 +196,7 @@ async function gpuFromTensor(device: GPUDevice, y: tf.Tensor4D, info: VideoFrame
   }
   if (!finite) {
     frame.close();
-    throw nonFinite(info);
+    throw nonFiniteOutput(info.timestamp);
   }
   return frame;
 }
@@ -213,23 +204,7 @@ async function gpuFromTensor(device: GPUDevice, y: tf.Tensor4D, info: VideoFrame
 /** The output frame from a readback of `y`: RGBX bytes, rounded and clamped; NaN or infinity is `NON_FINITE`. */
 async function cpuFromTensor(y: tf.Tensor4D, info: VideoFrameInfo): Promise<VideoFrame> {
   const { width, height } = info;
-  const v = await y.data();
-  const n = width * height;
-  const rgbx = new Uint8ClampedArray(n * 4);
-  // x * 0 is NaN exactly when x is NaN or infinite: one sum checks every value.
-  let check = 0;
-  for (let i = 0; i < n; i++) {
-    const r = v[3 * i]!;
-    const g = v[3 * i + 1]!;
-    const b = v[3 * i + 2]!;
-    check += r * 0 + g * 0 + b * 0;
-    // A clamped array rounds (half to even) and clamps on store.
-    rgbx[4 * i] = r * 255;
-    rgbx[4 * i + 1] = g * 255;
-    rgbx[4 * i + 2] = b * 255;
-    rgbx[4 * i + 3] = 255;
-  }
-  if (check !== 0) throw nonFinite(info);
+  const rgbx = outputPixels(await y.data(), 4, 255, info.timestamp);
   const init: VideoFrameBufferInit = { format: 'RGBX', codedWidth: width, codedHeight: height, timestamp: info.timestamp };
   if (info.duration !== undefined) init.duration = info.duration;
   return new VideoFrame(rgbx, init);
@@ -283,7 +258,5 @@ export function createVideoFrameConverter(options: VideoFrameConverterOptions = 
   };
 }
 
-/** The default browser converter (`path: 'auto'`), registered with the `restore` operator when this module loads. */
+/** The default browser converter (`path: 'auto'`); the browser entry (`simpleir-stream/browser`) registers it with the `restore` operator. */
 export const videoFrameConverter: FrameConverter<BrowserFrame, VideoFrameInfo> = createVideoFrameConverter();
-
-registerFrameConverter(videoFrameConverter);

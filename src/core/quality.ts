@@ -117,8 +117,18 @@ export function luminanceEntropy(img: tf.Tensor): number {
   const levels = tf.tidy(() =>
     tf.round(tf.mul(tf.clipByValue(tf.sum(tf.mul(img.toFloat(), tf.tensor1d([...LUMA])), -1), 0, 1), 255)).dataSync(),
   );
+  return levelEntropy(levels, 'luminanceEntropy: the image');
+}
+
+/**
+ * Shannon entropy in bits (0..8) of the 256-bin histogram of 8-bit `levels` (integers 0..255): the one
+ * entropy of the SDK, used by {@link luminanceEntropy} and the task order of Review Learning.
+ * @throws SimpleIRError `INVALID_ARGUMENT` when `levels` is empty (`what` names it in the message).
+ */
+export function levelEntropy(levels: ArrayLike<number>, what = 'levelEntropy: levels'): number {
+  if (levels.length === 0) throw new SimpleIRError('INVALID_ARGUMENT', `${what} is empty: the entropy of no pixels is undefined; pass at least one pixel.`);
   const counts = new Float64Array(256);
-  for (const v of levels) counts[v]! += 1;
+  for (let i = 0; i < levels.length; i++) counts[levels[i]!]! += 1;
   let bits = 0;
   for (const n of counts) {
     if (n === 0) continue;

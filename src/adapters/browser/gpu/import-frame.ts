@@ -2,13 +2,14 @@
  * GPU import of a video frame: `importExternalTexture` (which converts YUV to RGB per the frame's
  * colour space) and a compute pass that writes the pixels as a float32 `[H, W, 3]` storage buffer.
  */
-import { gamutUndo } from './colour.js';
+import { gamutUndo } from '../../../core/colour.js';
+import { SRGB_WGSL } from './colour.js';
 import { perDevice } from './device.js';
 
 /**
  * One thread per output pixel. The external texture is read at the nearest source pixel, so a frame
  * whose display size differs from its visible size is scaled (nearest) to the display size. When
- * `undo` is set, the gamut step of the import is undone: sRGB-decode, `gamut` (see colour.ts),
+ * `undo` is set, the gamut step of the import is undone: sRGB-decode, `gamut` (`gamutUndo` of core/colour.ts),
  * sRGB-encode (sign-preserving, as the import leaves out-of-gamut values unclamped).
  * Values are clamped to [0, 1] like 8-bit pixels. Output layout: row-major, RGB interleaved,
  * float32: `dst[(y * width + x) * 3 + c]`.
@@ -19,16 +20,7 @@ struct Params { width: u32, height: u32, undo: u32, gamut: mat3x3<f32> }
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(2) var<uniform> params: Params;
 
-fn decode(v: vec3<f32>) -> vec3<f32> {
-  let a = abs(v);
-  return sign(v) * select(pow((a + 0.055) / 1.055, vec3<f32>(2.4)), a / 12.92, a <= vec3<f32>(0.04045));
-}
-
-fn encode(v: vec3<f32>) -> vec3<f32> {
-  let a = abs(v);
-  return sign(v) * select(1.055 * pow(a, vec3<f32>(1.0 / 2.4)) - 0.055, a * 12.92, a <= vec3<f32>(0.0031308));
-}
-
+${SRGB_WGSL}
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   if (id.x >= params.width || id.y >= params.height) { return; }

@@ -4,18 +4,10 @@
  * bilinearly. The same numbers as the GPU import and as ffmpeg, whatever the browser's own
  * drawing path does with colour management.
  */
+import { CHROMA_ZERO, LUMA_WEIGHTS, matrixOfTag, SAMPLE_RANGES } from '../../../core/colour.js';
 
 /** 8-bit formats read here; others go through `createImageBitmap`. */
 const FORMATS = new Set<VideoPixelFormat>(['I420', 'I420A', 'I422', 'I444', 'NV12', 'RGBA', 'RGBX', 'BGRA', 'BGRX']);
-
-/** Luma weights (kr, kb) by `VideoMatrixCoefficients` (some missing from TypeScript's DOM types); unspecified reads as BT.709 (Chromium's default). */
-const KR_KB: Readonly<Record<string, readonly [number, number] | null>> = {
-  rgb: null,
-  bt709: [0.2126, 0.0722],
-  bt470bg: [0.299, 0.114],
-  smpte170m: [0.299, 0.114],
-  'bt2020-ncl': [0.2627, 0.0593],
-};
 
 /**
  * Bilinear taps of a chroma plane subsampled by `2^shift`, samples sited at the centre of their
@@ -67,10 +59,12 @@ export async function readFramePixels(frame: VideoFrame): Promise<Float32Array> 
     return out;
   }
   const cs = frame.colorSpace;
-  const [kr, kb] = KR_KB[cs.matrix ?? 'bt709'] ?? [0.2126, 0.0722];
+  // A matrix not given (or `rgb`, or not known) reads as BT.709, Chromium's default.
+  const [kr, kb] = LUMA_WEIGHTS[matrixOfTag(cs.matrix) ?? 'bt709'];
   const kg = 1 - kr - kb;
-  const full = cs.fullRange === true;
-  const [yOff, yScale, cScale] = full ? [0, 1 / 255, 1 / 255] : [16, 1 / 219, 1 / 224];
+  const { yOffset: yOff, ySpan, cSpan } = SAMPLE_RANGES[cs.fullRange === true ? 'full' : 'limited'];
+  const yScale = 1 / ySpan;
+  const cScale = 1 / cSpan;
   // Chroma subsampling: 4:2:0 for I420/NV12, 4:2:2 horizontal only, 4:4:4 none.
   const sx = format === 'I444' ? 0 : 1;
   const sy = format === 'I420' || format === 'I420A' || format === 'NV12' ? 1 : 0;
@@ -95,8 +89,8 @@ export async function readFramePixels(frame: VideoFrame): Promise<Float32Array> 
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const l = (bytes[yPlane.offset + y * yPlane.stride + x]! - yOff) * yScale;
-      const pb = (chroma(uPlane, 0, x, y) - 128) * cScale;
-      const pr = (chroma(vPlane, vShift, x, y) - 128) * cScale;
+      const pb = (chroma(uPlane, 0, x, y) - CHROMA_ZERO) * cScale;
+      const pr = (chroma(vPlane, vShift, x, y) - CHROMA_ZERO) * cScale;
       const r = l + 2 * (1 - kr) * pr;
       const b = l + 2 * (1 - kb) * pb;
       const g = (l - kr * r - kb * b) / kg;

@@ -1,7 +1,7 @@
 /** The GPU device of tfjs's webgpu backend, shared by the frame passes so their buffers are tfjs's buffers; and its loss. */
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { SimpleIRError } from '../../core/errors.js';
+import { SimpleIRError } from '../../../core/errors.js';
 
 /**
  * tfjs's own `GPUDevice` when the active backend is webgpu and the runtime can import video frames

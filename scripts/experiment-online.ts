@@ -31,7 +31,7 @@ import { ValidationSet } from '../src/adapters/node/train-data.js';
 import { selectBackend } from '../src/core/backend.js';
 import { createDegradation, rain, type Degradation } from '../src/core/degrade/index.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
-import { OnlineReviewLearner, type ReviewLearnerOptions } from '../src/core/review/online.js';
+import { OnlineReviewLearner, type ReviewLearnerOptions } from '../src/core/review/online/index.js';
 import type { TaskScore } from '../src/core/review/trainer.js';
 import { Random } from '../src/core/random.js';
 import type { NodeFrame } from '../src/streams/frames.js';

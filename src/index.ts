@@ -23,5 +23,5 @@ export type { TemporalOption, TemporalStreamOptions } from './streams/temporal.j
 export { TemporalFilter, type TemporalFilterOptions } from './core/temporal/index.js';
 export { pullSource, isPullSource, type PullSource, type PullSubscription, type PullProducer } from './streams/pull.js';
 export { createReviewLearner, reviewLearning, ReviewLearner, type ReviewLearningOptions, type TrainingPair } from './streams/review-learning.js';
-export { OnlineReviewLearner, type ReviewLearnerOptions, type LearnerEvent, type LearnerStore } from './core/review/online.js';
+export { OnlineReviewLearner, type ReviewLearnerOptions, type LearnerEvent, type LearnerStore } from './core/review/online/index.js';
 export { exportReplayMemory, importReplayMemory, type ReplayMemoryJSON } from './core/review/replay.js';

@@ -12,7 +12,7 @@ import { createDegradation, type Degradation } from '../src/core/degrade/index.j
 import { forward } from '../src/core/model/forward.js';
 import { nativeOps } from '../src/core/model/ops.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
-import { OnlineReviewLearner, type LearnerEvent, type ReviewLearnerOptions } from '../src/core/review/online.js';
+import { OnlineReviewLearner, type LearnerEvent, type ReviewLearnerOptions } from '../src/core/review/online/index.js';
 import { isReplayMemoryJSON } from '../src/core/review/replay.js';
 import { tf, useBackend } from './helpers/tf.js';
 

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { interval, lastValueFrom, map, Subject, take, toArray } from 'rxjs';
 import { createDegradation, type Degradation } from '../src/core/degrade/index.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
-import type { LearnerEvent, ReviewLearnerOptions } from '../src/core/review/online.js';
+import type { LearnerEvent, ReviewLearnerOptions } from '../src/core/review/online/index.js';
 import { nodeFrameConverter, type NodeFrame } from '../src/streams/frames.js';
 import { restore } from '../src/streams/restore.js';
 import { createReviewLearner, reviewLearning } from '../src/streams/review-learning.js';

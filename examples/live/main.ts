@@ -7,7 +7,7 @@
 import { defer, finalize, Observable, type MonoTypeOperatorFunction, type Subscription } from 'rxjs';
 import { createDegradation, createRestorer, fromCamera, fromVideoElement, toCanvas, type BackendInfo, type Degradation, type DegradationKind, type PresetName, type RestoreMetrics } from '../../src/browser';
 import { createReviewLearner, reviewLearning, type ReviewLearner } from '../../src/streams/review-learning';
-import type { LearnerEvent } from '../../src/core/review/online';
+import type { LearnerEvent } from '../../src/core/review/online/index';
 import { BACKEND_CHOICES, byId, describeBackend, describeChoice, fillSelect, loadPreset, PRESET_CHOICES, queryChoice, setBanner, startBackend, type BackendChoice, type LoadedPreset } from '../shared/setup';
 import { InputSnapshots } from './snapshots';
 import { splitView } from './split-view';

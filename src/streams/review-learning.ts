@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import type { Degradation } from '../core/degrade/index.js';
 import { invalidArgument, isOptionsObject, SimpleIRError } from '../core/errors.js';
-import { OnlineReviewLearner, type LearnableModel, type LearnerEvent, type ReviewLearnerOptions } from '../core/review/online.js';
+import { OnlineReviewLearner, type LearnableModel, type LearnerEvent, type ReviewLearnerOptions } from '../core/review/online/index.js';
 import { selectFrameConverter, type FrameConverter } from './frames.js';
 
 /**

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { SimpleIRError } from '../../core/errors.js';
 import { checkPath } from './image-file.js';
 import { writeAtomic } from './checkpoint.js';
-import type { LearnerSnapshot, LearnerState, LearnerStore } from '../../core/review/online.js';
+import type { LearnerSnapshot, LearnerState, LearnerStore } from '../../core/review/online/index.js';
 import type { ReplayMemoryFiles } from '../../core/review/replay.js';
 import type { WeightManifest } from '../../core/weights.js';
 

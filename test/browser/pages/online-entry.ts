@@ -10,7 +10,7 @@ import { deleteIndexedDbLearner, indexedDbLearnerStore } from '../../../src/adap
 import { selectBackend } from '../../../src/core/backend';
 import { createDegradation } from '../../../src/core/degrade/index';
 import { SimpleIR } from '../../../src/core/model/simpleir';
-import type { LearnerEvent } from '../../../src/core/review/online';
+import type { LearnerEvent } from '../../../src/core/review/online/index';
 import type { NodeFrame } from '../../../src/streams/frames';
 import { restore } from '../../../src/streams/restore';
 import { createReviewLearner, reviewLearning } from '../../../src/streams/review-learning';

@@ -12,7 +12,7 @@ import { Random } from '../random.js';
 import { LossHistory, type LossHistoryJSON } from './history.js';
 import { HardSampleMemory, selectForMemory, type HardSampleMemoryJSON } from './memory.js';
 import { batchComposition, cosineLr, planStages, type ReviewShareKind, type StagePlan, type StrategyName } from './schedule.js';
-import { assertFiniteLosses, optimizerStep, type StepSetup } from './step.js';
+import { assertFiniteLosses, createOptimizer, optimizerStep, type StepSetup } from './step.js';
 
 /** One training sample: the `index`-th sample of a task's pool; the data source makes it deterministically. */
 export interface SampleRef {
@@ -204,7 +204,7 @@ export class ReviewTrainer {
       if (!v) throw new SimpleIRError('WEIGHTS_MISMATCH', `Initial weights lack ${spec.name}.`);
       this.variables.set(spec.name, tf.variable(tf.tensor(v, [...spec.shape]), true, `${prefix}/${spec.name}`));
     }
-    this.optimizer = tf.train.adam(this.options.learningRate, 0.9, 0.999, 1e-8);
+    this.optimizer = createOptimizer(this.options.learningRate);
     this.stepSetup = {
       config: this.options.config,
       ops: trainingOpsFor(tf.getBackend()),

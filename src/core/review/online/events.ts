@@ -75,3 +75,41 @@ export interface LearnerListener {
   /** Called once when the learner is disposed. */
   complete?(): void;
 }
+
+/** The listeners of one learner: each event goes to all of them; a listener's throw is reported later, off the learner. */
+export class LearnerListeners {
+  private readonly listeners = new Set<LearnerListener>();
+  private completed = false;
+
+  /** Adds a listener; returns the function that removes it. After {@link complete}, completes it at once. */
+  add(listener: LearnerListener): () => void {
+    if (this.completed) {
+      listener.complete?.();
+      return () => undefined;
+    }
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Hands `event` to every listener. */
+  emit(event: LearnerEvent): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l.next(event);
+      } catch (e) {
+        // Like an RxJS subscriber without an error handler: reported later, off the learner.
+        setTimeout(() => {
+          throw e;
+        });
+      }
+    }
+  }
+
+  /** Completes and forgets every listener (once). */
+  complete(): void {
+    this.completed = true;
+    const ls = [...this.listeners];
+    this.listeners.clear();
+    ls.forEach((l) => l.complete?.());
+  }
+}

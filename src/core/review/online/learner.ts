@@ -16,7 +16,7 @@ import { assertFiniteLosses, createOptimizer, type StepSetup } from '../step.js'
 import { TimeBudget, type BudgetStats } from './budget.js';
 import { CropPool, randomCrops } from './crop-pool.js';
 import { LearnerListeners, type LearnerEvent, type LearnerListener, type MemoryCounts, type SeedSource, type StepEvent } from './events.js';
-import { resolveLearnerOptions, type ResolvedLearnerOptions, type ReviewLearnerOptions } from './options.js';
+import { resolveLearnerOptions, type ResolvedLearnerOptions, type OnlineLearnerOptions } from './options.js';
 import { MemorySeeder, ReviewSynthesizer, seedFromMetadata, synthesizableDomains } from './seeding.js';
 import { createSnapshot, readSnapshot, type LearnerState, type LearnerStore } from './store.js';
 import { recordLosses, retireFinished, stepComposition, stepLosses, trainOnBatch, type StepParts } from './training-step.js';
@@ -29,7 +29,9 @@ import { LearnerWeights, type LearnableModel } from './weights.js';
  * every frame is restored by one complete weight version. Streams drive it (see `reviewLearning`);
  * applications call {@link pause}, {@link resume}, {@link reset}, {@link save} and {@link load}.
  */
-export class OnlineReviewLearner {
+export class OnlineLearner {
+  /** How error messages name the call that creates a learner of this class (a subclass names its own). */
+  protected static readonly callName: string = 'new OnlineLearner';
   /** The options in force. */
   readonly options: ResolvedLearnerOptions;
   private readonly model: LearnableModel;
@@ -65,12 +67,15 @@ export class OnlineReviewLearner {
    * A learner for `model`, starting from its current weights (what {@link reset} returns to). Its
    * memory is seeded from `model.metadata.memory` when that is a pixel replay memory; otherwise from
    * the first clean frames, synthesising `seedDomains`.
+   * @throws SimpleIRError `INVALID_ARGUMENT` when `model` is not a model (a SimpleIR) or `options` not an object, or an option is out of range.
    */
-  constructor(model: LearnableModel, options: ReviewLearnerOptions = {}) {
-    if (typeof model !== 'object' || model === null || typeof (model as { getWeights?: unknown }).getWeights !== 'function') {
-      throw invalidArgument('new OnlineReviewLearner(model)', 'a SimpleIR model (from SimpleIR.load or SimpleIR.create)', model);
+  constructor(model: LearnableModel, options: OnlineLearnerOptions = {}) {
+    const call = (new.target as typeof OnlineLearner).callName;
+    const m = model as Partial<LearnableModel> | null;
+    if (typeof m?.getWeights !== 'function' || typeof m.setWeights !== 'function' || typeof m.config !== 'object') {
+      throw invalidArgument(`${call}(model)`, 'a SimpleIR model (from SimpleIR.load or SimpleIR.create)', model);
     }
-    if (!isOptionsObject(options)) throw invalidArgument('new OnlineReviewLearner(model, options)', 'an options object (or nothing)', options);
+    if (!isOptionsObject(options)) throw invalidArgument(`${call}(model, options)`, 'an options object (or nothing)', options);
     this.options = resolveLearnerOptions(options);
     this.model = model;
     this.shipped = model.getWeights();

@@ -3,7 +3,7 @@ import { SimpleIRError } from '../../errors.js';
 import type { DegradationKind } from '../../degrade/index.js';
 
 /** Options of the learner; every field has a default. */
-export interface ReviewLearnerOptions {
+export interface OnlineLearnerOptions {
   /** The review memory: `capacity` crops in all (default 256); `perDomain: true` (default) balances them over domains, a number also caps each domain, `false` lets domains compete by score. */
   readonly memory?: { readonly capacity?: number; readonly perDomain?: boolean | number };
   /** Share of each batch drawn from the memory (default 0.5; 0 disables review). */
@@ -91,7 +91,7 @@ function positiveInt(name: string, v: number): number {
 }
 
 /** Checks the options and fills in defaults. */
-export function resolveLearnerOptions(o: ReviewLearnerOptions = {}): ResolvedLearnerOptions {
+export function resolveLearnerOptions(o: OnlineLearnerOptions = {}): ResolvedLearnerOptions {
   const capacity = o.memory?.capacity ?? 256;
   if (!Number.isInteger(capacity) || capacity < 0) throw new SimpleIRError('INVALID_ARGUMENT', `memory.capacity must be an integer >= 0; got ${capacity}.`);
   const pd = o.memory?.perDomain ?? true;

@@ -12,14 +12,14 @@ import { Random } from '../../random.js';
 import { LossHistory } from '../history.js';
 import { HardSampleMemory } from '../memory.js';
 import type { ReplayCrop, ReplayExportOptions } from '../replay.js';
-import { assertFiniteLosses, createOptimizer, type StepSetup } from '../step.js';
+import { createOptimizer, type StepSetup } from '../step.js';
 import { TimeBudget, type BudgetStats } from './budget.js';
 import { CropPool, randomCrops } from './crop-pool.js';
 import { LearnerListeners, type LearnerEvent, type LearnerListener, type MemoryCounts, type SeedSource, type StepEvent } from './events.js';
 import { resolveLearnerOptions, type ResolvedLearnerOptions, type OnlineLearnerOptions } from './options.js';
 import { MemorySeeder, ReviewSynthesizer, seedFromMetadata, synthesizableDomains } from './seeding.js';
 import { createSnapshot, readSnapshot, type LearnerState, type LearnerStore } from './store.js';
-import { recordLosses, retireFinished, stepComposition, stepLosses, trainOnBatch, type StepParts } from './training-step.js';
+import { runStep, stepComposition, stepLosses, type StepParts } from './training-step.js';
 import { LearnerWeights, type LearnableModel } from './weights.js';
 
 /**
@@ -361,34 +361,19 @@ export class OnlineLearner {
     const { learningRate, warmupSteps } = this.options;
     const lr = warmupSteps > 0 ? (learningRate * Math.min(warmupSteps, this.optimizerSteps + 1)) / warmupSteps : learningRate;
     this.optimizerSteps++;
-    const outcome = await trainOnBatch(parts, lr);
-    if (stale()) return null;
-    assertFiniteLosses(outcome.losses, `in online step ${this.stepCount + 1} (domain ${domain})`);
-    recordLosses(parts, outcome, domain);
     const added = (cropDomain: string, id: string, score: number): void => this.emit({ type: 'hard-sample', domain: cropDomain, id, score, ...this.memoryCounts() });
-    await retireFinished(parts, this.pool, domain, stale, added);
-    await retireFinished(parts, this.reviewPool, domain, stale, added);
-    if (stale()) return null;
+    const outcome = await runStep(parts, lr, domain, this.stepCount + 1, stale, added);
+    if (!outcome) return null;
     this.stepCount++;
-    const { loss, freshLoss, reviewLoss } = stepLosses(outcome);
+    const losses = stepLosses(outcome);
     this.trained.updateAverage();
-    this.trained.stage(this.stepCount, loss);
+    this.trained.stage(this.stepCount, losses.loss);
     const ms = performance.now() - t0;
     this.charge(ms);
-    const reviewed = outcome.reviewed.length + outcome.synthesized.length;
+    const { reviewed, synthesized } = outcome;
     const event: StepEvent = {
-      type: 'step',
-      step: this.stepCount,
-      domain,
-      loss,
-      freshLoss,
-      reviewLoss,
-      reviewed,
-      synthesized: outcome.synthesized.length,
-      lr,
-      ms,
-      credit: this.budget.credit,
-      ...this.memoryCounts(),
+      type: 'step', step: this.stepCount, domain, ...losses, reviewed: reviewed.length + synthesized.length,
+      synthesized: synthesized.length, lr, ms, credit: this.budget.credit, ...this.memoryCounts(),
     };
     this.emit(event);
     return event;

@@ -8,7 +8,7 @@ import type { LossHistory } from '../history.js';
 import type { HardSampleMemory, MemorySample } from '../memory.js';
 import { cropsToTensors, tensorsToCrops, type ReplayCrop } from '../replay.js';
 import { batchComposition, type BatchComposition } from '../schedule.js';
-import { optimizerStep, type PairBatch, type StepSetup } from '../step.js';
+import { assertFiniteLosses, optimizerStep, type PairBatch, type StepSetup } from '../step.js';
 import type { CropPool, PoolCrop } from './crop-pool.js';
 import type { ResolvedLearnerOptions } from './options.js';
 import type { LearnerWeights } from './weights.js';
@@ -46,7 +46,7 @@ export function stepComposition(p: Pick<StepParts, 'options' | 'memory' | 'revie
  * Draws a batch and takes one optimiser step on it at learning rate `lr`: fresh crops of one size,
  * synthesised review crops (about half the review share when the memory holds crops) and memory crops.
  */
-export async function trainOnBatch(p: StepParts, lr: number): Promise<StepOutcome> {
+async function trainOnBatch(p: StepParts, lr: number): Promise<StepOutcome> {
   const synthReady = p.review.unfinished();
   const { fromMemory, fromTask } = stepComposition(p, synthReady.length);
   const fresh = drawFresh(p.fresh, fromTask, p.rng);
@@ -76,8 +76,31 @@ export async function trainOnBatch(p: StepParts, lr: number): Promise<StepOutcom
   }
 }
 
+/**
+ * A whole step, the `step`-th: trains on a batch at rate `lr`, checks and records its losses, and retires
+ * the crops that finished their visits (telling `added` of those the memory took). Resolves to `null`,
+ * recording nothing more, once `stale()` (a reset or load happened meanwhile).
+ * @throws SimpleIRError `NON_FINITE` when a loss is not finite (nothing is recorded then).
+ */
+export async function runStep(
+  p: StepParts,
+  lr: number,
+  domain: string,
+  step: number,
+  stale: () => boolean,
+  added: (domain: string, id: string, score: number) => void,
+): Promise<StepOutcome | null> {
+  const outcome = await trainOnBatch(p, lr);
+  if (stale()) return null;
+  assertFiniteLosses(outcome.losses, `in online step ${step} (domain ${domain})`);
+  recordLosses(p, outcome, domain);
+  await retireFinished(p, p.fresh, domain, stale, added);
+  await retireFinished(p, p.review, domain, stale, added);
+  return stale() ? null : outcome;
+}
+
 /** Records a step's losses: fresh and synthesised crops in the loss history, reviewed memory crops too, re-scoring them in the memory; counts the visits. */
-export function recordLosses(p: Pick<StepParts, 'history' | 'memory'>, outcome: StepOutcome, domain: string): void {
+function recordLosses(p: Pick<StepParts, 'history' | 'memory'>, outcome: StepOutcome, domain: string): void {
   const { losses, fresh, reviewed, synthesized } = outcome;
   let k = 0;
   for (const c of fresh) p.history.record(`${domain}/${c.id}`, losses[k++]!);
@@ -106,7 +129,7 @@ export function stepLosses(outcome: StepOutcome): { loss: number; freshLoss: num
  * crops, each of its own domain), offers the scored ones to the memory and tells `added` of each one
  * it took. Once `stale()` (a reset or load happened) they are only released.
  */
-export async function retireFinished(
+async function retireFinished(
   p: Pick<StepParts, 'history' | 'memory' | 'options'>,
   pool: CropPool,
   domain: string,

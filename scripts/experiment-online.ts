@@ -31,7 +31,7 @@ import { ValidationSet } from '../src/training/validation-set.js';
 import { selectBackend } from '../src/core/backend.js';
 import { createDegradation, rain, type Degradation } from '../src/core/degrade/index.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
-import { OnlineReviewLearner, type ReviewLearnerOptions } from '../src/core/review/online.js';
+import { OnlineLearner, type OnlineLearnerOptions } from '../src/core/review/online/index.js';
 import type { TaskScore } from '../src/core/review/trainer.js';
 import { Random } from '../src/core/random.js';
 import type { NodeFrame } from '../src/streams/frames.js';
@@ -145,7 +145,7 @@ function varied(seed: number): Degradation {
 /** Learner variants (see the header). */
 const VARIANTS = ['review', 'review-raw', 'review-clean', 'review-plain', 'no-review', 'no-review-raw'] as const;
 type Variant = (typeof VARIANTS)[number];
-const learnerOptions = (variant: Variant): ReviewLearnerOptions => ({
+const learnerOptions = (variant: Variant): OnlineLearnerOptions => ({
   ...(variant === 'review-plain' ? { reviewTarget: 'clean' as const, replaySynthesis: 0 } : {}),
   ...(variant === 'review-clean' ? { reviewTarget: 'clean' as const } : {}),
   ...(variant.endsWith('-raw') || variant === 'review-plain' ? { weightAveraging: 0 } : {}),
@@ -183,7 +183,7 @@ const oldMean = (delta: Record<string, number>): number => OLD_TASKS.reduce((a, 
 
 async function adapt(name: Variant, frames: tf.Tensor4D[]): Promise<RunResult> {
   const model = await SimpleIR.load(weightsPath!);
-  const learner = new OnlineReviewLearner(model, learnerOptions(name));
+  const learner = new OnlineLearner(model, learnerOptions(name));
   for (let i = 0; learner.needsSeedFrames; i++) await learner.seedFrom(frames[i % frames.length]!);
   learner.setDomain(DOMAIN);
   const degrade = varied(11);
@@ -233,7 +233,7 @@ async function adapt(name: Variant, frames: tf.Tensor4D[]): Promise<RunResult> {
  */
 async function liveLatency(learn: boolean, frames: Uint8Array[], budget = stepBudgetMs): Promise<{ metrics: RestoreMetrics; steps: number; seeded: string; budget: number; gapP95: number; gapMax: number }> {
   const model = await SimpleIR.load(weightsPath!);
-  const learner = learn ? new OnlineReviewLearner(model, { ...learnerOptions('review'), stepBudgetMs: budget }) : undefined;
+  const learner = learn ? new OnlineLearner(model, { ...learnerOptions('review'), stepBudgetMs: budget }) : undefined;
   const degrade = varied(13);
   let final: RestoreMetrics | undefined;
   const source = interval(1000 / fps).pipe(

@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/core/backend.js';
 import { PRESETS } from '../src/core/config.js';
 import { initialWeights } from '../src/core/model/simpleir.js';
-import { ReviewTrainer, type TaskScore } from '../src/core/review/trainer.js';
+import { OfflineTrainer, type TaskScore } from '../src/core/review/trainer.js';
 import type { StrategyName } from '../src/core/review/schedule.js';
 import { trainingPhotosOrExit } from '../src/cli/photos.js';
 import { createPhotoPairSource } from '../src/training/photo-pairs.js';
@@ -69,7 +69,7 @@ const gainsOf = (scores: Record<string, TaskScore>): Record<string, number> =>
 
 async function runOne(name: string, strategy: StrategyName, q: number): Promise<RunResult> {
   const t0 = Date.now();
-  const trainer = new ReviewTrainer({ config, tasks, strategy, steps, batchSize: 8, reviewQuantity: q, rho0, stageLrDecay, seed: 7, learningRate: 2e-3 }, initialWeights(config));
+  const trainer = new OfflineTrainer({ config, tasks, strategy, steps, batchSize: 8, reviewQuantity: q, rho0, stageLrDecay, seed: 7, learningRate: 2e-3 }, initialWeights(config));
   await trainer.run(source, {
     validate: async (w, cfg) => validation.evaluate(cfg, w, { ssim: false }),
     onStep: (r) => {

@@ -136,12 +136,12 @@ function cases(): Record<string, [string, () => unknown][]> {
       ['(undefined, {})', () => sdk.pullFrom(undefined as never, {})],
       ['(a pull source, 42)', () => sdk.pullFrom(sdk.pullSource(() => undefined), 42 as never)],
     ],
-    createReviewLearner: [['(undefined)', () => sdk.createReviewLearner(undefined as never)], ['(model, 42)', () => sdk.createReviewLearner(model, 42 as never)]],
-    ReviewLearner: [['new (null)', () => new sdk.ReviewLearner(null as never)]],
+    createOnlineLearner: [['(undefined)', () => sdk.createOnlineLearner(undefined as never)], ['(model, 42)', () => sdk.createOnlineLearner(model, 42 as never)]],
+    ObservableLearner: [['new (null)', () => new sdk.ObservableLearner(null as never)]],
     reviewLearning: [
       ['({}, { domain: "x", pairs: "synthesize" })', () => sdk.reviewLearning({} as never, { domain: 'x', pairs: 'synthesize' })],
       ['(learner, undefined)', () => {
-        const learner = sdk.createReviewLearner(model);
+        const learner = sdk.createOnlineLearner(model);
         try {
           return sdk.reviewLearning(learner, undefined as never);
         } finally {
@@ -182,15 +182,13 @@ function cases(): Record<string, [string, () => unknown][]> {
  */
 function reviewCases(): Record<string, [string, () => unknown][]> {
   return {
-    ReviewTrainer: [['new (undefined)', () => new (sdk.ReviewTrainer as unknown as new (...a: unknown[]) => unknown)(undefined)]],
-    HardSampleMemory: [['new (undefined)', () => new sdk.HardSampleMemory(undefined as never)]],
+    OfflineTrainer: [['new (undefined)', () => new (sdk.OfflineTrainer as unknown as new (...a: unknown[]) => unknown)(undefined)]],
     TemporalFilter: [
       ['new ({ frames: 40 })', () => new sdk.TemporalFilter({ frames: 40 })],
       ['new ("fast")', () => new sdk.TemporalFilter('fast' as never)],
       ['new ().process(undefined)', () => new sdk.TemporalFilter().process(undefined as never)],
     ],
-    LossHistory: [['new (null)', () => new sdk.LossHistory(null as never)], ['new ({ window: -1 })', () => new sdk.LossHistory({ window: -1 } as never)]],
-    OnlineReviewLearner: [['new (null)', () => new sdk.OnlineReviewLearner(null as never)]],
+    OnlineLearner: [['new (null)', () => new sdk.OnlineLearner(null as never)]],
     exportReplayMemory: [['(null)', () => sdk.exportReplayMemory(null as never)]],
     importReplayMemory: [['(undefined)', () => sdk.importReplayMemory(undefined as never)]],
   };

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { from, lastValueFrom, toArray } from 'rxjs';
-import { loadPhotoSet } from '../src/adapters/node/photos.js';
+import { loadPhotoSet } from '../src/training/photos.js';
 import { toY4m } from '../src/adapters/node/y4m-sink.js';
 import { fromY4m } from '../src/adapters/node/y4m-source.js';
 import { rain } from '../src/core/degrade/index.js';

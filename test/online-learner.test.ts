@@ -9,11 +9,13 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { folderLearnerStore } from '../src/adapters/node/learner-store.js';
 import { createDegradation, type Degradation } from '../src/core/degrade/index.js';
+import { isSimpleIRError } from '../src/core/errors.js';
 import { forward } from '../src/core/model/forward.js';
 import { nativeOps } from '../src/core/model/ops.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
-import { OnlineReviewLearner, type LearnerEvent, type ReviewLearnerOptions } from '../src/core/review/online.js';
+import { OnlineLearner, type LearnerEvent, type OnlineLearnerOptions } from '../src/core/review/online/index.js';
 import { isReplayMemoryJSON } from '../src/core/review/replay.js';
+import { createOnlineLearner } from '../src/streams/review-learning.js';
 import { tf, useBackend } from './helpers/tf.js';
 
 /** A smooth seeded image [1, S, S, 3] in [0.1, 0.95]. */
@@ -24,7 +26,7 @@ function smoothImage(seed: number, size = 64): tf.Tensor4D {
 let dir: string;
 let haze: Degradation;
 let frames: tf.Tensor4D[];
-const BASE: ReviewLearnerOptions = { cropSize: 32, batchSize: 4, learningRate: 3e-3, seedPerDomain: 4, stepBudgetMs: 1e6 };
+const BASE: OnlineLearnerOptions = { cropSize: 32, batchSize: 4, learningRate: 3e-3, seedPerDomain: 4, stepBudgetMs: 1e6 };
 
 before(async () => {
   await useBackend('wasm');
@@ -39,7 +41,7 @@ after(async () => {
 });
 
 /** Seeds `learner` from the first frames, sets `domain`, and runs `steps` steps on hazed crops of the frames. */
-async function train(learner: OnlineReviewLearner, steps: number, domain = 'haze'): Promise<void> {
+async function train(learner: OnlineLearner, steps: number, domain = 'haze'): Promise<void> {
   for (let i = 0; learner.needsSeedFrames; i++) await learner.seedFrom(frames[i % frames.length]!);
   learner.setDomain(domain);
   for (let i = 0; i < steps; i++) {
@@ -61,7 +63,7 @@ function heldOutLoss(weights: ReadonlyMap<string, tf.Tensor>): number {
 
 test('seeds the four shipped tasks from the first clean frames when the weights ship no pixel memory', async () => {
   const model = SimpleIR.create('tiny');
-  const learner = new OnlineReviewLearner(model, BASE);
+  const learner = new OnlineLearner(model, BASE);
   const events: LearnerEvent[] = [];
   learner.listen({ next: (e) => events.push(e) });
   assert.equal(learner.seeded, 'pending');
@@ -79,7 +81,7 @@ test('seeds the four shipped tasks from the first clean frames when the weights 
 
 test('the memory stays bounded and balanced per domain', async () => {
   const model = SimpleIR.create('tiny');
-  const learner = new OnlineReviewLearner(model, { ...BASE, memory: { capacity: 12, perDomain: true } });
+  const learner = new OnlineLearner(model, { ...BASE, memory: { capacity: 12, perDomain: true } });
   let hard = 0;
   learner.listen({ next: (e) => void (e.type === 'hard-sample' && hard++) });
   await train(learner, 12);
@@ -91,7 +93,7 @@ test('the memory stays bounded and balanced per domain', async () => {
   assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `balanced: ${sizes}`);
   learner.dispose();
 
-  const capped = new OnlineReviewLearner(model, { ...BASE, memory: { capacity: 100, perDomain: 2 } });
+  const capped = new OnlineLearner(model, { ...BASE, memory: { capacity: 100, perDomain: 2 } });
   await train(capped, 8);
   assert.ok([...capped.memory.sizeByTask().values()].every((n) => n <= 2));
   capped.dispose();
@@ -100,7 +102,7 @@ test('the memory stays bounded and balanced per domain', async () => {
 
 test('loss falls over steps on a synthetic new domain, without leaking tensors', async () => {
   const model = SimpleIR.create('tiny');
-  const learner = new OnlineReviewLearner(model, BASE);
+  const learner = new OnlineLearner(model, BASE);
   const losses: number[] = [];
   learner.listen({ next: (e) => void (e.type === 'step' && losses.push(e.freshLoss)) });
   const before = heldOutLoss(model.params);
@@ -122,7 +124,7 @@ test('loss falls over steps on a synthetic new domain, without leaking tensors',
 test('pause, resume and reset are one call each', async () => {
   const model = SimpleIR.create('tiny');
   const shipped = model.getWeights();
-  const learner = new OnlineReviewLearner(model, BASE);
+  const learner = new OnlineLearner(model, BASE);
   const events: LearnerEvent[] = [];
   learner.listen({ next: (e) => events.push(e) });
   await train(learner, 3);
@@ -152,13 +154,13 @@ test('pause, resume and reset are one call each', async () => {
 
 test('save and load round-trip through a folder; the saved weights ship a bounded pixel memory', async () => {
   const model = SimpleIR.create('tiny');
-  const learner = new OnlineReviewLearner(model, BASE);
+  const learner = new OnlineLearner(model, BASE);
   await train(learner, 9);
   const store = folderLearnerStore(join(dir, 'adapted'));
   await learner.save(store);
 
   const model2 = SimpleIR.create('tiny');
-  const learner2 = new OnlineReviewLearner(model2, BASE);
+  const learner2 = new OnlineLearner(model2, BASE);
   const swaps: LearnerEvent[] = [];
   learner2.listen({ next: (e) => swaps.push(e) });
   await learner2.load(store);
@@ -176,7 +178,7 @@ test('save and load round-trip through a folder; the saved weights ship a bounde
 
   const shipped = await SimpleIR.load(join(dir, 'adapted', 'weights.json'));
   assert.ok(isReplayMemoryJSON(shipped.metadata.memory));
-  const learner3 = new OnlineReviewLearner(shipped, BASE);
+  const learner3 = new OnlineLearner(shipped, BASE);
   assert.equal(learner3.seeded, 'shipped');
   assert.deepEqual(learner3.memory.tasks(), learner.memory.tasks());
   for (const e of learner3.memory) assert.ok(e.sample.width <= 64 && e.sample.height <= 64);
@@ -187,7 +189,7 @@ test('save and load round-trip through a folder; the saved weights ship a bounde
 
 test('events: domain, step, hard-sample and swap, with memory sizes', async () => {
   const model = SimpleIR.create('tiny');
-  const learner = new OnlineReviewLearner(model, BASE);
+  const learner = new OnlineLearner(model, BASE);
   const events: LearnerEvent[] = [];
   let completed = false;
   learner.listen({ next: (e) => events.push(e), complete: () => (completed = true) });
@@ -204,9 +206,9 @@ test('events: domain, step, hard-sample and swap, with memory sizes', async () =
 });
 
 test("review targets: earlier domains replay the shipped weights' outputs (reviewTarget 'shipped', the default) or their clean crops", async () => {
-  const firstStep = async (options: ReviewLearnerOptions): Promise<{ fresh: number; review: number }> => {
+  const firstStep = async (options: OnlineLearnerOptions): Promise<{ fresh: number; review: number }> => {
     const model = SimpleIR.create('tiny', { seed: 5 });
-    const learner = new OnlineReviewLearner(model, { ...BASE, ...options });
+    const learner = new OnlineLearner(model, { ...BASE, ...options });
     const steps: LearnerEvent[] = [];
     learner.listen({ next: (e) => e.type === 'step' && steps.push(e) });
     await train(learner, 1);
@@ -222,14 +224,14 @@ test("review targets: earlier domains replay the shipped weights' outputs (revie
   assert.ok(shipped.review < 1e-4, `review loss against the shipped outputs ${shipped.review}`);
   assert.ok(clean.review > 0.01, `review loss against the clean crops ${clean.review}`);
   assert.ok(Math.abs(shipped.fresh - clean.fresh) < 1e-6, 'fresh crops train against their clean images either way');
-  assert.throws(() => new OnlineReviewLearner(SimpleIR.create('tiny'), { reviewTarget: 'teacher' as 'clean' }), /reviewTarget/);
+  assert.throws(() => new OnlineLearner(SimpleIR.create('tiny'), { reviewTarget: 'teacher' as 'clean' }), /reviewTarget/);
 });
 
 test('replay synthesis: earlier domains are synthesised from the clean frames, reviewed, and refill the memory (replaySynthesis 0 turns it off)', async () => {
   const run = async (replaySynthesis: number): Promise<{ synthesized: number[]; entered: { domain: string; id: string }[]; leaked: number }> => {
     const model = SimpleIR.create('tiny', { seed: 5 });
     const before = tf.memory().numTensors;
-    const learner = new OnlineReviewLearner(model, { ...BASE, replaySynthesis });
+    const learner = new OnlineLearner(model, { ...BASE, replaySynthesis });
     const synthesized: number[] = [];
     const entered: { domain: string; id: string }[] = [];
     learner.listen({
@@ -254,14 +256,14 @@ test('replay synthesis: earlier domains are synthesised from the clean frames, r
   assert.equal(on.leaked, 0, 'no tensor left after dispose');
   assert.deepEqual(off.synthesized, Array(12).fill(0));
   assert.ok(!off.entered.some((e) => e.id.startsWith('s')));
-  assert.throws(() => new OnlineReviewLearner(SimpleIR.create('tiny'), { replaySynthesis: -1 }), /replaySynthesis/);
+  assert.throws(() => new OnlineLearner(SimpleIR.create('tiny'), { replaySynthesis: -1 }), /replaySynthesis/);
 });
 
 test('weight averaging: the learner publishes, reports and saves the moving average of the trained weights (weightAveraging 0 publishes them raw)', async () => {
   /** Weights after each of `steps` steps (the learner's `weights` and the model's), with `weightAveraging`. */
   const run = async (weightAveraging: number, steps: number): Promise<{ learner: Map<string, Float32Array>[]; model: Map<string, Float32Array>[] }> => {
     const model = SimpleIR.create('tiny', { seed: 5 });
-    const learner = new OnlineReviewLearner(model, { ...BASE, weightAveraging });
+    const learner = new OnlineLearner(model, { ...BASE, weightAveraging });
     const out = { learner: [] as Map<string, Float32Array>[], model: [] as Map<string, Float32Array>[] };
     for (let i = 0; learner.needsSeedFrames; i++) await learner.seedFrom(frames[i % frames.length]!);
     learner.setDomain('haze');
@@ -296,6 +298,18 @@ test('weight averaging: the learner publishes, reports and saves the moving aver
     assert.deepEqual(raw.model[1]!.get(name), r2, `without averaging the model holds the trained weights (${name})`);
   }
   assert.ok(moved > 1000, `the first step moved ${moved} weights`);
-  assert.equal(new OnlineReviewLearner(SimpleIR.create('tiny'), {}).options.weightAveraging, 0.99, 'on by default');
-  assert.throws(() => new OnlineReviewLearner(SimpleIR.create('tiny'), { weightAveraging: 1 }), /weightAveraging/);
+  assert.equal(new OnlineLearner(SimpleIR.create('tiny'), {}).options.weightAveraging, 0.99, 'on by default');
+  assert.throws(() => new OnlineLearner(SimpleIR.create('tiny'), { weightAveraging: 1 }), /weightAveraging/);
+});
+
+test('the learner checks its model and options once, naming the call that created it', () => {
+  const model = SimpleIR.create('tiny');
+  const noSetWeights = { config: model.config, metadata: {}, getWeights: () => model.getWeights() };
+  const refused = (fn: () => unknown, call: RegExp): void =>
+    assert.throws(fn, (e) => isSimpleIRError(e, 'INVALID_ARGUMENT') && call.test((e as Error).message) && /SimpleIR model|options object/.test((e as Error).message));
+  refused(() => new OnlineLearner(noSetWeights as never), /^new OnlineLearner\(model\)/);
+  refused(() => new OnlineLearner(null as never), /^new OnlineLearner\(model\)/);
+  refused(() => new OnlineLearner(model, 42 as never), /^new OnlineLearner\(model, options\)/);
+  refused(() => createOnlineLearner(noSetWeights as never), /^createOnlineLearner\(model\)/);
+  refused(() => createOnlineLearner(model, [] as never), /^createOnlineLearner\(model, options\)/);
 });

@@ -8,15 +8,15 @@ import { after, before, test } from 'node:test';
 import { interval, lastValueFrom, map, Subject, take, toArray } from 'rxjs';
 import { createDegradation, type Degradation } from '../src/core/degrade/index.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
-import type { LearnerEvent, ReviewLearnerOptions } from '../src/core/review/online.js';
+import type { LearnerEvent, OnlineLearnerOptions } from '../src/core/review/online/index.js';
 import { nodeFrameConverter, type NodeFrame } from '../src/streams/frames.js';
 import { restore } from '../src/streams/restore.js';
-import { createReviewLearner, reviewLearning } from '../src/streams/review-learning.js';
+import { createOnlineLearner, reviewLearning } from '../src/streams/review-learning.js';
 import { tf, useBackend } from './helpers/tf.js';
 
 const SIZE = 48;
 const FRAME_US = 40_000;
-const OPTIONS: ReviewLearnerOptions = { cropSize: 32, batchSize: 2, seedPerDomain: 2, learningRate: 1e-2 };
+const OPTIONS: OnlineLearnerOptions = { cropSize: 32, batchSize: 2, seedPerDomain: 2, learningRate: 1e-2 };
 let haze: Degradation;
 const images: Uint8Array[] = [];
 
@@ -50,7 +50,7 @@ async function restoredWith(model: SimpleIR, weights: Map<string, Float32Array>,
 
 test('live: every restored frame equals the output of one published weight version', async () => {
   const model = SimpleIR.create('tiny');
-  const learner = createReviewLearner(model, { ...OPTIONS, stepBudgetMs: 1000 });
+  const learner = createOnlineLearner(model, { ...OPTIONS, stepBudgetMs: 1000 });
   const versions = new Map<number, Map<string, Float32Array>>([[0, model.getWeights()]]);
   const events: LearnerEvent[] = [];
   learner.events$.subscribe((e) => {
@@ -86,7 +86,7 @@ test('live: every restored frame equals the output of one published weight versi
 test('the step budget holds on average: steps per frame follow stepBudgetMs', async () => {
   const run = async (stepBudgetMs: number) => {
     const model = SimpleIR.create('tiny');
-    const learner = createReviewLearner(model, { ...OPTIONS, stepBudgetMs, seedDomains: [] });
+    const learner = createOnlineLearner(model, { ...OPTIONS, stepBudgetMs, seedDomains: [] });
     const stepMs: number[] = [];
     learner.events$.subscribe((e) => void (e.type === 'step' && stepMs.push(e.ms)));
     const source = interval(10).pipe(take(60), map((i) => frame(i)));
@@ -116,7 +116,7 @@ test('application pairs: one crop per pair, tensors released, frames pass throug
   const model = SimpleIR.create('tiny');
   tf.dispose(haze.apply(tf.zeros([SIZE, SIZE, 3]) as tf.Tensor3D)); // warms the degradation's pattern cache
   const tensors = tf.memory().numTensors;
-  const learner = createReviewLearner(model, { ...OPTIONS, stepBudgetMs: 1000 });
+  const learner = createOnlineLearner(model, { ...OPTIONS, stepBudgetMs: 1000 });
   const events: LearnerEvent[] = [];
   learner.events$.subscribe((e) => events.push(e));
   const pairs = new Subject<{ degraded: tf.Tensor3D; clean: tf.Tensor3D }>();
@@ -145,7 +145,7 @@ test('application pairs: one crop per pair, tensors released, frames pass throug
 
 test('unsubscribing closes held frames; one stream teaches a learner at a time; events$ completes on dispose', async () => {
   const model = SimpleIR.create('tiny');
-  const learner = createReviewLearner(model, { ...OPTIONS, stepBudgetMs: 1000 });
+  const learner = createOnlineLearner(model, { ...OPTIONS, stepBudgetMs: 1000 });
   let completed = false;
   learner.events$.subscribe({ complete: () => (completed = true) });
   const frames = new Subject<NodeFrame>();

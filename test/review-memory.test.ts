@@ -230,3 +230,9 @@ test('selectForMemory: difficult takes top-Q by fluctuation, random differs and 
   assert.equal(selectForMemory(h, ['a', 'b'], 5, 'random', rng).length, 2);
   assert.deepEqual(selectForMemory(h, candidates, 0, 'difficult', rng), []);
 });
+
+test('HardSampleMemory and LossHistory refuse missing or malformed options with INVALID_ARGUMENT', () => {
+  assert.throws(() => new HardSampleMemory(undefined as never), (e) => isSimpleIRError(e, 'INVALID_ARGUMENT'));
+  assert.throws(() => new LossHistory(null as never), (e) => isSimpleIRError(e, 'INVALID_ARGUMENT'));
+  assert.throws(() => new LossHistory({ window: -1 }), (e) => isSimpleIRError(e, 'INVALID_ARGUMENT'));
+});

@@ -140,3 +140,25 @@ test('validateTaskOrder: accepts a known order, rejects unknown and duplicate ta
   assert.throws(() => validateTaskOrder(['rain', 'snow', 'rain'], known), (e) => invalid(e) && /more than once.*rain/.test((e as Error).message));
   assert.throws(() => validateTaskOrder([], known), invalid);
 });
+
+test('Random.shuffle: a permutation in place, the same for the same seed, drawing int(0, i) from the end', () => {
+  const items = Array.from({ length: 50 }, (_, i) => i);
+  const a = new Random(7).shuffle([...items]);
+  assert.deepEqual([...a].sort((x, y) => x - y), items, 'every item once');
+  assert.notDeepEqual(a, items, 'the order changed');
+  assert.deepEqual(new Random(7).shuffle([...items]), a, 'same seed, same order');
+  assert.notDeepEqual(new Random(8).shuffle([...items]), a, 'another seed, another order');
+  const inPlace = [...items];
+  assert.equal(new Random(7).shuffle(inPlace), inPlace, 'returns the array it shuffled');
+  // Fisher-Yates from the end with j = int(0, i): the draws the online learner's batches are reproducible by.
+  const rng = new Random(7);
+  const draws = Array.from({ length: 49 }, (_, k) => rng.int(0, 49 - k));
+  const expected = [...items];
+  draws.forEach((j, k) => {
+    const i = 49 - k;
+    [expected[i], expected[j]] = [expected[j]!, expected[i]!];
+  });
+  assert.deepEqual(a, expected);
+  assert.deepEqual(new Random(1).shuffle([]), []);
+  assert.deepEqual(new Random(1).shuffle(['x']), ['x']);
+});

@@ -18,7 +18,7 @@ import type { NodeFrame } from '../src/streams/frames.js';
 import type { RestoreMetrics } from '../src/streams/metrics.js';
 import { pullFrom, pullSource, type PullSource } from '../src/streams/pull.js';
 import { restore } from '../src/streams/restore.js';
-import { createReviewLearner, reviewLearning } from '../src/streams/review-learning.js';
+import { createOnlineLearner, reviewLearning } from '../src/streams/review-learning.js';
 import { sleep, slowConverter, waitUntil } from './helpers/streams.js';
 import { tf, useBackend } from './helpers/tf.js';
 
@@ -111,7 +111,7 @@ describe('demand through map, filter and tap', () => {
   test('fromY4m -> map -> reviewLearning -> tap -> restore: the learner pulls the same way; frames pass unchanged', async () => {
     const learnt = SimpleIR.create('tiny');
     const rain: Degradation = createDegradation('rain', { seed: 3, strength: 1 });
-    const learner = createReviewLearner(learnt, { cropSize: 32, batchSize: 2, seedPerDomain: 2, stepBudgetMs: 0 });
+    const learner = createOnlineLearner(learnt, { cropSize: 32, batchSize: 2, seedPerDomain: 2, stepBudgetMs: 0 });
     const count = new InFlight();
     const conv = slowConverter(15);
     const out: NodeFrame[] = [];

@@ -11,7 +11,7 @@ import { forward } from '../src/core/model/forward.js';
 import { initialWeights } from '../src/core/model/simpleir.js';
 import { nativeOps } from '../src/core/model/ops.js';
 import { reportHtml, validationTable } from '../src/core/review/report.js';
-import { ReviewTrainer, type PairSource, type SampleRef, type StepRecord } from '../src/core/review/trainer.js';
+import { OfflineTrainer, type PairSource, type SampleRef, type StepRecord } from '../src/core/review/trainer.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/training/checkpoint.js';
 
 const CROP = 32;
@@ -39,7 +39,7 @@ class SyntheticPairs implements PairSource {
 
 const source = new SyntheticPairs();
 
-function heldOutLoss(trainer: ReviewTrainer, task: string): number {
+function heldOutLoss(trainer: OfflineTrainer, task: string): number {
   const refs = Array.from({ length: 4 }, (_, i) => ({ task, index: 100 + i }));
   const { degraded, clean } = source.pairs(refs);
   const loss = tf.tidy(() => tf.mean(tf.abs(tf.sub(forward(config, nativeOps, trainer.weights, degraded), clean))).dataSync()[0]!);
@@ -57,7 +57,7 @@ after(async () => {
 });
 
 test('a short run lowers the held-out loss, without leaking tensors', async () => {
-  const trainer = new ReviewTrainer({ config, tasks: ['dim'], steps: 50, batchSize: 4, learningRate: 5e-3, seed: 3 }, initialWeights(config));
+  const trainer = new OfflineTrainer({ config, tasks: ['dim'], steps: 50, batchSize: 4, learningRate: 5e-3, seed: 3 }, initialWeights(config));
   const before = heldOutLoss(trainer, 'dim');
   await trainer.run(source);
   const tensors = tf.memory().numTensors;
@@ -71,8 +71,8 @@ test('a short run lowers the held-out loss, without leaking tensors', async () =
   trainer.dispose();
 });
 
-async function runStrategy(strategy: 'review' | 'sequential' | 'mixed' | 'random-review'): Promise<{ trainer: ReviewTrainer; records: StepRecord[] }> {
-  const trainer = new ReviewTrainer(
+async function runStrategy(strategy: 'review' | 'sequential' | 'mixed' | 'random-review'): Promise<{ trainer: OfflineTrainer; records: StepRecord[] }> {
+  const trainer = new OfflineTrainer(
     { config, tasks: ['dim', 'veil'], strategy, steps: 16, batchSize: 4, reviewQuantity: 3, rho0: 0.5, seed: 5, historyWindow: 4 },
     initialWeights(config),
   );
@@ -111,13 +111,13 @@ test('sequential never reviews and keeps no memory; mixed is one stage over both
 test('random-review fills memory with random rather than most-fluctuating samples', async () => {
   // Stop both at the end of stage 1: identical training so far, identical loss histories.
   const make = (strategy: 'review' | 'random-review') =>
-    new ReviewTrainer({ config, tasks: ['dim', 'veil'], strategy, steps: 16, batchSize: 4, reviewQuantity: 3, seed: 5, historyWindow: 4 }, initialWeights(config));
+    new OfflineTrainer({ config, tasks: ['dim', 'veil'], strategy, steps: 16, batchSize: 4, reviewQuantity: 3, seed: 5, historyWindow: 4 }, initialWeights(config));
   const review = make('review');
   await review.run(source, { maxSteps: 8 });
   const random = make('random-review');
   await random.run(source, { maxSteps: 8 });
-  const ids = (t: ReviewTrainer) => [...t.reviewMemory].map((e) => e.id).sort();
-  const total = (t: ReviewTrainer) => [...t.reviewMemory].reduce((a, e) => a + review.lossHistory.fluctuation(e.id), 0);
+  const ids = (t: OfflineTrainer) => [...t.reviewMemory].map((e) => e.id).sort();
+  const total = (t: OfflineTrainer) => [...t.reviewMemory].reduce((a, e) => a + review.lossHistory.fluctuation(e.id), 0);
   assert.deepEqual(ids(review), [...review.lossHistory.topK(3, (id) => id.startsWith('dim#'))].sort());
   assert.equal(random.reviewMemory.size, 3);
   assert.notDeepEqual(ids(review), ids(random));
@@ -127,14 +127,14 @@ test('random-review fills memory with random rather than most-fluctuating sample
 });
 
 test('stage weights split the step budget', () => {
-  const t = new ReviewTrainer({ config, tasks: ['dim', 'veil'], steps: 30, stageWeights: { veil: 2 } }, initialWeights(config));
+  const t = new OfflineTrainer({ config, tasks: ['dim', 'veil'], steps: 30, stageWeights: { veil: 2 } }, initialWeights(config));
   assert.deepEqual(t.plan.map((s) => s.steps), [10, 20]);
   t.dispose();
 });
 
 test('stageLrDecay starts each later stage at a lower rate; reviewShareKind shapes the plan', async () => {
   const tasks = ['dim', 'veil', 'dim2'];
-  const t = new ReviewTrainer(
+  const t = new OfflineTrainer(
     { config, tasks: ['dim', 'veil'], steps: 8, batchSize: 2, learningRate: 1e-3, warmupFraction: 0, stageLrDecay: 0.5, seed: 3 },
     initialWeights(config),
   );
@@ -145,30 +145,30 @@ test('stageLrDecay starts each later stage at a lower rate; reviewShareKind shap
   assert.ok(Math.abs(first(0) - 1e-3) < 1e-12, `stage 0 starts at ${first(0)}`);
   assert.ok(Math.abs(first(1) - 5e-4) < 1e-12, `stage 1 starts at ${first(1)}`);
   t.dispose();
-  const constant = new ReviewTrainer({ config, tasks, steps: 9, rho0: 0.4, reviewShareKind: 'constant' }, initialWeights(config));
+  const constant = new OfflineTrainer({ config, tasks, steps: 9, rho0: 0.4, reviewShareKind: 'constant' }, initialWeights(config));
   assert.deepEqual(constant.plan.map((s) => s.reviewShare), [0, 0.4, 0.4]);
   constant.dispose();
-  const inverse = new ReviewTrainer({ config, tasks, steps: 9, rho0: 0.4 }, initialWeights(config));
+  const inverse = new OfflineTrainer({ config, tasks, steps: 9, rho0: 0.4 }, initialWeights(config));
   assert.deepEqual(inverse.plan.map((s) => s.reviewShare), [0, 0.4, 0.2]);
   inverse.dispose();
-  assert.throws(() => new ReviewTrainer({ config, tasks, stageLrDecay: 0 }, initialWeights(config)), /stageLrDecay/);
+  assert.throws(() => new OfflineTrainer({ config, tasks, stageLrDecay: 0 }, initialWeights(config)), /stageLrDecay/);
 });
 
 test('a checkpoint saved to disk resumes to exactly the same weights as an uninterrupted run', async () => {
   const opts = { config, tasks: ['dim', 'veil'], strategy: 'review' as const, steps: 8, batchSize: 4, reviewQuantity: 2, seed: 9, historyWindow: 3 };
-  const straight = new ReviewTrainer(opts, initialWeights(config));
+  const straight = new OfflineTrainer(opts, initialWeights(config));
   await straight.run(source);
   const expected = (await straight.checkpoint()).weights;
   straight.dispose();
 
-  const first = new ReviewTrainer(opts, initialWeights(config));
+  const first = new OfflineTrainer(opts, initialWeights(config));
   await first.run(source, { maxSteps: 5, saveCheckpoint: (c) => saveCheckpoint(dir, c), checkpointEvery: 5 });
   assert.equal(first.step, 5);
   first.dispose();
   const ckpt = await loadCheckpoint(dir);
   assert.ok(ckpt, 'checkpoint written');
   assert.equal(ckpt.state.step, 5);
-  const resumed = new ReviewTrainer(opts, new Map(), ckpt);
+  const resumed = new OfflineTrainer(opts, new Map(), ckpt);
   await resumed.restoreOptimizer(ckpt);
   await resumed.run(source);
   assert.equal(resumed.step, 8);
@@ -191,7 +191,7 @@ test('no checkpoint in an empty folder; a damaged one is a typed error', async (
 });
 
 test('the report draws the loss curve over the stages and tabulates validation', async () => {
-  const trainer = new ReviewTrainer({ config, tasks: ['dim', 'veil'], steps: 20, batchSize: 2 }, initialWeights(config));
+  const trainer = new OfflineTrainer({ config, tasks: ['dim', 'veil'], steps: 20, batchSize: 2 }, initialWeights(config));
   let calls = 0;
   await trainer.run(source, {
     validate: async () => {

@@ -5,9 +5,22 @@
  * metrics and a capture of both pictures for automation.
  */
 import { defer, finalize, Observable, type MonoTypeOperatorFunction, type Subscription } from 'rxjs';
-import { createDegradation, createRestorer, fromCamera, fromVideoElement, toCanvas, type BackendInfo, type Degradation, type DegradationKind, type PresetName, type RestoreMetrics } from '../../src/browser';
-import { createReviewLearner, reviewLearning, type ReviewLearner } from '../../src/streams/review-learning';
-import type { LearnerEvent } from '../../src/core/review/online';
+import {
+  createDegradation,
+  createOnlineLearner,
+  createRestorer,
+  fromCamera,
+  fromVideoElement,
+  reviewLearning,
+  toCanvas,
+  type BackendInfo,
+  type Degradation,
+  type DegradationKind,
+  type LearnerEvent,
+  type ObservableLearner,
+  type PresetName,
+  type RestoreMetrics,
+} from '../../src/browser';
 import { BACKEND_CHOICES, byId, describeBackend, describeChoice, fillSelect, loadPreset, PRESET_CHOICES, queryChoice, setBanner, startBackend, type BackendChoice, type LoadedPreset } from '../shared/setup';
 import { InputSnapshots } from './snapshots';
 import { splitView } from './split-view';
@@ -109,7 +122,7 @@ const state = {
   framesShown: 0,
   pipeline: null as Subscription | null,
   metricsSub: null as Subscription | null,
-  learner: null as ReviewLearner | null,
+  learner: null as ObservableLearner | null,
   learnerSub: null as Subscription | null,
   learnDegradation: null as Degradation | null,
   learning: 'off' as DemoStatus['learning'],
@@ -376,7 +389,7 @@ function toggleLearning(): void {
   if (!loaded || !state.source) return;
   try {
     if (!state.learner) {
-      state.learner = createReviewLearner(loaded.model, { stepBudgetMs: Number(ui.learnBudget.value) });
+      state.learner = createOnlineLearner(loaded.model, { stepBudgetMs: Number(ui.learnBudget.value) });
       state.learnerSub = state.learner.events$.subscribe((e) => renderLearning(e));
       state.learnDegradation = learnDegradation();
       state.learning = 'on';

@@ -10,7 +10,7 @@ import { initialWeights, SimpleIR } from '../core/model/simpleir.js';
 import { orderTasksByDifficulty, validateTaskOrder } from '../core/review/order.js';
 import { reportHtml, validationTable } from '../core/review/report.js';
 import { STRATEGY_NAMES, type ReviewShareKind, type StrategyName } from '../core/review/schedule.js';
-import { ReviewTrainer, type TaskScore } from '../core/review/trainer.js';
+import { OfflineTrainer, type TaskScore } from '../core/review/trainer.js';
 import { encodeWeights } from '../core/weights.js';
 import { loadCheckpoint, saveCheckpoint } from '../training/checkpoint.js';
 import { listImages } from '../adapters/node/image-file.js';
@@ -133,7 +133,7 @@ export async function trainCommand(args: TrainArgs): Promise<void> {
   } else if (resume) {
     process.stderr.write(`resuming from ${out} at step ${resume.state.step}\n`);
   }
-  const trainer = new ReviewTrainer(
+  const trainer = new OfflineTrainer(
     {
       config,
       tasks,

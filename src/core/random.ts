@@ -40,6 +40,15 @@ export class Random {
     return items[Math.floor(this.next() * items.length)] as T;
   }
 
+  /** Shuffles `items` in place (Fisher-Yates with this generator's draws) and returns them. */
+  shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.int(0, i);
+      [items[i], items[j]] = [items[j]!, items[i]!];
+    }
+    return items;
+  }
+
   /** A new generator whose stream is independent of this one's, derived from it and `salt`. */
   fork(salt: number): Random {
     return new Random(Math.floor(this.next() * 4294967296) ^ Math.imul(salt + 1, 0x85ebca6b));

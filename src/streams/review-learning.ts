@@ -1,5 +1,5 @@
 /**
- * Online Review Learning in a stream: `createReviewLearner` (the learner, with its events as an
+ * Online Review Learning in a stream: `createOnlineLearner` (the learner, with its events as an
  * Observable) and the `reviewLearning` operator, which passes frames through unchanged while it feeds
  * the learner crops, runs its steps between frames within the time budget and lets it publish adapted
  * weights at frame boundaries. Put it before `restore(model, { mode: 'live' })`.
@@ -8,40 +8,28 @@ import * as tf from '@tensorflow/tfjs';
 import { Observable, type Subscription } from 'rxjs';
 import type { Degradation } from '../core/degrade/index.js';
 import { invalidArgument, isOptionsObject, SimpleIRError } from '../core/errors.js';
-import { OnlineReviewLearner, type LearnableModel, type LearnerEvent, type ReviewLearnerOptions } from '../core/review/online.js';
+import { OnlineLearner, type LearnableModel, type LearnerEvent, type OnlineLearnerOptions } from '../core/review/online/index.js';
 import { selectFrameConverter, type FrameConverter } from './frames.js';
 import { pullFrom, pullSource, type PullFromSubscription, type PullProducer } from './pull.js';
 
 /**
- * An online Review Learning learner (see {@link OnlineReviewLearner}) whose events are an Observable.
- * Create it with {@link createReviewLearner}.
+ * An online Review Learning learner (see {@link OnlineLearner}) whose events are an Observable.
+ * Create it with {@link createOnlineLearner}.
  */
-export class ReviewLearner extends OnlineReviewLearner {
-  /** @throws SimpleIRError `INVALID_ARGUMENT` when `model` is not a model (a SimpleIR) or `options` not an object. */
-  constructor(model: LearnableModel, options: ReviewLearnerOptions = {}) {
-    checkLearnable(model, options);
-    super(model, options);
-  }
+export class ObservableLearner extends OnlineLearner {
+  protected static override readonly callName: string = 'createOnlineLearner';
 
   /** Every event of the learner (`step`, `hard-sample`, `domain`, `swap`); hot, completes when the learner is disposed. */
   readonly events$: Observable<LearnerEvent> = new Observable<LearnerEvent>((subscriber) => this.listen(subscriber));
 }
 
-/** Checks what a learner is made of before the learner reads it. */
-function checkLearnable(model: unknown, options: unknown): void {
-  const m = model as Partial<LearnableModel> | null;
-  if (typeof m?.getWeights !== 'function' || typeof m.setWeights !== 'function' || typeof m.config !== 'object') {
-    throw invalidArgument('createReviewLearner(model)', 'a SimpleIR model (SimpleIR.load or SimpleIR.create)', model);
-  }
-  if (!isOptionsObject(options)) throw invalidArgument('createReviewLearner(model, options)', 'an options object', options);
-}
-
 /**
  * A learner that adapts `model` online. Defaults: memory of 256 crops balanced per domain, review
  * ratio 0.5, learning rate 1e-4, crops of 128, batches of 4, 8 ms of learning per frame.
+ * @throws SimpleIRError `INVALID_ARGUMENT` when `model` is not a model (a SimpleIR) or `options` not an object.
  */
-export function createReviewLearner(model: LearnableModel, options: ReviewLearnerOptions = {}): ReviewLearner {
-  return new ReviewLearner(model, options);
+export function createOnlineLearner(model: LearnableModel, options: OnlineLearnerOptions = {}): ObservableLearner {
+  return new ObservableLearner(model, options);
 }
 
 /**
@@ -76,7 +64,7 @@ export interface ReviewLearningOptions<F> {
 }
 
 /** Learners with a subscribed operator: one stream teaches a learner at a time. */
-const attached = new WeakSet<OnlineReviewLearner>();
+const attached = new WeakSet<OnlineLearner>();
 
 /**
  * Teaches `learner` the stream's domain while frames pass through unchanged, in order, synchronously
@@ -90,8 +78,8 @@ const attached = new WeakSet<OnlineReviewLearner>();
  * and closes the frames held.
  * @throws SimpleIRError `INVALID_ARGUMENT` (on subscribe) when `'synthesize'` has no `degrade`, or the learner is already taught by another stream.
  */
-export function reviewLearning<F = unknown>(learner: OnlineReviewLearner, options: ReviewLearningOptions<F>): <T extends F>(source: Observable<T>) => Observable<T> {
-  if (!(learner instanceof OnlineReviewLearner)) throw invalidArgument('reviewLearning(learner)', 'a learner from createReviewLearner(model)', learner);
+export function reviewLearning<F = unknown>(learner: OnlineLearner, options: ReviewLearningOptions<F>): <T extends F>(source: Observable<T>) => Observable<T> {
+  if (!(learner instanceof OnlineLearner)) throw invalidArgument('reviewLearning(learner)', 'a learner from createOnlineLearner(model)', learner);
   if (!isOptionsObject(options)) throw invalidArgument('reviewLearning(learner, options)', "options such as { domain: 'night-rain', pairs: 'synthesize', degrade }", options);
   if (options.pairs !== 'synthesize' && !(options.pairs instanceof Observable)) {
     throw invalidArgument('reviewLearning: options.pairs', "'synthesize' or an Observable of training pairs", options.pairs);
@@ -142,7 +130,7 @@ class LearningSession<F> {
   private awaitingDemand = false;
 
   constructor(
-    private readonly learner: OnlineReviewLearner,
+    private readonly learner: OnlineLearner,
     private readonly options: ReviewLearningOptions<F>,
     private readonly producer: PullProducer<F>,
   ) {

@@ -3,7 +3,7 @@
  * store of database `simpleir-stream`, with the weight file, the memory and the state.
  */
 import { SimpleIRError } from '../../core/errors.js';
-import type { LearnerSnapshot, LearnerStore } from '../../core/review/online.js';
+import type { LearnerSnapshot, LearnerStore } from '../../core/review/online/index.js';
 
 const DB_NAME = 'simpleir-stream';
 const STORE = 'learners';

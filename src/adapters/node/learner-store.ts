@@ -7,7 +7,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SimpleIRError } from '../../core/errors.js';
 import { checkPath, writeAtomic } from './files.js';
-import type { LearnerSnapshot, LearnerState, LearnerStore } from '../../core/review/online.js';
+import type { LearnerSnapshot, LearnerState, LearnerStore } from '../../core/review/online/index.js';
 import type { ReplayMemoryFiles } from '../../core/review/replay.js';
 import type { WeightManifest } from '../../core/weights.js';
 

@@ -32,6 +32,11 @@ export interface PairBatch {
   readonly clean: tf.Tensor4D;
 }
 
+/** Adam as every trainer of this project uses it (beta1 0.9, beta2 0.999, epsilon 1e-8), at `learningRate` until a step sets its own. */
+export function createOptimizer(learningRate: number): tf.AdamOptimizer {
+  return tf.train.adam(learningRate, 0.9, 0.999, 1e-8);
+}
+
 /**
  * Sum of scalars as a tree of pairwise adds: `tf.addN` of every gradient would bind one buffer per
  * input, more than WebGPU allows in one shader (8 storage buffers on some adapters).

@@ -12,7 +12,7 @@ import { Random } from '../random.js';
 import { LossHistory, type LossHistoryJSON } from './history.js';
 import { HardSampleMemory, selectForMemory, type HardSampleMemoryJSON } from './memory.js';
 import { batchComposition, cosineLr, planStages, type ReviewShareKind, type StagePlan, type StrategyName } from './schedule.js';
-import { assertFiniteLosses, optimizerStep, type StepSetup } from './step.js';
+import { assertFiniteLosses, createOptimizer, optimizerStep, type StepSetup } from './step.js';
 
 /** One training sample: the `index`-th sample of a task's pool; the data source makes it deterministically. */
 export interface SampleRef {
@@ -39,7 +39,7 @@ export interface TaskScore {
 }
 
 /** Options of the trainer. All have defaults except `config` and `tasks`. */
-export interface TrainerOptions {
+export interface OfflineTrainerOptions {
   readonly config: SimpleIRConfig;
   /** Tasks in training order (easiest first; see `orderTasksByDifficulty`). */
   readonly tasks: readonly string[];
@@ -88,7 +88,7 @@ export interface StepRecord {
 /** Everything needed to resume training exactly where it stopped (weights and optimiser state apart). */
 export interface TrainerState {
   readonly version: 1;
-  readonly options: Required<Omit<TrainerOptions, 'stageWeights'>> & { stageWeights: Record<string, number> };
+  readonly options: Required<Omit<OfflineTrainerOptions, 'stageWeights'>> & { stageWeights: Record<string, number> };
   readonly step: number;
   readonly history: LossHistoryJSON;
   readonly memory: HardSampleMemoryJSON<SampleRef>;
@@ -106,7 +106,7 @@ export interface Checkpoint {
   readonly optimizer: { name: string; values: Float32Array; shape: number[] }[];
 }
 
-/** Callbacks of {@link ReviewTrainer.run}. */
+/** Callbacks of {@link OfflineTrainer.run}. */
 export interface RunHooks {
   /** After every step. */
   onStep?(record: StepRecord): void;
@@ -124,7 +124,7 @@ export interface RunHooks {
 
 const CURVE_EVERY = 10;
 
-function resolveOptions(o: TrainerOptions): TrainerState['options'] {
+function resolveOptions(o: OfflineTrainerOptions): TrainerState['options'] {
   const config = validateConfig(o.config);
   if (!Array.isArray(o.tasks) || o.tasks.length === 0) throw new SimpleIRError('INVALID_ARGUMENT', 'Trainer needs at least one task.');
   const opts = {
@@ -178,7 +178,7 @@ let trainerCount = 0;
  * Trains a SimpleIR network with Review Learning (or a baseline strategy) on pairs from a
  * {@link PairSource}. Create it fresh or from a checkpoint; call {@link run}; read {@link weights}.
  */
-export class ReviewTrainer {
+export class OfflineTrainer {
   readonly options: TrainerState['options'];
   readonly plan: readonly StagePlan[];
   private readonly variables = new Map<string, tf.Variable>();
@@ -192,9 +192,9 @@ export class ReviewTrainer {
   private curveAcc = { sum: 0, n: 0 };
   private readonly stepSetup: StepSetup;
 
-  constructor(options: TrainerOptions, initial: ReadonlyMap<string, Float32Array>, resume?: Checkpoint) {
-    if (!resume && !isOptionsObject(options)) throw invalidArgument('new ReviewTrainer(options, initial)', 'an options object like { config, tasks: [...] }', options);
-    if (!resume && !(initial instanceof Map)) throw invalidArgument('new ReviewTrainer(options, initial)', 'initial weights as a Map of name to Float32Array (see initialWeights)', initial);
+  constructor(options: OfflineTrainerOptions, initial: ReadonlyMap<string, Float32Array>, resume?: Checkpoint) {
+    if (!resume && !isOptionsObject(options)) throw invalidArgument('new OfflineTrainer(options, initial)', 'an options object like { config, tasks: [...] }', options);
+    if (!resume && !(initial instanceof Map)) throw invalidArgument('new OfflineTrainer(options, initial)', 'initial weights as a Map of name to Float32Array (see initialWeights)', initial);
     this.options = resume ? resume.state.options : resolveOptions(options);
     this.plan = weightedPlan(this.options);
     const weights = resume ? resume.weights : initial;
@@ -204,7 +204,7 @@ export class ReviewTrainer {
       if (!v) throw new SimpleIRError('WEIGHTS_MISMATCH', `Initial weights lack ${spec.name}.`);
       this.variables.set(spec.name, tf.variable(tf.tensor(v, [...spec.shape]), true, `${prefix}/${spec.name}`));
     }
-    this.optimizer = tf.train.adam(this.options.learningRate, 0.9, 0.999, 1e-8);
+    this.optimizer = createOptimizer(this.options.learningRate);
     this.stepSetup = {
       config: this.options.config,
       ops: trainingOpsFor(tf.getBackend()),

@@ -10,10 +10,10 @@ import { deleteIndexedDbLearner, indexedDbLearnerStore } from '../../../src/adap
 import { selectBackend } from '../../../src/core/backend';
 import { createDegradation } from '../../../src/core/degrade/index';
 import { SimpleIR } from '../../../src/core/model/simpleir';
-import type { LearnerEvent } from '../../../src/core/review/online';
+import type { LearnerEvent } from '../../../src/core/review/online/index';
 import type { NodeFrame } from '../../../src/streams/frames';
 import { restore } from '../../../src/streams/restore';
-import { createReviewLearner, reviewLearning } from '../../../src/streams/review-learning';
+import { createOnlineLearner, reviewLearning } from '../../../src/streams/review-learning';
 
 export interface OnlineResult {
   backend: string;
@@ -71,7 +71,7 @@ window.runOnline = async (): Promise<OnlineResult> => {
   // clean crops here (reviewTarget 'clean'); the default, shipped-output targets, is checked below.
   // A short average (weightAveraging 0.5, default 0.99) so that ten steps show in the published weights.
   const options = { cropSize: 32, batchSize: 4, learningRate: 1e-3, warmupSteps: 2, visitsPerCrop: 2, seedPerDomain: 2, stepBudgetMs: 1000, reviewTarget: 'clean' as const, weightAveraging: 0.5 };
-  const learner = createReviewLearner(model, options);
+  const learner = createOnlineLearner(model, options);
   const events: LearnerEvent[] = [];
   learner.events$.subscribe((e) => {
     events.push(e);
@@ -105,7 +105,7 @@ window.runOnline = async (): Promise<OnlineResult> => {
   const store = indexedDbLearnerStore('online-test');
   await learner.save(store);
   const model2 = SimpleIR.create('tiny');
-  const learner2 = createReviewLearner(model2, options);
+  const learner2 = createOnlineLearner(model2, options);
   await learner2.load(store);
   let maxWeightDiff = 0;
   for (const [name, v] of learner.weights) {
@@ -123,7 +123,7 @@ window.runOnline = async (): Promise<OnlineResult> => {
   // Default options (shipped-output targets, replay synthesis) on webgpu: at the first step the
   // variables are the shipped weights, so the reviewed crops' loss against their targets is ~0.
   const model3 = SimpleIR.create('tiny', { seed: 3 });
-  const learner3 = createReviewLearner(model3, { cropSize: 32, batchSize: 4, seedPerDomain: 2 });
+  const learner3 = createOnlineLearner(model3, { cropSize: 32, batchSize: 4, seedPerDomain: 2 });
   const firstSteps: LearnerEvent[] = [];
   learner3.events$.subscribe((e) => e.type === 'step' && firstSteps.push(e));
   const cleanFrames = images.slice(0, 3).map((data) => tf.tidy(() => tf.div(tf.cast(tf.tensor4d(data, [1, SIZE, SIZE, 3], 'int32'), 'float32'), 255) as tf.Tensor4D));

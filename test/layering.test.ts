@@ -65,13 +65,7 @@ const FORBIDDEN_PACKAGES: Readonly<Partial<Record<Layer, readonly (readonly [Reg
  * Cycles known when this test was written, each removed on another branch: the test fails when one
  * of them is found no more, so that its entry is deleted here once that branch is merged.
  */
-const KNOWN_CYCLES: readonly (readonly string[])[] = [
-  // Two type-only cycles through mp4-demuxer.ts's ByteReader, one strongly connected set: mp4-boxes.ts
-  // and mp4-reader.ts import the type from mp4-demuxer.ts, which imports the box scanner and the URL
-  // reader from them. Branch `browser` (issue 16: one ByteReader, the mp4-boxes <-> mp4-demuxer cycle
-  // gone) removes them; delete this entry when it is merged.
-  ['adapters/browser/mp4-boxes.ts', 'adapters/browser/mp4-demuxer.ts', 'adapters/browser/mp4-reader.ts'],
-];
+const KNOWN_CYCLES: readonly (readonly string[])[] = [];
 
 /** One import of a file: the specifier as written, and whether it only imports types. */
 interface ImportRef {

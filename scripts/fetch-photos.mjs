@@ -2,12 +2,13 @@
 /**
  * Fetches the clean photographs the project trains and validates on (see /work/shared/data.md)
  * from Debian's archive without installing anything, into `.cache/photos/{train,val}/` with a
- * `manifest.json`; and a separate set of naturally dark photographs (night-sky astrophotography),
+ * `manifest.json`; and, with `--dark`, a separate set of naturally dark photographs (night-sky astrophotography),
  * the identity samples of the GPU recipe (scripts/gpu/), into `.cache/photos/dark/{train,val}/`
  * with its own `dark/manifest.json` (the same format, so the main set and its manifest are
  * untouched). Idempotent: photographs already listed in a manifest and on disk are kept.
  *
- * Usage: node scripts/fetch-photos.mjs [--out DIR]   (default DIR: <repo>/.cache/photos)
+ * Usage: node scripts/fetch-photos.mjs [--out DIR] [--dark]   (default DIR: <repo>/.cache/photos;
+ *   --dark also fetches the dark set: a 246 MB package, needed only by the GPU recipe)
  */
 import { spawnSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -123,7 +124,8 @@ const SKIMAGE_LICENCE = {
 function parseArgs(argv) {
   const i = argv.indexOf('--out');
   if (i >= 0 && !argv[i + 1]) fail('--out needs a directory');
-  return { out: resolve(i >= 0 ? argv[i + 1] : join(REPO, '.cache/photos')) };
+  // The dark set (a 246 MB package) is only for the GPU recipe: fetched on request, not by CI.
+  return { out: resolve(i >= 0 ? argv[i + 1] : join(REPO, '.cache/photos')), dark: argv.includes('--dark') };
 }
 
 /** A failure the script reports in one clear line before exiting non-zero. */
@@ -231,8 +233,8 @@ async function dimensions(file) {
 }
 
 async function main() {
-  const { out } = parseArgs(process.argv.slice(2));
-  for (const set of SETS) await fetchSet(set, join(out, set.dir));
+  const { out, dark } = parseArgs(process.argv.slice(2));
+  for (const set of SETS) if (set.dir === '.' || dark) await fetchSet(set, join(out, set.dir));
 }
 
 /** Fetches the photographs of one set into `out/{train,val}/` with `out/manifest.json`. */

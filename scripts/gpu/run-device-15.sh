@@ -9,7 +9,7 @@
 # runs' initial and final weights (scripts/gpu/report_runs.py).
 #
 # Before the call, here (from the repo root):
-#   npm run fetch-photos                 # .cache/photos (31 photographs) and .cache/photos/dark (20)
+#   npm run fetch-photos -- --dark       # .cache/photos (31 photographs) and .cache/photos/dark (20)
 #   du -sbL .cache/photos                # 25 MB: it travels with the tree, under the 64 MiB limit
 # The call (device tool `run`, about 9 minutes of wall time at BUDGET=450, within one call's 10):
 #   command: bash scripts/gpu/run-device-15.sh     carry: [".cache/photos"]     timeout_s: 600
@@ -38,7 +38,7 @@ LOG="$OUT/train15.log"
   echo "photos: $(find .cache/photos/train .cache/photos/val -type f | wc -l) main, $(find .cache/photos/dark/train .cache/photos/dark/val -type f | wc -l) dark"
 } >> "$LOG" 2>&1
 for f in .cache/photos/manifest.json .cache/photos/dark/manifest.json weights/base.json weights/tiny.json; do
-  [ -f "$f" ] || { echo "missing $f: run npm run fetch-photos here and carry .cache/photos" | tee -a "$LOG"; exit 1; }
+  [ -f "$f" ] || { echo "missing $f: run npm run fetch-photos -- --dark here and carry .cache/photos" | tee -a "$LOG"; exit 1; }
 done
 export PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 # Small-size overrides for a dry run; on the GPU the defaults are the shipped runs' sizes.

@@ -2,9 +2,13 @@
 /**
  * Fetches the clean photographs the project trains and validates on (see /work/shared/data.md)
  * from Debian's archive without installing anything, into `.cache/photos/{train,val}/` with a
- * `manifest.json`. Idempotent: photographs already listed in the manifest and on disk are kept.
+ * `manifest.json`; and, with `--dark`, a separate set of naturally dark photographs (night-sky astrophotography),
+ * the identity samples of the GPU recipe (scripts/gpu/), into `.cache/photos/dark/{train,val}/`
+ * with its own `dark/manifest.json` (the same format, so the main set and its manifest are
+ * untouched). Idempotent: photographs already listed in a manifest and on disk are kept.
  *
- * Usage: node scripts/fetch-photos.mjs [--out DIR]   (default DIR: <repo>/.cache/photos)
+ * Usage: node scripts/fetch-photos.mjs [--out DIR] [--dark]   (default DIR: <repo>/.cache/photos;
+ *   --dark also fetches the dark set: a 246 MB package, needed only by the GPU recipe)
  */
 import { spawnSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -53,6 +57,56 @@ const SOURCES = [
   },
 ];
 
+/**
+ * The dark set: night-sky photographs from Stellarium's deep-sky textures (mostly black sky with
+ * stars, nebulae and galaxies; mean level 0.02-0.15), only those whose licence in the package's
+ * CREDITS file is free (public domain, CC0, CC BY). Used as clean identity samples (input = target)
+ * so that training learns to leave naturally dark frames alone; three held out for validation.
+ */
+const DARK_VAL = ['m31', 'rcw32', 'sh2-264'];
+
+/** The dark set's photographs: every one at least 512 px, read from the package's nebulae textures. */
+const DARK_SOURCES = [
+  {
+    pkg: 'stellarium-data',
+    prefix: 'stellarium',
+    copyright: 'usr/share/doc/stellarium-data/copyright',
+    credits: 'usr/share/doc/stellarium-data/CREDITS.md.gz',
+    names: ['m31', 'm44', 'ic1396', 'rcw32', 'rcw38', 'rcw49', 'n3293', 'n3603', 'n2467', 'ic342', 'n3109', 'n6231', 'n6397', 'sh2-264', 'sh2-308', 'ldn1622', 'n2808', 'n7023', 'ic2177', 'n2442'],
+    locate: (root, name) => firstExisting(root, [`usr/share/stellarium/nebulae/default/${name}.png`]),
+  },
+];
+
+/** Licence of each dark photograph, from stellarium-data's CREDITS.md (section 4, deep-sky images). */
+const STELLARIUM_LICENCE = {
+  m31: 'CC BY 3.0 (LEE ang HG731GZ)',
+  m44: 'CC0 1.0 (Giuseppe Donatiello)',
+  ic1396: 'CC0 1.0 (Giuseppe Donatiello)',
+  rcw32: 'CC BY 4.0 (ESO/Digitized Sky Survey 2)',
+  rcw38: 'CC BY 4.0 (ESO/Digitized Sky Survey 2)',
+  rcw49: 'CC BY 4.0 (ESO/Digitized Sky Survey 2)',
+  ic2177: 'CC BY 4.0 (ESO/Digitized Sky Survey 2)',
+  n2442: 'CC BY 4.0 (ESO/Digitized Sky Survey 2)',
+  n3293: 'CC BY 4.0 (ESO/G. Beccari)',
+  n3603: 'CC BY 4.0 (ESO/La Silla Observatory)',
+  n2467: 'public domain (Sun Shuwei)',
+  ic342: 'public domain (Sun Shuwei)',
+  n3109: 'public domain (Wang Lingyi)',
+  n6231: 'public domain (Wang Lingyi)',
+  n6397: 'public domain (Wang Lingyi)',
+  'sh2-264': 'public domain (Wang Lingyi)',
+  'sh2-308': 'public domain (Wang Lingyi)',
+  ldn1622: 'public domain (Wang Lingyi)',
+  n2808: 'public domain (NASA)',
+  n7023: 'public domain (NASA)',
+};
+
+/** The two photo sets this script fetches: where each goes, its sources and its held-out names. */
+const SETS = [
+  { label: 'photographs', dir: '.', sources: SOURCES, val: VAL },
+  { label: 'dark photographs', dir: 'dark', sources: DARK_SOURCES, val: DARK_VAL },
+];
+
 /** Licence of the skimage sample images, from skimage/data/_fetchers.py (package: BSD-3-Clause). */
 const SKIMAGE_LICENCE = {
   astronaut: 'public domain (NASA)',
@@ -70,7 +124,8 @@ const SKIMAGE_LICENCE = {
 function parseArgs(argv) {
   const i = argv.indexOf('--out');
   if (i >= 0 && !argv[i + 1]) fail('--out needs a directory');
-  return { out: resolve(i >= 0 ? argv[i + 1] : join(REPO, '.cache/photos')) };
+  // The dark set (a 246 MB package) is only for the GPU recipe: fetched on request, not by CI.
+  return { out: resolve(i >= 0 ? argv[i + 1] : join(REPO, '.cache/photos')), dark: argv.includes('--dark') };
 }
 
 /** A failure the script reports in one clear line before exiting non-zero. */
@@ -145,6 +200,9 @@ function globMatch(glob, file) {
 }
 
 async function licenceOf(source, root, name, sourcePath) {
+  if (source.prefix === 'stellarium') {
+    return `${STELLARIUM_LICENCE[name] ?? 'see CREDITS.md'}; package: ${source.pkg} (GPL-2+), credits in licences/${source.pkg}.CREDITS.md.gz`;
+  }
   const copyrightText = await readFile(join(root, source.copyright), 'utf8').catch(() => '');
   if (source.prefix === 'mate') {
     return dep5Licence(copyrightText, sourcePath.replace('usr/share/backgrounds/mate/', '')) ?? 'GPL-2+ (see copyright file)';
@@ -175,24 +233,29 @@ async function dimensions(file) {
 }
 
 async function main() {
-  const { out } = parseArgs(process.argv.slice(2));
+  const { out, dark } = parseArgs(process.argv.slice(2));
+  for (const set of SETS) if (set.dir === '.' || dark) await fetchSet(set, join(out, set.dir));
+}
+
+/** Fetches the photographs of one set into `out/{train,val}/` with `out/manifest.json`. */
+async function fetchSet({ label, sources, val }, out) {
   const manifestPath = join(out, 'manifest.json');
   const old = await loadManifest(manifestPath);
   const kept = new Map();
   for (const p of old?.photos ?? []) {
-    const split = VAL.includes(p.name) ? 'val' : 'train';
+    const split = val.includes(p.name) ? 'val' : 'train';
     if (!existsSync(join(out, p.file))) continue;
     if (p.split === split) kept.set(p.name, p);
     else await rm(join(out, p.file), { force: true }); // the split changed: fetch it again into its new folder
   }
 
-  const wanted = SOURCES.flatMap((s) => s.names.map((name) => ({ source: s, name })));
+  const wanted = sources.flatMap((s) => s.names.map((name) => ({ source: s, name })));
   const missing = wanted.filter((w) => !kept.has(w.name));
   const packages = { ...(old?.packages ?? {}) };
   const photos = new Map(kept);
 
   if (missing.length === 0) {
-    console.log(`all ${wanted.length} photographs present in ${relative(process.cwd(), out) || '.'}: nothing to do`);
+    console.log(`all ${wanted.length} ${label} present in ${relative(process.cwd(), out) || '.'}: nothing to do`);
     return;
   }
 
@@ -215,10 +278,15 @@ async function main() {
     await mkdir(join(out, 'val'), { recursive: true });
     await mkdir(join(out, 'licences'), { recursive: true });
     for (const pkg of pkgs) {
-      const source = SOURCES.find((s) => s.pkg === pkg);
+      const source = sources.find((s) => s.pkg === pkg);
       await copyFile(join(root, source.copyright), join(out, 'licences', `${pkg}.copyright`)).catch(() =>
         console.warn(`warning: no copyright file ${source.copyright} in ${pkg}`),
       );
+      if (source.credits) {
+        await copyFile(join(root, source.credits), join(out, 'licences', `${pkg}.${basename(source.credits)}`)).catch(() =>
+          console.warn(`warning: no credits file ${source.credits} in ${pkg}`),
+        );
+      }
     }
 
     const notFound = [];
@@ -228,7 +296,7 @@ async function main() {
         notFound.push(`${source.pkg}: ${name}`);
         continue;
       }
-      const split = VAL.includes(name) ? 'val' : 'train';
+      const split = val.includes(name) ? 'val' : 'train';
       const { dst, convertedFromGray } = await install(join(root, sourcePath), join(out, split, `${source.prefix}-${name}`));
       const { width, height, channels } = await dimensions(dst);
       photos.set(name, {
@@ -253,14 +321,14 @@ async function main() {
       version: 1,
       generatedBy: 'scripts/fetch-photos.mjs',
       packages,
-      split: { val: VAL, rule: 'val is fixed by name and never used for training; everything else is train' },
+      split: { val, rule: 'val is fixed by name and never used for training; everything else is train' },
       photos: list,
     };
     await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
     const count = (s) => list.filter((p) => p.split === s).length;
     console.log(`wrote ${relative(process.cwd(), manifestPath)}: ${count('train')} train, ${count('val')} val`);
 
-    const valMissing = notFound.filter((n) => VAL.includes(n.split(': ')[1]));
+    const valMissing = notFound.filter((n) => val.includes(n.split(': ')[1]));
     if (notFound.length) console.warn(`warning: not found in the packages: ${notFound.join(', ')}`);
     if (valMissing.length) fail(`validation photographs missing (${valMissing.join(', ')}): the package layout changed`);
   } finally {

@@ -2,7 +2,8 @@
  * `npm run import-torch-weights -- RUN.json --name base [--out weights] [--parity test/fixtures/torch-parity.json]`:
  * turns a run of the PyTorch training mirror (scripts/gpu/train_gpu.py, used on borrowed GPUs) into a
  * SimpleIR weight file: weights/NAME.json + NAME.bin in float16, with the run's replay memory as
- * `metadata.memory` (docs/online-learning.md) and its plan and validation log as metadata. With
+ * `metadata.memory` (docs/online-learning.md) and its plan, validation log and (runs with issue 15's
+ * options) its report of the initial and final weights (`reportTorch`) as metadata. With
  * `--parity`, also records the run's parity fixture (a fixed input and the PyTorch output on the
  * float16-rounded weights), which test/torch-parity.test.ts checks against the TypeScript network.
  */
@@ -25,7 +26,7 @@ interface Encoded { shape: number[]; data: string }
 interface TorchRun {
   format: string; name: string; preset: string; config: unknown; args: Record<string, unknown>; device: string; torch: string;
   plan: unknown[]; steps: number; seconds: number; curve: unknown[]; validation: unknown[];
-  weights: Record<string, Encoded>; memory: unknown; parity: { input: Encoded; output: Encoded };
+  weights: Record<string, Encoded>; memory: unknown; parity: { input: Encoded; output: Encoded }; report?: unknown;
 }
 const run = JSON.parse(await readFile(runFile, 'utf8')) as TorchRun;
 if (run.format !== 'simpleir-torch-run') throw new Error(`${runFile} is not a run of scripts/gpu/train_gpu.py`);
@@ -64,6 +65,7 @@ const metadata = {
   validationTorch: run.validation,
   curve: run.curve,
   memory: run.memory,
+  ...(run.report ? { reportTorch: run.report } : {}),
   ...(args.note ? { note: args.note } : {}),
 };
 const outDir = args.out ?? 'weights';

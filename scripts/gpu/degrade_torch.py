@@ -665,7 +665,20 @@ def storm_rain(x: torch.Tensor, strength: Strength, gen: Optional[torch.Generato
     return rain(x, strength, gen, angle=angle, tint=tint)
 
 
+def identity(x: torch.Tensor, strength: Strength, gen: Optional[torch.Generator] = None) -> torch.Tensor:
+    """No degradation: the clean input is its own target (identity samples: clean frames must come out unchanged)."""
+    return _prep(x).clamp(0, 1)
+
+
+def highpass(x: torch.Tensor, sigma: float = 2.0) -> torch.Tensor:
+    """The high-pass band of [B,3,H,W]: the image minus its gaussian blur at `sigma` (TS gaussianBlur: radius
+    ceil(3 sigma), symmetric padding). Streaks, flakes and sensor noise live in this band."""
+    x = _prep(x)
+    return x - _gaussian_blur(x, torch.full((x.shape[0],), float(sigma), device=x.device))
+
+
 DEGRADATIONS: Dict[str, Callable[..., torch.Tensor]] = {
+    'identity': identity,
     'storm': storm_rain,
     'rain': rain, 'snow': snow, 'lowlight': lowlight, 'blur': blur, 'haze': haze, 'noise': noise,
 }
@@ -773,7 +786,7 @@ def _int32(v: int) -> int:
     return v - (1 << 32) if v >= (1 << 31) else v
 
 
-TASK_SALT = {'rain': 11, 'snow': 23, 'lowlight': 37, 'blur': 53, 'haze': 71, 'noise': 89}
+TASK_SALT = {'rain': 11, 'snow': 23, 'lowlight': 37, 'blur': 53, 'haze': 71, 'noise': 89, 'identity': 101}
 
 
 def recipe(sizes: Sequence[Tuple[int, int]], task: str, index: int, crop: int = 128, seed: int = 1,
@@ -817,12 +830,16 @@ def clean_crop(photo: torch.Tensor, r: dict, crop: int) -> torch.Tensor:
 def make_pool(photos: Sequence[torch.Tensor], task: str, n: int, crop: int = 128, seed: int = 1,
               device: Union[str, torch.device] = 'cpu', clean_fraction: float = 0.1,
               strength_range: Tuple[float, float] = (0, 1), zoom_range: Tuple[float, float] = (1, 1.6),
-              chunk: int = 256, return_clean_mask: bool = False):
+              chunk: int = 256, return_clean_mask: bool = False, max_mean: Optional[float] = None):
     """`n` deterministic training pairs of `task` as PhotoPairSource makes them: recipe i picks a photo, a square
     of crop * U(zoom) px, resized to `crop`, maybe flipped, a strength uniform in `strength_range`, and with
     probability `clean_fraction` no degradation (input = target). The crops and strengths equal the TS pool's for
     the same photos and seed; the degradation's randomness comes from a torch.Generator seeded by (seed, task).
     Degrades at the crop's resolution (after the resize), as the TS pipeline does.
+
+    With `max_mean`, only crops whose mean BT.601 luminance is at most `max_mean` are kept (dark crops: recipes
+    are drawn on, index after index, until `n` are found; at most 64 n recipes), so a pool of naturally dark
+    crops can be made from any photos; without it the pool is the TS pool, recipe i for sample i.
 
     Returns (degraded, clean, strengths), all on `device`: float16 [n,3,crop,crop] twice and float32 [n] (the
     drawn strength, also for undegraded samples); with `return_clean_mask` also a bool [n] mask of the
@@ -838,8 +855,15 @@ def make_pool(photos: Sequence[torch.Tensor], task: str, n: int, crop: int = 128
     clean_out = torch.empty(n, 3, crop, crop, dtype=torch.float16, device=device)
     strengths = torch.empty(n, dtype=torch.float32, device=device)
     clean_mask = torch.empty(n, dtype=torch.bool, device=device)
-    for start in range(0, n, chunk):
-        idx = range(start, min(n, start + chunk))
+    luma = torch.tensor([0.299, 0.587, 0.114], device=device).view(1, 3, 1, 1)
+    filled, next_index = 0, 0
+    while filled < n:
+        if max_mean is not None and next_index >= 64 * n:
+            raise ValueError(f"only {filled} of {n} crops of {len(photos)} photos have a mean level <= {max_mean} "
+                             f"after {next_index} recipes: raise max_mean or add darker photos")
+        size = min(n - filled, chunk) if max_mean is None else chunk
+        idx = range(next_index, next_index + size)
+        next_index += size
         recs = [recipe(sizes, task, i, crop, seed, zoom_range, strength_range, clean_fraction) for i in idx]
         crops = []
         for r in recs:
@@ -847,16 +871,23 @@ def make_pool(photos: Sequence[torch.Tensor], task: str, n: int, crop: int = 128
                 on_device[r['photo']] = photos[r['photo']].to(device)
             crops.append(clean_crop(on_device[r['photo']], r, crop))
         clean = torch.stack(crops)
+        if max_mean is not None:
+            dark = ((clean * luma).sum(1).mean((1, 2)) <= max_mean).tolist()
+            recs = [r for r, k in zip(recs, dark) if k][: n - filled]
+            clean = clean[torch.tensor(dark, device=device)][: n - filled]
+            if not recs:
+                continue
         st = torch.tensor([r['strength'] for r in recs], dtype=torch.float32)
         keep = torch.tensor([r['clean'] for r in recs], dtype=torch.bool)
         with torch.no_grad():
             deg = DEGRADATIONS[task](clean, st.to(device), gen)
         deg = torch.where(keep.to(device).view(-1, 1, 1, 1), clean, deg)
-        sl = slice(start, start + len(recs))
+        sl = slice(filled, filled + len(recs))
         deg_out[sl] = deg.half()
         clean_out[sl] = clean.half()
         strengths[sl] = st.to(device)
         clean_mask[sl] = keep.to(device)
+        filled += len(recs)
     if return_clean_mask:
         return deg_out, clean_out, strengths, clean_mask
     return deg_out, clean_out, strengths

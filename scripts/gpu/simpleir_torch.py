@@ -219,11 +219,43 @@ class SimpleIR(nn.Module):
         return out
 
     def load_ts_weights(self, weights: dict[str, dict]) -> None:
+        """Weights as `export_weights` writes them ({name: {shape, data: base64 float32}}, TypeScript layouts)."""
+        self.load_arrays({name: np.frombuffer(base64.b64decode(weights[name]["data"]), dtype="<f4") for name, _, _, _ in param_specs(self.cfg)})
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Flat float arrays in TypeScript layouts, one per parameter name (each reshaped to its TypeScript shape)."""
         for name, shape, _, _ in param_specs(self.cfg):
-            entry = weights[name]
-            a = np.frombuffer(base64.b64decode(entry["data"]), dtype="<f4").reshape(shape)
+            if name not in arrays:
+                raise KeyError(f"the weights lack {name}")
+            a = np.asarray(arrays[name], dtype=np.float32).reshape(shape)
             with torch.no_grad():
                 self.p(name).copy_(torch.from_numpy(ts_to_torch(name, a.copy())))
+
+
+def read_weights(path: str) -> tuple[Config, dict[str, np.ndarray]]:
+    """The config and flat TypeScript-layout arrays of a weight file: a SimpleIR weight manifest
+    (`weights/base.json` with its `.bin`, float16 or float32, as src/core/weights.ts writes it) or a run of
+    train_gpu.py (`training/gpu/*.json`)."""
+    import json
+    import os
+
+    with open(path) as f:
+        doc = json.load(f)
+    cfg = Config(**{k: int(doc["config"][k]) for k in Config.__dataclass_fields__})
+    if doc.get("format") == "simpleir-torch-run":
+        w = doc["weights"]
+        return cfg, {n: np.frombuffer(base64.b64decode(e["data"]), dtype="<f4") for n, e in w.items()}
+    if doc.get("format") != "simpleir-weights":
+        raise ValueError(f"{path} is neither a SimpleIR weight manifest nor a train_gpu.py run (format {doc.get('format')!r})")
+    with open(os.path.join(os.path.dirname(os.path.abspath(path)), doc["weightsFile"]), "rb") as f:
+        data = f.read()
+    if len(data) != doc["byteLength"]:
+        raise ValueError(f"{doc['weightsFile']} holds {len(data)} bytes, the manifest {path} says {doc['byteLength']}")
+    arrays = {}
+    for t in doc["tensors"]:
+        dtype = {"float16": "<f2", "float32": "<f4"}[t.get("dtype", doc["dtype"])]
+        arrays[t["name"]] = np.frombuffer(data, dtype=dtype, count=t["byteLength"] // np.dtype(dtype).itemsize, offset=t["offset"]).astype(np.float32)
+    return cfg, arrays
 
 
 def param_count(cfg: Config) -> int:

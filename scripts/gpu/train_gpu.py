@@ -11,6 +11,15 @@ run then writes one JSON with the weights in the TypeScript layout (scripts/impo
 turns it into a weight file), the replay memory in pixels (docs/online-learning.md's format), the loss
 curve, the validation after every stage, and a parity fixture (input and output of the final weights).
 
+Fine-tuning options (issue 15; docs/review-learning.md "Issue 15 recipe"): `--init weights/base.json`
+starts from the shipped weights; `--identity-share` mixes identity samples (clean input = target, half
+of them naturally dark crops from the dark photo set) into every batch; `--dark-share blur=0.3` makes
+part of a task's pool from dark photographs; `--highpass-weights rain=1,snow=1` adds the L1 of the
+high-pass band of the error (image minus its gaussian blur at sigma 2) to those tasks' loss;
+`--consolidation-weight` appends one stage over all tasks that replays the memory. The JSON's
+`report` holds, for the initial and the final weights, PSNR/SSIM/high-pass gains per task and
+strength on the validation photographs and the dark held-out photographs, and the identity PSNR.
+
   python scripts/gpu/train_gpu.py --preset base --tasks snow,blur,rain,lowlight --strategy review \
       --budget-s 420 --out OUT/base.json
 """
@@ -29,7 +38,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import degrade_torch as dg  # noqa: E402
-from simpleir_torch import PRESETS, SimpleIR, param_count, per_sample_loss  # noqa: E402
+from simpleir_torch import PRESETS, SimpleIR, param_count, per_sample_loss, read_weights  # noqa: E402
 
 WINDOW = 6
 
@@ -101,15 +110,31 @@ class History:
         return self.count >= 2
 
 
-def plan_stages(tasks: list[str], strategy: str, rho0: float, kind: str, weights: dict[str, float]) -> list[dict]:
+def plan_stages(tasks: list[str], strategy: str, rho0: float, kind: str, weights: dict[str, float],
+                consolidation_weight: float = 0.0, consolidation_share: float = 0.5) -> list[dict]:
     if strategy == "mixed":
         return [{"tasks": list(tasks), "share": 0.0, "selection": "none", "weight": 1.0}]
     reviews = strategy in ("review", "random-review")
     sel = "difficult" if strategy == "review" else "random" if strategy == "random-review" else "none"
-    return [
+    plan = [
         {"tasks": [t], "share": review_share(i, rho0, kind, len(tasks)) if reviews else 0.0, "selection": sel, "weight": weights.get(t, 1.0)}
         for i, t in enumerate(tasks)
     ]
+    if consolidation_weight > 0:
+        # A consolidation stage: every task in every batch, plus the memory of difficult samples at its share.
+        plan.append({"tasks": list(tasks), "share": consolidation_share if reviews else 0.0, "selection": "none", "weight": consolidation_weight})
+    return plan
+
+
+def parse_task_values(text: str, what: str, tasks: list[str]) -> dict[str, float]:
+    """`rain=1,snow=0.5` -> {'rain': 1.0, 'snow': 0.5}, each name one of `tasks`."""
+    out: dict[str, float] = {}
+    for kv in filter(None, text.split(",")):
+        k, _, v = kv.partition("=")
+        if k not in tasks or not v:
+            raise SystemExit(f"{what}: '{kv}' is not TASK=VALUE with TASK one of {', '.join(tasks)}")
+        out[k] = float(v)
+    return out
 
 
 def to_u8_hwc(x: torch.Tensor) -> np.ndarray:
@@ -142,7 +167,23 @@ def main() -> None:
     ap.add_argument("--memory-crop", type=int, default=48)
     ap.add_argument("--memory-per-domain", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--init", default="", help="start from the weights of an earlier run's JSON")
+    ap.add_argument("--init", default="", help="start from these weights: a weight manifest (weights/base.json) or an earlier run's JSON")
+    ap.add_argument("--dark-photos", default=".cache/photos/dark", help="the dark photo set (npm run fetch-photos)")
+    ap.add_argument("--dark-max-mean", type=float, default=0.25, help="a dark crop's mean BT.601 level is at most this")
+    ap.add_argument("--identity-share", type=float, default=0.0, help="share of every batch that are identity samples (input = target)")
+    ap.add_argument("--identity-pool", type=int, default=1024)
+    ap.add_argument("--identity-dark-fraction", type=float, default=0.5, help="of the identity pool, the share of dark crops (the rest: any train crop)")
+    ap.add_argument("--dark-share", default="", help="TASK=F,...: a share F of the task's pool made from dark crops (e.g. blur=0.3)")
+    ap.add_argument("--highpass-weights", default="", help="TASK=W,...: add W * L1 of the high-pass band of the error to that task's loss")
+    ap.add_argument("--highpass-sigma", type=float, default=2.0)
+    ap.add_argument("--consolidation-weight", type=float, default=0.0, help="append a stage over all tasks with this stage weight (0: none)")
+    ap.add_argument("--consolidation-share", type=float, default=0.5, help="the consolidation stage's review share")
+    ap.add_argument("--seed-memory", action="store_true",
+                    help="start with Q random samples of every task in the memory, replayed at share rho0 from the first stage on "
+                         "(a fine-tune from trained weights then rehearses all tasks from its first step)")
+    ap.add_argument("--report-strengths", default="0,0.5,1")
+    ap.add_argument("--report-only", action="store_true", help="write the report of the --init weights (0 steps) and stop")
+    ap.add_argument("--val-dark-side", type=int, default=1024, help="the dark held-out photographs are validated at most this side")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
 
@@ -153,52 +194,90 @@ def main() -> None:
     cfg = PRESETS[a.preset]
     tasks = a.tasks.split(",")
     stage_weights = {kv.split("=")[0]: float(kv.split("=")[1]) for kv in a.stage_weights.split(",") if kv}
+    dark_share = parse_task_values(a.dark_share, "--dark-share", tasks)
+    hp_weights = parse_task_values(a.highpass_weights, "--highpass-weights", tasks)
+    report_strengths = [float(v) for v in a.report_strengths.split(",") if v]
     t_start = time.time()
     name = os.path.splitext(os.path.basename(a.out))[0]
     log(f"{name}: {a.preset} ({param_count(cfg)} params) {a.strategy} on {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'})")
 
     # Data: a fixed pool per task (deterministic), and the validation frames.
+    if a.report_only:
+        report_weights(a, cfg, tasks, report_strengths, device, name, t_start)
+        return
     train_photos = dg.load_photos(a.photos, "train")
-    pools: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-    for ti, task in enumerate(tasks):
+    uses_dark = a.identity_share > 0 or bool(dark_share)
+    # Dark crops come from the dark set and from the shadows of the ordinary train photographs.
+    dark_sources = dg.load_photos(a.dark_photos, "train") + train_photos if uses_dark else []
+
+    def pool_of(photos: list, task: str, n: int, seed: int, max_mean: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         try:
-            deg, clean, _ = dg.make_pool(train_photos, task, a.pool, crop=a.crop, seed=a.seed * 1000 + ti, device=device)
+            deg, clean, _ = dg.make_pool(photos, task, n, crop=a.crop, seed=seed, device=device, max_mean=max_mean)
+        except ValueError:
+            raise
         except Exception as e:  # a GPU-only failure of the generators: make the pool on the CPU instead
             log(f"{name}: pool of {task} failed on {device} ({e!r}); making it on the CPU")
-            deg, clean, _ = dg.make_pool(train_photos, task, a.pool, crop=a.crop, seed=a.seed * 1000 + ti, device="cpu")
-        pools[task] = (deg.to(device), clean.to(device))
-    log(f"{name}: pools {a.pool} x {len(tasks)} of {a.crop}px ready in {time.time() - t_start:.1f} s")
+            deg, clean, _ = dg.make_pool(photos, task, n, crop=a.crop, seed=seed, device="cpu", max_mean=max_mean)
+        return deg.to(device), clean.to(device)
+
+    pools: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+    for ti, task in enumerate(tasks):
+        n_dark = round(a.pool * dark_share.get(task, 0.0))
+        parts = [pool_of(train_photos, task, a.pool - n_dark, a.seed * 1000 + ti)]
+        if n_dark > 0:
+            parts.append(pool_of(dark_sources, task, n_dark, a.seed * 1000 + 500 + ti, a.dark_max_mean))
+        pools[task] = (torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]))
+    if a.identity_share > 0:
+        n_dark = round(a.identity_pool * a.identity_dark_fraction)
+        parts = [pool_of(dark_sources, "identity", n_dark, a.seed * 1000 + 900, a.dark_max_mean)] if n_dark > 0 else []
+        if a.identity_pool - n_dark > 0:
+            parts.append(pool_of(train_photos, "identity", a.identity_pool - n_dark, a.seed * 1000 + 901))
+        pools["identity"] = (torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]))
+    log(f"{name}: pools of {a.crop}px ready in {time.time() - t_start:.1f} s: " + ", ".join(f"{t} {len(p[0])}" for t, p in pools.items())
+        + (f" (dark shares {dark_share})" if dark_share else ""))
     vw, vh = (int(v) for v in a.val_size.split("x"))
     val = make_validation(a.photos, tasks, vw, vh, device)
     log(f"{name}: validation {sum(len(v) for v in val.values())} frames of {vw}x{vh} ready at {time.time() - t_start:.1f} s")
+    report_sets = make_report_sets(a, tasks, vw, vh, report_strengths, device)
+    log(f"{name}: report frames ready at {time.time() - t_start:.1f} s")
 
     model = SimpleIR(cfg, seed=a.seed)
     if a.init:
-        with open(a.init) as f:
-            model.load_ts_weights(json.load(f)["weights"])
+        init_cfg, arrays = read_weights(a.init)
+        if init_cfg != cfg:
+            raise SystemExit(f"--init {a.init} holds a {init_cfg} network, not the {a.preset} preset's {cfg}")
+        model.load_arrays(arrays)
         log(f"{name}: initialised from {a.init}")
     model = model.to(device)
     params = list(model.parameters())
     opt = torch.optim.Adam(params, lr=a.lr, betas=(0.9, 0.999), eps=1e-8, foreach=True)
-    hist = {t: History(a.pool, device) for t in tasks}
+    hist = {t: History(len(p[0]), device) for t, p in pools.items()}
     memory: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # task -> (indices, scores)
-    plan = plan_stages(tasks, a.strategy, a.rho0, a.share_kind, stage_weights)
+    plan = plan_stages(tasks, a.strategy, a.rho0, a.share_kind, stage_weights, a.consolidation_weight, a.consolidation_share)
+    if a.seed_memory and a.strategy in ("review", "random-review") and a.q > 0:
+        for t in tasks:
+            memory[t] = (torch.randperm(len(pools[t][0]), generator=torch.Generator().manual_seed(a.seed * 31 + tasks.index(t)))[: a.q], torch.zeros(min(a.q, len(pools[t][0]))))
+        plan[0]["share"] = a.rho0
     gen = torch.Generator(device="cpu").manual_seed(a.seed * 7 + 3)
     task_index = {t: i for i, t in enumerate(tasks)}
 
     def draw(stage: dict, step_seed: int) -> tuple[torch.Tensor, torch.Tensor, list[tuple[str, torch.Tensor]]]:
         mem_size = sum(len(m[0]) for m in memory.values())
         from_mem = batch_composition(a.batch, stage["share"], mem_size)
-        from_task = a.batch - from_mem
+        from_id = min(round(a.identity_share * a.batch), a.batch - from_mem - 1) if "identity" in pools else 0
+        from_task = a.batch - from_mem - from_id
         parts: list[tuple[str, torch.Tensor]] = []
         if len(stage["tasks"]) == 1:
-            parts.append((stage["tasks"][0], torch.randint(0, a.pool, (from_task,), generator=gen)))
+            t = stage["tasks"][0]
+            parts.append((t, torch.randint(0, len(pools[t][0]), (from_task,), generator=gen)))
         else:
             which = torch.randint(0, len(stage["tasks"]), (from_task,), generator=gen)
             for i, t in enumerate(stage["tasks"]):
                 k = int((which == i).sum())
                 if k:
-                    parts.append((t, torch.randint(0, a.pool, (k,), generator=gen)))
+                    parts.append((t, torch.randint(0, len(pools[t][0]), (k,), generator=gen)))
+        if from_id > 0:
+            parts.append(("identity", torch.randint(0, len(pools["identity"][0]), (from_id,), generator=gen)))
         if from_mem > 0:
             entries = [(t, int(i)) for t, (idx, _) in memory.items() for i in idx.tolist()]
             picks = torch.randperm(len(entries), generator=gen)[:from_mem].tolist()
@@ -218,6 +297,10 @@ def main() -> None:
             g["lr"] = lr
         pred = model(deg)
         losses = per_sample_loss(pred, clean, a.edge_weight)
+        hp_w = torch.cat([torch.full((len(ix),), hp_weights.get(t, 0.0), device=device) for t, ix in parts])
+        if bool((hp_w > 0).any()):
+            # The error's high-pass band (streaks, flakes and noise left in the output, detail lost).
+            losses = losses + hp_w * dg.highpass(pred - clean, a.highpass_sigma).abs().mean(dim=(1, 2, 3))
         loss = losses.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -255,7 +338,12 @@ def main() -> None:
         per_step = (time.time() - t0) / 20
         calib_steps = 30
     val_cost = estimate_val_cost(model, val, device)
-    log(f"{name}: {per_step * 1000:.1f} ms/step, validation {val_cost:.1f} s")
+    t_report = time.time()
+    report_init = report(model, report_sets, a.highpass_sigma)
+    report_cost = time.time() - t_report
+    log(f"{name}: {per_step * 1000:.1f} ms/step, validation {val_cost:.1f} s, report {report_cost:.1f} s")
+    log(f"{name}: initial weights: {summarise(report_init)}")
+    report_final: dict | None = None
 
     def write_result() -> None:
         """Writes the run's JSON (after every stage, so that an interrupted run leaves its last stage)."""
@@ -299,6 +387,7 @@ def main() -> None:
             "args": vars(a), "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
             "torch": torch.__version__, "plan": [{**s, "steps": stage_steps[i]} for i, s in enumerate(plan)],
             "steps": step, "seconds": time.time() - t_start, "curve": curve, "validation": validation,
+            "report": {"strengths": report_strengths, "highpassSigma": a.highpass_sigma, "init": report_init, "final": report_final},
             "weights": model.export_weights(), "memory": replay, "parity": {"input": enc(px), "output": enc(py)},
         }
         os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
@@ -307,7 +396,7 @@ def main() -> None:
 
     curve: list[dict] = []
     validation: list[dict] = [{"step": 0, "afterTask": None, "scores": validate(model, val)}]
-    train_end = t_start + a.budget_s - 15
+    train_end = t_start + a.budget_s - 15 - report_cost
     step = calib_steps
     for si, stage in enumerate(plan):
         ts = time.time()
@@ -358,12 +447,15 @@ def main() -> None:
         log(f"{name}: stage {si} ({'+'.join(stage['tasks'])}, share {stage['share']:.2f}) {done} steps in {time.time() - ts:.0f} s ({per_step * 1000:.1f} ms/step); gains {gains}")
         write_result()
 
+    report_final = report(model, report_sets, a.highpass_sigma)
+    write_result()
+    log(f"{name}: final weights: {summarise(report_final)}")
     last = validation[-1]["scores"]
     log(f"{name}: done, {step} steps in {time.time() - t_start:.0f} s; final gains " + ", ".join(f"{t} {last[t]['psnr'] - last[t]['psnrDegraded']:+.2f}" for t in tasks))
 
 
-def make_validation(folder: str, tasks: list[str], w: int, h: int, device: torch.device) -> dict[str, list[tuple[torch.Tensor, torch.Tensor, float]]]:
-    """Per task: each validation photo, cover-cropped to w x h, degraded at strength 0.5 and 1 (fixed seeds)."""
+def validation_frames(folder: str, w: int, h: int, device: torch.device) -> list[torch.Tensor]:
+    """Each validation photo of `folder`, cover-cropped to w x h (resized first, never by more than needed)."""
     photos = dg.load_photos(folder, "val")
     frames = []
     for p in photos:
@@ -374,17 +466,24 @@ def make_validation(folder: str, tasks: list[str], w: int, h: int, device: torch
         x = torch.nn.functional.interpolate(x, size=(nh, nw), mode="bilinear", align_corners=False, antialias=True)
         y0, x0 = (nh - h) // 2, (nw - w) // 2
         frames.append(x[:, :, y0:y0 + h, x0:x0 + w].clamp(0, 1))
+    return frames
+
+
+def make_validation(folder: str, tasks: list[str], w: int, h: int, device: torch.device, strengths: tuple[float, ...] = (0.5, 1.0),
+                    seed: int = 9_000_000, frames: list[torch.Tensor] | None = None) -> dict[str, list[tuple[torch.Tensor, torch.Tensor, float]]]:
+    """Per task: each validation photo, cover-cropped to w x h, degraded at each strength (fixed seeds)."""
+    frames = validation_frames(folder, w, h, device) if frames is None else frames
     out: dict[str, list[tuple[torch.Tensor, torch.Tensor, float]]] = {}
     for ti, task in enumerate(tasks):
-        g = torch.Generator(device="cpu").manual_seed(9_000_000 + 1000 * ti)
+        g = torch.Generator(device="cpu").manual_seed(seed + 1000 * ti)
         cases = []
         for c in frames:
-            for strength in (0.5, 1.0):
+            for strength in strengths:
                 try:
                     d = dg.degrade(task, c, torch.tensor([strength], device=device), g)
                 except Exception as e:  # a GPU-only failure: degrade on the CPU
                     log(f"validation {task} failed on {device} ({e!r}); degrading on the CPU")
-                    d = dg.degrade(task, c.cpu(), torch.tensor([strength]), torch.Generator().manual_seed(9_000_000 + 1000 * ti)).to(device)
+                    d = dg.degrade(task, c.cpu(), torch.tensor([strength]), torch.Generator().manual_seed(seed + 1000 * ti)).to(device)
                 cases.append((d.half(), c.half(), strength))
         out[task] = cases
     return out
@@ -408,6 +507,133 @@ def validate(model: SimpleIR, val: dict) -> dict[str, dict]:
         out[task] = {"psnr": float(np.mean(p)), "psnrDegraded": float(np.mean(pd))}
     model.train()
     return out
+
+
+def report_weights(a: argparse.Namespace, cfg, tasks: list[str], strengths: list[float], device: torch.device, name: str, t_start: float) -> None:
+    """--report-only: the report of the --init weights, written as a run of 0 steps whose initial and final
+    weights are the same (so scripts/gpu/report_runs.py reads it like any run)."""
+    if not a.init:
+        raise SystemExit("--report-only needs --init WEIGHTS")
+    init_cfg, arrays = read_weights(a.init)
+    if init_cfg != cfg:
+        raise SystemExit(f"--init {a.init} holds a {init_cfg} network, not the {a.preset} preset's {cfg}")
+    model = SimpleIR(cfg)
+    model.load_arrays(arrays)
+    model = model.to(device)
+    vw, vh = (int(v) for v in a.val_size.split("x"))
+    r = report(model, make_report_sets(a, tasks, vw, vh, strengths, device), a.highpass_sigma)
+    log(f"{name}: {a.init}: {summarise(r)}")
+    result = {
+        "format": "simpleir-torch-run", "version": 1, "name": name, "preset": a.preset, "config": cfg.__dict__, "args": vars(a),
+        "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu", "torch": torch.__version__, "plan": [],
+        "steps": 0, "seconds": time.time() - t_start, "curve": [], "validation": [],
+        "report": {"strengths": strengths, "highpassSigma": a.highpass_sigma, "init": r, "final": r},
+        "weights": model.export_weights(),
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    with open(a.out, "w") as f:
+        json.dump(result, f)
+
+
+def make_report_sets(a: argparse.Namespace, tasks: list[str], w: int, h: int, strengths: list[float], device: torch.device) -> dict:
+    """The frames of the report: every task at each strength on the validation photographs (w x h) and on the
+    dark held-out photographs (square, at most --val-dark-side, multiples of 8), and both sets clean."""
+    clean = validation_frames(a.photos, w, h, device)
+    dark = [validation_frames_one(p, min(a.val_dark_side, int(p.shape[1]), int(p.shape[2])) // 8 * 8, device)
+            for p in dg.load_photos(a.dark_photos, "val")]
+    return {
+        "tasks": make_validation(a.photos, tasks, w, h, device, tuple(strengths), seed=9_500_000, frames=clean),
+        "darkTasks": make_validation(a.dark_photos, tasks, 0, 0, device, tuple(strengths), seed=9_700_000, frames=dark),
+        "identity": {"clean": [c.half() for c in clean], "dark": [d.half() for d in dark]},
+    }
+
+
+def validation_frames_one(p: torch.Tensor, side: int, device: torch.device) -> torch.Tensor:
+    """The centre square of `side` px of one photo (shrunk first when its short side is larger than twice `side`)."""
+    x = p.float().div(255).unsqueeze(0).to(device)
+    _, _, ph, pw = x.shape
+    if min(ph, pw) >= 2 * side:
+        s = side / min(ph, pw)
+        x = torch.nn.functional.interpolate(x, size=(round(ph * s), round(pw * s)), mode="bilinear", align_corners=False, antialias=True)
+        _, _, ph, pw = x.shape
+    y0, x0 = (ph - side) // 2, (pw - side) // 2
+    return x[:, :, y0:y0 + side, x0:x0 + side].clamp(0, 1)
+
+
+LUMA = (0.299, 0.587, 0.114)
+
+
+def ssim_y(a: torch.Tensor, b: torch.Tensor) -> float:
+    """SSIM on BT.601 luminance as src/core/metrics.ts: gaussian window 11 (sigma 1.5), valid positions."""
+    w = torch.tensor(LUMA, device=a.device).view(1, 3, 1, 1)
+    x, y = (a.float() * w).sum(1, keepdim=True), (b.float() * w).sum(1, keepdim=True)
+    i = torch.arange(-5, 6, device=a.device, dtype=torch.float32)
+    g = torch.exp(-(i * i) / (2 * 1.5 ** 2))
+    g = g / g.sum()
+    win = lambda t: torch.nn.functional.conv2d(torch.nn.functional.conv2d(t, g.view(1, 1, 1, -1)), g.view(1, 1, -1, 1))
+    mx, my, xx, yy, xy = (win(t) for t in (x, y, x * x, y * y, x * y))
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    num = (2 * mx * my + c1) * (2 * (xy - mx * my) + c2)
+    den = (mx * mx + my * my + c1) * (xx - mx * mx + yy - my * my + c2)
+    return float((num / den).mean())
+
+
+@torch.no_grad()
+def report(model: SimpleIR, sets: dict, sigma: float) -> dict:
+    """Per task and strength, on the validation photographs ("tasks") and the dark held-out ones ("darkTasks"):
+    mean PSNR and SSIM of the restored and the degraded frame, the mean and worst PSNR gain over the photos, and
+    the high-pass gain (10 log10 of the high-pass band's error of the degraded frame over the restored one's:
+    positive when streaks, flakes or noise are removed). "identity": PSNR of the output against its clean input
+    (worst and mean) and the mean change of level, on the clean validation and dark held-out photographs."""
+    model.eval()
+    out: dict = {}
+    for key in ("tasks", "darkTasks"):
+        per: dict = {}
+        for task, cases in sets[key].items():
+            by_strength: dict[str, dict[str, list[float]]] = {}
+            for d, c, strength in cases:
+                y = model(d.float(), clip=True)
+                hp_c = dg.highpass(c.float(), sigma)
+                m = by_strength.setdefault(f"{strength:g}", {k: [] for k in ("psnr", "psnrDegraded", "ssim", "ssimDegraded", "highpassGain")})
+                m["psnr"].append(psnr(y, c))
+                m["psnrDegraded"].append(psnr(d, c))
+                m["ssim"].append(ssim_y(y, c))
+                m["ssimDegraded"].append(ssim_y(d, c))
+                err_y = float(((dg.highpass(y, sigma) - hp_c) ** 2).mean())
+                err_d = float(((dg.highpass(d.float(), sigma) - hp_c) ** 2).mean())
+                m["highpassGain"].append(10 * math.log10(max(err_d, 1e-12) / max(err_y, 1e-12)))
+            per[task] = {
+                s: {
+                    "psnr": float(np.mean(m["psnr"])), "psnrDegraded": float(np.mean(m["psnrDegraded"])),
+                    "gain": float(np.mean(np.subtract(m["psnr"], m["psnrDegraded"]))),
+                    "worstGain": float(np.min(np.subtract(m["psnr"], m["psnrDegraded"]))),
+                    "ssim": float(np.mean(m["ssim"])), "ssimDegraded": float(np.mean(m["ssimDegraded"])),
+                    "highpassGain": float(np.mean(m["highpassGain"])),
+                }
+                for s, m in by_strength.items()
+            }
+        out[key] = per
+    ident: dict = {}
+    for key, frames in sets["identity"].items():
+        ps, shifts = [], []
+        for c in frames:
+            y = model(c.float(), clip=True)
+            ps.append(psnr(y, c))
+            shifts.append(float(y.mean() - c.float().mean()))
+        ident[key] = {"worstPsnr": float(np.min(ps)), "meanPsnr": float(np.mean(ps)), "psnr": ps, "levelShift": shifts}
+    out["identity"] = ident
+    model.train()
+    return out
+
+
+def summarise(r: dict) -> str:
+    """One log line: gain / high-pass gain at the highest strength per task, dark blur's worst gain, identity worst."""
+    top = lambda per: {t: v[max(v, key=float)] for t, v in per.items()}
+    parts = [f"{t} {v['gain']:+.2f}/hp {v['highpassGain']:+.2f}" for t, v in top(r["tasks"]).items()]
+    if "blur" in r["darkTasks"]:
+        parts.append("dark blur worst " + "/".join(f"{v['worstGain']:+.2f}" for v in r["darkTasks"]["blur"].values()))
+    parts.append("identity worst " + ", ".join(f"{k} {v['worstPsnr']:.1f} dB" for k, v in r["identity"].items()))
+    return "; ".join(parts)
 
 
 def estimate_val_cost(model: SimpleIR, val: dict, device: torch.device) -> float:

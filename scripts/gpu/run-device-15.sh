@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Issue 15's fine-tune of the shipped weights, prepared for one call of the device tool (not yet run on a
+# GPU; docs/review-learning.md "Issue 15 recipe"). Four runs share one GPU, each BUDGET seconds from its
+# start (pools, validation and both reports included; a hard timeout 60 s later): for `base` and `tiny`,
+# the recipe and a variant with twice the high-pass weight and more identity samples. Each run starts
+# from weights/NAME.json, replays Review Learning's stages (snow, blur, rain, low light; memory Q = 1024,
+# constant share 0.5) with identity samples in every batch and dark photographs in the blur pool, ends
+# with a consolidation stage, and writes OUT/RUN.json after every stage; then OUT/report.md compares the
+# runs' initial and final weights (scripts/gpu/report_runs.py).
+#
+# Before the call, here (from the repo root):
+#   npm run fetch-photos -- --dark       # .cache/photos (31 photographs) and .cache/photos/dark (20)
+#   du -sbL .cache/photos                # 25 MB: it travels with the tree, under the 64 MiB limit
+# The call (device tool `run`, about 9 minutes of wall time at BUDGET=450, within one call's 10):
+#   command: bash scripts/gpu/run-device-15.sh     carry: [".cache/photos"]     timeout_s: 600
+# Afterwards, here: read the files that came back (files_at/report.md), pick per preset the run that meets
+# the most targets (`python3 scripts/gpu/report_runs.py --json FILES_AT/*.json`), then
+#   npm run import-torch-weights -- FILES_AT/base-15.json --name base --parity test/fixtures/torch-parity.json
+#   npm run import-torch-weights -- FILES_AT/tiny-15.json --name tiny --parity test/fixtures/torch-parity.json
+#   cp FILES_AT/*.json training/gpu/
+# and run the tests that read the shipped weights (torch-parity, shipped-weights).
+#
+# Dry run on a CPU (every path, small sizes; PYTHON picks an interpreter that has torch, THREADS=1 avoids
+# oversubscribing a shared CPU):
+#   OUT=/tmp/dry PYTHON=/usr/bin/python3 THREADS=1 STEPS=6 BATCH=4 CROP=64 POOL=64 IDPOOL=32 Q=8 \
+#     VAL_SIZE=64x36 VAL_DARK_SIDE=64 REPORT_STRENGTHS=0,1 bash scripts/gpu/run-device-15.sh
+set -u
+OUT=${OUT:-/tmp/simpleir-gpu}
+BUDGET=${BUDGET:-450}
+PYTHON=${PYTHON:-python3}
+THREADS=${THREADS:-2}
+mkdir -p "$OUT"
+LOG="$OUT/train15.log"
+{
+  date -u
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 || echo "no nvidia-smi"
+  "$PYTHON" -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())'
+  echo "photos: $(find .cache/photos/train .cache/photos/val -type f | wc -l) main, $(find .cache/photos/dark/train .cache/photos/dark/val -type f | wc -l) dark"
+} >> "$LOG" 2>&1
+for f in .cache/photos/manifest.json .cache/photos/dark/manifest.json weights/base.json weights/tiny.json; do
+  [ -f "$f" ] || { echo "missing $f: run npm run fetch-photos -- --dark here and carry .cache/photos" | tee -a "$LOG"; exit 1; }
+done
+export PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+# Small-size overrides for a dry run; on the GPU the defaults are the shipped runs' sizes.
+SIZES="--batch ${BATCH:-48} --crop ${CROP:-128} --pool ${POOL:-4096} --identity-pool ${IDPOOL:-1024} --q ${Q:-1024}"
+SIZES="$SIZES --val-size ${VAL_SIZE:-1920x1080} --val-dark-side ${VAL_DARK_SIDE:-1024} --report-strengths ${REPORT_STRENGTHS:-0,0.5,1}"
+[ -n "${STEPS:-}" ] && SIZES="$SIZES --steps $STEPS"
+run() {
+  local name=$1; shift
+  timeout -s INT $((BUDGET + 60)) "$PYTHON" scripts/gpu/train_gpu.py --budget-s "$BUDGET" --threads "$THREADS" $SIZES \
+    --out "$OUT/$name.json" "$@" >> "$LOG" 2>&1 &
+}
+T=snow,blur,rain,lowlight   # the shipped runs' order
+# Review Learning from the shipped weights at a lower rate. --seed-memory: random samples of every task in the
+# memory from the start, so that the first stage (snow) rehearses the others instead of forgetting low light
+# (docs/review-learning.md, lesson 2). A batch of 48: 24 from the memory (constant share 0.5), 10 (or 14)
+# identity samples, the rest of the stage's task.
+R="--tasks $T --strategy review --rho0 0.5 --share-kind constant --seed-memory --lr 7e-4 --stage-lr-decay 0.85 --stage-weights blur=2,lowlight=1.5"
+# Issue 15: identity samples (clean and dark, input = target), dark photographs in the blur pool (target: the
+# dark sharp photo), high-pass loss on rain, snow (streaks, flakes) and low light (noise), a consolidation stage.
+F="--identity-dark-fraction 0.6 --dark-share blur=0.35 --consolidation-weight 1.5 --consolidation-share 0.5"
+run base-15 --preset base --init weights/base.json $R $F --identity-share 0.2 --highpass-weights rain=1,snow=1,lowlight=0.5 --seed 15
+run tiny-15 --preset tiny --init weights/tiny.json $R $F --identity-share 0.2 --highpass-weights rain=1,snow=1,lowlight=0.5 --seed 15
+run base-15-hp2 --preset base --init weights/base.json $R $F --identity-share 0.3 --highpass-weights rain=2,snow=2,lowlight=1 --seed 16
+run tiny-15-hp2 --preset tiny --init weights/tiny.json $R $F --identity-share 0.3 --highpass-weights rain=2,snow=2,lowlight=1 --seed 16
+wait
+nvidia-smi --query-gpu=memory.used --format=csv,noheader >> "$LOG" 2>&1
+"$PYTHON" scripts/gpu/report_runs.py "$OUT"/*-15*.json > "$OUT/report.md" 2>> "$LOG"
+"$PYTHON" scripts/gpu/report_runs.py --json "$OUT"/*-15*.json >> "$LOG" 2>&1
+ls -la "$OUT" >> "$LOG"

@@ -209,3 +209,18 @@ test('the report draws the loss curve over the stages and tabulates validation',
   assert.equal(table.split('\n').length, 5);
   trainer.dispose();
 });
+
+test('a trainer leaves no tensors behind once disposed, and refuses weights that lack a parameter', () => {
+  const tensors = tf.memory().numTensors;
+  const trainer = new OfflineTrainer({ config, tasks: ['dim'], steps: 2 }, initialWeights(config));
+  const firstName = [...trainer.weights.keys()][0]!;
+  trainer.dispose();
+  assert.equal(tf.memory().numTensors, tensors, 'the initial values are not left behind');
+  const partial = initialWeights(config);
+  partial.delete(firstName);
+  assert.throws(
+    () => new OfflineTrainer({ config, tasks: ['dim'] }, partial),
+    (e) => (e as { code?: string }).code === 'WEIGHTS_MISMATCH' && (e as Error).message.includes(`lack ${firstName}`),
+  );
+  assert.equal(tf.memory().numTensors, tensors, 'nothing is left behind by a refused trainer');
+});

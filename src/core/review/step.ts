@@ -4,7 +4,7 @@
  * trainer and the online learner.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { SimpleIRConfig } from '../config.js';
+import { paramSpecs, type SimpleIRConfig } from '../config.js';
 import { SimpleIRError } from '../errors.js';
 import { forward } from '../model/forward.js';
 import type { NetOps } from '../model/ops.js';
@@ -30,6 +30,29 @@ export interface StepSetup {
 export interface PairBatch {
   readonly degraded: tf.Tensor4D;
   readonly clean: tf.Tensor4D;
+}
+
+/**
+ * Variables of `config`'s parameters holding `values`, named `${prefix}/${parameter}` (tfjs variable names
+ * are global: give each owner its own prefix). The caller owns them.
+ * @throws SimpleIRError `WEIGHTS_MISMATCH` when `values` lacks a parameter (none are left behind then).
+ */
+export function createVariables(config: SimpleIRConfig, values: ReadonlyMap<string, Float32Array>, prefix: string, trainable = true): Map<string, tf.Variable> {
+  const variables = new Map<string, tf.Variable>();
+  for (const spec of paramSpecs(config)) {
+    const v = values.get(spec.name);
+    if (!v) {
+      variables.forEach((x) => x.dispose());
+      throw new SimpleIRError('WEIGHTS_MISMATCH', `Initial weights lack ${spec.name}; pass weights made for this config (SimpleIR's getWeights, or initialWeights(config)).`);
+    }
+    const initial = tf.tensor(v, [...spec.shape]);
+    try {
+      variables.set(spec.name, tf.variable(initial, trainable, `${prefix}/${spec.name}`));
+    } finally {
+      initial.dispose();
+    }
+  }
+  return variables;
 }
 
 /** Adam as every trainer of this project uses it (beta1 0.9, beta2 0.999, epsilon 1e-8), at `learningRate` until a step sets its own. */

@@ -5,14 +5,14 @@
  * the caller, so it runs in Node and in the browser alike.
  */
 import * as tf from '@tensorflow/tfjs';
-import { paramSpecs, validateConfig, type SimpleIRConfig } from '../config.js';
+import { validateConfig, type SimpleIRConfig } from '../config.js';
 import { invalidArgument, isOptionsObject, SimpleIRError } from '../errors.js';
 import { trainingOpsFor } from '../model/ops.js';
 import { Random } from '../random.js';
 import { LossHistory, type LossHistoryJSON } from './history.js';
 import { HardSampleMemory, selectForMemory, type HardSampleMemoryJSON } from './memory.js';
 import { batchComposition, cosineLr, planStages, type ReviewShareKind, type StagePlan, type StrategyName } from './schedule.js';
-import { assertFiniteLosses, createOptimizer, optimizerStep, type StepSetup } from './step.js';
+import { assertFiniteLosses, createOptimizer, createVariables, optimizerStep, type StepSetup } from './step.js';
 
 /** One training sample: the `index`-th sample of a task's pool; the data source makes it deterministically. */
 export interface SampleRef {
@@ -181,7 +181,7 @@ let trainerCount = 0;
 export class OfflineTrainer {
   readonly options: TrainerState['options'];
   readonly plan: readonly StagePlan[];
-  private readonly variables = new Map<string, tf.Variable>();
+  private readonly variables: Map<string, tf.Variable>;
   private readonly optimizer: tf.AdamOptimizer;
   private readonly history: LossHistory;
   private memory: HardSampleMemory<SampleRef>;
@@ -198,12 +198,7 @@ export class OfflineTrainer {
     this.options = resume ? resume.state.options : resolveOptions(options);
     this.plan = weightedPlan(this.options);
     const weights = resume ? resume.weights : initial;
-    const prefix = `simpleir-train-${++trainerCount}`;
-    for (const spec of paramSpecs(this.options.config)) {
-      const v = weights.get(spec.name);
-      if (!v) throw new SimpleIRError('WEIGHTS_MISMATCH', `Initial weights lack ${spec.name}.`);
-      this.variables.set(spec.name, tf.variable(tf.tensor(v, [...spec.shape]), true, `${prefix}/${spec.name}`));
-    }
+    this.variables = createVariables(this.options.config, weights, `simpleir-train-${++trainerCount}`);
     this.optimizer = createOptimizer(this.options.learningRate);
     this.stepSetup = {
       config: this.options.config,

@@ -15,10 +15,10 @@ import type { ReplayCrop, ReplayExportOptions } from '../replay.js';
 import { createOptimizer, type StepSetup } from '../step.js';
 import { TimeBudget, type BudgetStats } from './budget.js';
 import { CropPool, randomCrops } from './crop-pool.js';
-import { LearnerListeners, type LearnerEvent, type LearnerListener, type MemoryCounts, type SeedSource, type StepEvent } from './events.js';
+import { LearnerListeners, type LearnerListener, type MemoryCounts, type SeedSource, type StepEvent } from './events.js';
 import { resolveLearnerOptions, type ResolvedLearnerOptions, type OnlineLearnerOptions } from './options.js';
 import { MemorySeeder, ReviewSynthesizer, seedFromMetadata, synthesizableDomains } from './seeding.js';
-import { createSnapshot, readSnapshot, type LearnerState, type LearnerStore } from './store.js';
+import { createSnapshot, readSnapshot, type LearnerStore } from './store.js';
 import { runStep, stepComposition, stepLosses, type StepParts } from './training-step.js';
 import { LearnerWeights, type LearnableModel } from './weights.js';
 
@@ -180,17 +180,8 @@ export class OnlineLearner {
   /** Writes weights, memory and state to `store` (see {@link LearnerStore}). */
   async save(store: LearnerStore, options: ReplayExportOptions = {}): Promise<void> {
     this.assertLive();
-    const state: LearnerState = {
-      format: 'simpleir-online-learner',
-      version: 1,
-      domain: this.currentDomain,
-      steps: this.stepCount,
-      weightVersion: this.weightVersion,
-      seeded: this.seedSource,
-      baseDomains: this.baseDomains,
-      savedAt: new Date().toISOString(),
-    };
-    await store.write(await createSnapshot(this.model.config, this.model.metadata, this.weights, this.memoryStore, state, options));
+    const facts = { domain: this.currentDomain, steps: this.stepCount, weightVersion: this.weightVersion, seeded: this.seedSource, baseDomains: this.baseDomains };
+    await store.write(await createSnapshot(this.model.config, this.model.metadata, this.weights, this.memoryStore, facts, options));
   }
 
   /**
@@ -245,7 +236,7 @@ export class OnlineLearner {
     const previous = this.currentDomain;
     this.currentDomain = domain;
     this.clearPools();
-    this.emit({ type: 'domain', reason: 'switch', domain, previous, seeded: this.seedSource, ...this.memoryCounts() });
+    this.listeners.emit({ type: 'domain', reason: 'switch', domain, previous, seeded: this.seedSource, ...this.memoryCounts() });
   }
 
   /**
@@ -257,7 +248,7 @@ export class OnlineLearner {
     const s = this.trained.publishStaged(this.model);
     if (s) {
       this.weightVersion++;
-      this.emit({ type: 'swap', version: this.weightVersion, step: s.step, loss: s.loss, reason: 'step', ...this.memoryCounts() });
+      this.listeners.emit({ type: 'swap', version: this.weightVersion, step: s.step, loss: s.loss, reason: 'step', ...this.memoryCounts() });
     }
     this.budget.grantFrame();
   }
@@ -330,7 +321,7 @@ export class OnlineLearner {
     if (done && epoch === this.epoch) {
       this.seedSource = 'synthesized';
       this.baseDomains = this.memoryStore.tasks();
-      this.emit({ type: 'domain', reason: 'seed', domain: this.currentDomain, previous: this.currentDomain, seeded: 'synthesized', ...this.memoryCounts() });
+      this.listeners.emit({ type: 'domain', reason: 'seed', domain: this.currentDomain, previous: this.currentDomain, seeded: 'synthesized', ...this.memoryCounts() });
     }
   }
 
@@ -361,7 +352,7 @@ export class OnlineLearner {
     const { learningRate, warmupSteps } = this.options;
     const lr = warmupSteps > 0 ? (learningRate * Math.min(warmupSteps, this.optimizerSteps + 1)) / warmupSteps : learningRate;
     this.optimizerSteps++;
-    const added = (cropDomain: string, id: string, score: number): void => this.emit({ type: 'hard-sample', domain: cropDomain, id, score, ...this.memoryCounts() });
+    const added = (cropDomain: string, id: string, score: number): void => this.listeners.emit({ type: 'hard-sample', domain: cropDomain, id, score, ...this.memoryCounts() });
     const outcome = await runStep(parts, lr, domain, this.stepCount + 1, stale, added);
     if (!outcome) return null;
     this.stepCount++;
@@ -375,7 +366,7 @@ export class OnlineLearner {
       type: 'step', step: this.stepCount, domain, ...losses, reviewed: reviewed.length + synthesized.length,
       synthesized: synthesized.length, lr, ms, credit: this.budget.credit, ...this.memoryCounts(),
     };
-    this.emit(event);
+    this.listeners.emit(event);
     return event;
   }
 
@@ -409,7 +400,7 @@ export class OnlineLearner {
     this.trained.dropStaged();
     this.model.setWeights(values);
     this.weightVersion++;
-    this.emit({ type: 'swap', version: this.weightVersion, step: this.stepCount, loss: null, reason, ...this.memoryCounts() });
+    this.listeners.emit({ type: 'swap', version: this.weightVersion, step: this.stepCount, loss: null, reason, ...this.memoryCounts() });
   }
 
   /** A new optimiser and loss history: at creation, and after a reset or load. */
@@ -428,10 +419,6 @@ export class OnlineLearner {
   private clearPools(): void {
     this.pool.clear();
     this.reviewPool.clear();
-  }
-
-  private emit(event: LearnerEvent): void {
-    this.listeners.emit(event);
   }
 
   private assertLive(): void {

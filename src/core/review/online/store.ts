@@ -37,16 +37,18 @@ export interface LearnerStore {
 
 /**
  * A learner's snapshot: its `weights` of `config` as a loadable weight file whose metadata (the model's
- * `metadata` plus `state`) ships a bounded pixel memory (`exportOptions`), the full `memory`, and `state`.
+ * `metadata` plus the state) ships a bounded pixel memory (`exportOptions`), the full `memory`, and the
+ * state: the learner's `facts`, stamped with the format, version and time.
  */
 export async function createSnapshot(
   config: SimpleIRConfig,
   metadata: Readonly<Record<string, unknown>>,
   weights: ReadonlyMap<string, tf.Tensor>,
   memory: HardSampleMemory<ReplayCrop>,
-  state: LearnerState,
+  facts: Omit<LearnerState, 'format' | 'version' | 'savedAt'>,
   exportOptions: ReplayExportOptions,
 ): Promise<LearnerSnapshot> {
+  const state: LearnerState = { format: 'simpleir-online-learner', version: 1, ...facts, savedAt: new Date().toISOString() };
   const values = new Map<string, Float32Array>();
   for (const [name, v] of weights) values.set(name, (await v.data()) as Float32Array);
   const fileMetadata = { ...metadata, memory: exportReplayMemory(memory, exportOptions), onlineLearning: state };

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { paramSpecs, type SimpleIRConfig } from '../../config.js';
 import { forward } from '../../model/forward.js';
 import { nativeOps } from '../../model/ops.js';
+import { createVariables } from '../step.js';
 import type { ResolvedLearnerOptions } from './options.js';
 
 /** What the learner needs of a model (a `SimpleIR` is one). */
@@ -30,9 +31,9 @@ let learnerCount = 0;
 /** The trained, averaged, shipped and staged weights of one learner; it owns all of their tensors. */
 export class LearnerWeights {
   /** The weights the optimiser trains. */
-  readonly variables = new Map<string, tf.Variable>();
+  readonly variables: Map<string, tf.Variable>;
   /** The moving average of `variables` (`weightAveraging` > 0), what the learner publishes. */
-  private readonly averaged = new Map<string, tf.Variable>();
+  private readonly averaged: Map<string, tf.Variable>;
   /** The shipped weights as tensors, for review targets (`reviewTarget: 'shipped'`); empty otherwise. */
   private readonly shippedTensors = new Map<string, tf.Tensor>();
   private staged: StagedWeights | null = null;
@@ -44,13 +45,9 @@ export class LearnerWeights {
     private readonly options: Pick<ResolvedLearnerOptions, 'weightAveraging' | 'reviewTarget'>,
   ) {
     const prefix = `simpleir-online-${++learnerCount}`;
-    for (const spec of paramSpecs(config)) {
-      const initial = tf.tensor(shipped.get(spec.name)!, [...spec.shape]);
-      this.variables.set(spec.name, tf.variable(initial, true, `${prefix}/${spec.name}`));
-      if (options.weightAveraging > 0) this.averaged.set(spec.name, tf.variable(initial, false, `${prefix}/average/${spec.name}`));
-      if (options.reviewTarget === 'shipped') this.shippedTensors.set(spec.name, initial);
-      else initial.dispose();
-    }
+    this.variables = createVariables(config, shipped, prefix);
+    this.averaged = options.weightAveraging > 0 ? createVariables(config, shipped, `${prefix}/average`, false) : new Map();
+    if (options.reviewTarget === 'shipped') for (const spec of paramSpecs(config)) this.shippedTensors.set(spec.name, tf.tensor(shipped.get(spec.name)!, [...spec.shape]));
   }
 
   /** The weights the learner publishes and saves: the average, or the trained weights when averaging is off. */

@@ -21,7 +21,7 @@ export { nodeFrameConverter, registerFrameConverter, selectFrameConverter, type 
 export type { RestoreMetrics } from './streams/metrics.js';
 export type { TemporalOption, TemporalStreamOptions } from './streams/temporal.js';
 export { TemporalFilter, type TemporalFilterOptions } from './core/temporal/index.js';
-export { pullSource, pullFrom, isPullSource, type PullSource, type PullSubscription, type PullFromSubscription, type PullProducer } from './streams/pull.js';
+export { pullSource, pullFrom, isPullSource, type PullSource, type PullSubscription, type PullFromSubscription, type PullProducer, type PullOperator } from './streams/pull.js';
 export { createReviewLearner, reviewLearning, ReviewLearner, type ReviewLearningOptions, type TrainingPair } from './streams/review-learning.js';
 export { OnlineReviewLearner, type ReviewLearnerOptions, type LearnerEvent, type LearnerStore } from './core/review/online.js';
 export { exportReplayMemory, importReplayMemory, type ReplayMemoryJSON } from './core/review/replay.js';

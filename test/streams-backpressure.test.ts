@@ -16,7 +16,7 @@ import { createDegradation, type Degradation } from '../src/core/degrade/index.j
 import { SimpleIR } from '../src/core/model/simpleir.js';
 import type { NodeFrame } from '../src/streams/frames.js';
 import type { RestoreMetrics } from '../src/streams/metrics.js';
-import { pullFrom, pullSource, type PullSource } from '../src/streams/pull.js';
+import { isPullSource, pullFrom, pullSource, type PullSource } from '../src/streams/pull.js';
 import { restore } from '../src/streams/restore.js';
 import { createReviewLearner, reviewLearning } from '../src/streams/review-learning.js';
 import { sleep, slowConverter, waitUntil } from './helpers/streams.js';
@@ -115,6 +115,8 @@ describe('demand through map, filter and tap', () => {
     const count = new InFlight();
     const conv = slowConverter(15);
     const out: NodeFrame[] = [];
+    // Its output is a pull source, as restore's: a pulling sink after it holds the chain back.
+    assert.ok(isPullSource(fromY4m(clip).pipe(reviewLearning<NodeFrame>(learner, { domain: 'rain', pairs: 'synthesize', degrade: rain }))));
     try {
       await new Promise<void>((resolve, reject) =>
         fromY4m(clip)

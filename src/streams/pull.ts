@@ -42,6 +42,12 @@ export interface PullSource<T> extends Observable<T> {
   pull(observer: Partial<Observer<T>>): PullSubscription;
 }
 
+/**
+ * An operator whose output is a {@link PullSource}: it passes the demand of its consumer on to its own
+ * source (through {@link pullFrom}), so a pulling sink after it holds the whole chain back.
+ */
+export type PullOperator<T, R> = (source: Observable<T>) => PullSource<R>;
+
 /** True when `source` supports {@link PullSource.pull}. */
 export function isPullSource<T>(source: Observable<T>): source is PullSource<T> {
   return typeof (source as Partial<PullSource<T>> | null | undefined)?.pull === 'function';

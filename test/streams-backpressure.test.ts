@@ -1,8 +1,9 @@
 /**
  * Backpressure through user operators: a y4m made by ffmpeg, read by `fromY4m`, passes `map`, `filter`
  * and `tap` before `restore` (and `reviewLearning`); decoding stays a few frames ahead of the output,
- * and every kept frame comes out in order with its pixels; a sink behind `map`/`filter` paces `restore`. Also `pullFrom` on its own: filtered items,
- * `take`, `merge` of two pull sources, and the documented fallback behind an asynchronous operator.
+ * and every kept frame comes out in order with its pixels; a sink behind `map`/`filter` paces `restore`.
+ * Also `pullFrom` on its own: filtered items, `take`, `merge` of two pull sources, and the documented
+ * fallback behind an asynchronous operator.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

@@ -11,6 +11,8 @@
  * one at once, as for a plain `subscribe()`. Asynchronous operators (`delay`, `observeOn`, an async
  * `concatMap`) deliver after `next` returned, so nothing is claimed: the source then runs at the plain
  * subscriber's pace, and the consumer buffers what arrives (in order; `restore` reports it as `queued`).
+ * No window is kept for them: the source cannot tell an item held by `delay` from one dropped by a
+ * `filter` before it, and counting dropped items as in flight would stall such a chain for good.
  */
 import { Observable, type Observer, type Subscriber } from 'rxjs';
 import { invalidArgument } from '../core/errors.js';

@@ -20,7 +20,7 @@ export { nodeFrameConverter, registerFrameConverter, type NodeFrame, type NodeFr
 export type { RestoreMetrics } from './streams/metrics.js';
 export type { TemporalOption, TemporalStreamOptions } from './streams/temporal.js';
 export { TemporalFilter, type TemporalFilterOptions } from './core/temporal/index.js';
-export { pullSource, pullFrom, isPullSource, type PullSource, type PullSubscription, type PullFromSubscription, type PullProducer } from './streams/pull.js';
+export { pullSource, pullFrom, isPullSource, type PullSource, type PullSubscription, type PullFromSubscription, type PullProducer, type PullOperator } from './streams/pull.js';
 export { createOnlineLearner, reviewLearning, ObservableLearner, type ReviewLearningOptions, type TrainingPair } from './streams/review-learning.js';
 export { OnlineLearner, type OnlineLearnerOptions, type LearnerEvent, type LearnerStore } from './core/review/online/index.js';
 export { exportReplayMemory, importReplayMemory, type ReplayMemoryJSON } from './core/review/replay.js';

@@ -1,8 +1,9 @@
 /**
  * Backpressure through user operators: a y4m made by ffmpeg, read by `fromY4m`, passes `map`, `filter`
  * and `tap` before `restore` (and `reviewLearning`); decoding stays a few frames ahead of the output,
- * and every kept frame comes out in order with its pixels. Also `pullFrom` on its own: filtered items,
- * `take`, `merge` of two pull sources, and the documented fallback behind an asynchronous operator.
+ * and every kept frame comes out in order with its pixels; a sink behind `map`/`filter` paces `restore`.
+ * Also `pullFrom` on its own: filtered items, `take`, `merge` of two pull sources, and the documented
+ * fallback behind an asynchronous operator.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -11,12 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { delay, filter, lastValueFrom, map, merge, take, tap, toArray, type Observable } from 'rxjs';
+import { frameSink } from '../src/adapters/node/frame-sink.js';
 import { fromY4m } from '../src/adapters/node/y4m-source.js';
 import { createDegradation, type Degradation } from '../src/core/degrade/index.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
 import type { NodeFrame } from '../src/streams/frames.js';
 import type { RestoreMetrics } from '../src/streams/metrics.js';
-import { pullFrom, pullSource, type PullSource } from '../src/streams/pull.js';
+import { isPullSource, pullFrom, pullSource, type PullSource } from '../src/streams/pull.js';
 import { restore } from '../src/streams/restore.js';
 import { createOnlineLearner, reviewLearning } from '../src/streams/review-learning.js';
 import { sleep, slowConverter, waitUntil } from './helpers/streams.js';
@@ -115,6 +117,8 @@ describe('demand through map, filter and tap', () => {
     const count = new InFlight();
     const conv = slowConverter(15);
     const out: NodeFrame[] = [];
+    // Its output is a pull source, as restore's: a pulling sink after it holds the chain back.
+    assert.ok(isPullSource(fromY4m(clip).pipe(reviewLearning<NodeFrame>(learner, { domain: 'rain', pairs: 'synthesize', degrade: rain }))));
     try {
       await new Promise<void>((resolve, reject) =>
         fromY4m(clip)
@@ -149,6 +153,47 @@ describe('demand through map, filter and tap', () => {
     });
     // restore's 2, and one held by reviewLearning while it reads a frame for crops.
     assert.ok(count.max <= 4, `${count.max} frames decoded and not yet restored`);
+  });
+
+  test('restore -> map -> filter -> frameSink (slow writer): the sink paces restore and the source through the operators', async () => {
+    let decoded = 0;
+    let written = 0;
+    let filtered = 0;
+    let maxAhead = 0;
+    const writtenTimestamps: number[] = [];
+    const summary = await lastValueFrom(
+      fromY4m(clip).pipe(
+        tap(() => {
+          decoded++;
+          maxAhead = Math.max(maxAhead, decoded - written - filtered);
+        }),
+        restore(model, { maxInFlight: 2 }),
+        map((f) => ({ ...f, timestamp: f.timestamp + 1 })),
+        filter((f) => {
+          const kept = Math.round(f.timestamp / 40_000) % 3 !== 1;
+          if (!kept) {
+            filtered++;
+            f.close?.();
+          }
+          return kept;
+        }),
+        frameSink(() => ({
+          write: async (f) => {
+            await sleep(15);
+            assert.deepEqual(f.data, reference[Math.round(f.timestamp / 40_000)]!.data);
+            writtenTimestamps.push(f.timestamp);
+            written++;
+          },
+          finish: async () => written,
+          abort: () => undefined,
+        })),
+      ),
+    );
+    process.stderr.write(`fromY4m -> restore -> map -> filter -> frameSink: at most ${maxAhead} frames decoded and not yet written\n`);
+    assert.equal(summary, KEPT.length);
+    assert.deepEqual(writtenTimestamps, KEPT.map((i) => i * 40_000 + 1));
+    // restore's 2 in flight, the one being written and the one emitted unasked at subscription.
+    assert.ok(maxAhead <= 4, `${maxAhead} frames decoded and not yet written`);
   });
 
   test('behind an asynchronous operator (delay) demand is lost: the source runs at a plain subscriber pace, restore buffers in order and reports it as queued', async () => {

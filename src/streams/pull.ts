@@ -11,6 +11,8 @@
  * one at once, as for a plain `subscribe()`. Asynchronous operators (`delay`, `observeOn`, an async
  * `concatMap`) deliver after `next` returned, so nothing is claimed: the source then runs at the plain
  * subscriber's pace, and the consumer buffers what arrives (in order; `restore` reports it as `queued`).
+ * No window is kept for them: the source cannot tell an item held by `delay` from one dropped by a
+ * `filter` before it, and counting dropped items as in flight would stall such a chain for good.
  */
 import { Observable, type Observer, type Subscriber } from 'rxjs';
 import { invalidArgument } from '../core/errors.js';
@@ -41,6 +43,12 @@ export interface PullSource<T> extends Observable<T> {
   /** Starts the source with zero demand; items flow only as `request` asks for them. */
   pull(observer: Partial<Observer<T>>): PullSubscription;
 }
+
+/**
+ * An operator whose output is a {@link PullSource}: it passes the demand of its consumer on to its own
+ * source (through {@link pullFrom}), so a pulling sink after it holds the whole chain back.
+ */
+export type PullOperator<T, R> = (source: Observable<T>) => PullSource<R>;
 
 /** True when `source` supports {@link PullSource.pull}. */
 export function isPullSource<T>(source: Observable<T>): source is PullSource<T> {

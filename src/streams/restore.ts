@@ -3,12 +3,12 @@
  * order, pulling from the source so it never floods) or live (latest frame wins), and reports metrics.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { Subject, type Observable, type OperatorFunction } from 'rxjs';
+import { Subject, type Observable } from 'rxjs';
 import { invalidArgument, isOptionsObject, SimpleIRError, type SimpleIRErrorCode } from '../core/errors.js';
 import type { TileOptions } from '../core/model/tiling.js';
 import { selectFrameConverter, type FrameConverter, type FrameTensor } from './frames.js';
 import { MetricsRecorder, type RestoreMetrics } from './metrics.js';
-import { pullFrom, pullSource, type PullProducer, type PullSource, type PullSubscription } from './pull.js';
+import { pullFrom, pullSource, type PullOperator, type PullProducer, type PullSource, type PullSubscription } from './pull.js';
 import { temporalStage, type TemporalOption, type TemporalStage } from './temporal.js';
 
 /** `lossless`: every frame, in order, with backpressure. `live`: while busy, the newest frame replaces the waiting one. */
@@ -56,7 +56,7 @@ export interface RestoreOperatorOptions<F> extends TileOptions {
 /** An operator together with the metrics of its runs. */
 export interface Restorer<F> {
   /** The operator, as returned by {@link restore}. */
-  readonly operator: OperatorFunction<F, F>;
+  readonly operator: PullOperator<F, F>;
   /**
    * The metrics reports of the runs of `operator` (usually one). Hot; the last report of a run has
    * `done: true`, and `metrics$` completes right after it, when the restored stream completes, fails or
@@ -88,7 +88,7 @@ const FATAL_CODES: readonly SimpleIRErrorCode[] = ['DISPOSED', 'DEVICE_LOST'];
  * Unsubscribing releases everything: waiting frames are closed, frames in work are closed when their
  * step ends (their tensors disposed, their outputs closed), and the source is unsubscribed.
  */
-export function restore<F>(model: FramePredictor, options: RestoreOperatorOptions<F> = {}): OperatorFunction<F, F> {
+export function restore<F>(model: FramePredictor, options: RestoreOperatorOptions<F> = {}): PullOperator<F, F> {
   return createRestorer(model, options).operator;
 }
 

@@ -10,7 +10,7 @@ import type { Degradation } from '../core/degrade/index.js';
 import { invalidArgument, isOptionsObject, SimpleIRError } from '../core/errors.js';
 import { OnlineLearner, type LearnableModel, type LearnerEvent, type OnlineLearnerOptions } from '../core/review/online/index.js';
 import { selectFrameConverter, type FrameConverter } from './frames.js';
-import { pullFrom, pullSource, type PullFromSubscription, type PullProducer } from './pull.js';
+import { pullFrom, pullSource, type PullFromSubscription, type PullProducer, type PullSource } from './pull.js';
 
 /**
  * An online Review Learning learner (see {@link OnlineLearner}) whose events are an Observable.
@@ -78,7 +78,7 @@ const attached = new WeakSet<OnlineLearner>();
  * and closes the frames held.
  * @throws SimpleIRError `INVALID_ARGUMENT` (on subscribe) when `'synthesize'` has no `degrade`, or the learner is already taught by another stream.
  */
-export function reviewLearning<F = unknown>(learner: OnlineLearner, options: ReviewLearningOptions<F>): <T extends F>(source: Observable<T>) => Observable<T> {
+export function reviewLearning<F = unknown>(learner: OnlineLearner, options: ReviewLearningOptions<F>): <T extends F>(source: Observable<T>) => PullSource<T> {
   if (!(learner instanceof OnlineLearner)) throw invalidArgument('reviewLearning(learner)', 'a learner from createOnlineLearner(model)', learner);
   if (!isOptionsObject(options)) throw invalidArgument('reviewLearning(learner, options)', "options such as { domain: 'night-rain', pairs: 'synthesize', degrade }", options);
   if (options.pairs !== 'synthesize' && !(options.pairs instanceof Observable)) {

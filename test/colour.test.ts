@@ -2,7 +2,8 @@
  * One colour module (src/core/colour.ts) behind both YCbCr -> RGB paths: the y4m path (`yuv420ToRgb`,
  * Node) and the browser's CPU read of a VideoFrame (`readFramePixels`, fed here the same I420 planes
  * through a stand-in frame with the same `copyTo` layout) give the same RGB for each matrix and range,
- * on a clip made by ffmpeg; and the coefficients give the standard values.
+ * on a clip made by ffmpeg; the coefficients and gamut matrices give the standard values; the GPU
+ * shader's sRGB code is generated from the same constants.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -12,7 +13,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { readFramePixels } from '../src/adapters/browser/frames/frame-pixels.js';
 import { readY4m, yuv420ToRgb, yuvOptionsOf, type Yuv420Planes } from '../src/adapters/node/y4m.js';
-import { matrixOfTag, YUV_MATRICES, YUV_RANGES, yuvCoefficients, type YuvMatrix } from '../src/core/colour.js';
+import { SRGB_WGSL, wgslFloat } from '../src/adapters/browser/gpu/colour.js';
+import { gamutUndo, matrixOfTag, rgbToXyz, SRGB_CURVE, YUV_MATRICES, YUV_RANGES, yuvCoefficients, type Mat3, type YuvMatrix } from '../src/core/colour.js';
 import { isSimpleIRError } from '../src/core/errors.js';
 
 let dir: string;
@@ -140,4 +142,29 @@ test('coefficients: standard ranges and weights; tags of ffmpeg and WebCodecs na
   assert.deepEqual(yuvOptionsOf({ space: 'bt2020nc', range: 'tv' }), { matrix: 'bt2020', range: 'limited' });
   assert.throws(() => yuvCoefficients('bt2100' as YuvMatrix, 'limited'), (e: unknown) => isSimpleIRError(e, 'INVALID_ARGUMENT') && /'bt601', 'bt709', 'bt2020'/.test(e.message));
   assert.throws(() => yuvCoefficients('bt709', 'studio' as 'full'), (e: unknown) => isSimpleIRError(e, 'INVALID_ARGUMENT') && /range/.test(e.message));
+});
+
+function closeMatrix(got: Mat3 | null, want: number[], tol: number, what: string): void {
+  assert.ok(got, `${what}: no matrix`);
+  got.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) <= tol, `${what}[${i}]: ${v} vs ${want[i]}`));
+}
+
+test('gamut matrices: sRGB to XYZ and BT.709 to BT.2020 primaries give the published values; nothing to undo for BT.709', () => {
+  // IEC 61966-2-1 (sRGB) RGB -> XYZ, and ITU-R BT.2087 (BT.709 -> BT.2020 in linear light).
+  closeMatrix(rgbToXyz('bt709'), [0.4124, 0.3576, 0.1805, 0.2126, 0.7152, 0.0722, 0.0193, 0.1192, 0.9505], 2e-4, 'rgbToXyz(bt709)');
+  closeMatrix(gamutUndo('bt2020'), [0.6274, 0.3293, 0.0433, 0.0691, 0.9195, 0.0114, 0.0164, 0.088, 0.8956], 2e-4, 'gamutUndo(bt2020)');
+  assert.equal(gamutUndo('bt709'), null);
+  assert.equal(gamutUndo(null), null);
+  assert.equal(gamutUndo('xyz'), null);
+  assert.throws(() => rgbToXyz('xyz'), (e: unknown) => isSimpleIRError(e, 'INVALID_ARGUMENT') && /bt2020/.test(e.message));
+});
+
+test("the shader's sRGB code is generated from the sRGB curve constants, as WGSL float literals", () => {
+  assert.deepEqual([wgslFloat(2), wgslFloat(0.055), wgslFloat(1e-7), wgslFloat(-3)], ['2.0', '0.055', '1e-7', '-3.0']);
+  assert.throws(() => wgslFloat(NaN), RangeError);
+  for (const v of [SRGB_CURVE.offset, 1 + SRGB_CURVE.offset, SRGB_CURVE.exponent, SRGB_CURVE.slope, SRGB_CURVE.encodeBelow, SRGB_CURVE.decodeBelow]) {
+    assert.ok(SRGB_WGSL.includes(wgslFloat(v)), `${v} is missing from the WGSL`);
+  }
+  assert.match(SRGB_WGSL, /fn decode\(v: vec3<f32>\) -> vec3<f32>/);
+  assert.match(SRGB_WGSL, /fn encode\(v: vec3<f32>\) -> vec3<f32>/);
 });

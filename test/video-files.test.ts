@@ -229,18 +229,19 @@ describe('mp4 through ffmpeg', { skip: noFfmpeg }, () => {
     assert.equal(closes.n, 2, 'both frames closed');
   });
 
-  test('fromFfmpeg converts with the file\'s matrix and range (BT.601, BT.709, full range): RGB as ffmpeg decodes it, within 2 levels', async () => {
+  test('fromFfmpeg converts with the file\'s matrix and range (BT.601, BT.709, BT.2020, full range): RGB as ffmpeg decodes it, within 2 levels', async () => {
     const cases = [
       ['bt601', 'tv', 'smpte170m'],
       ['bt709', 'tv', 'bt709'],
       ['bt709', 'full', 'bt709'],
       ['bt601', 'full', 'bt470bg'],
+      ['bt2020', 'tv', 'bt2020nc'],
     ] as const;
     for (const [matrix, range, tag] of cases) {
       const path = join(dir, `colour-${matrix}-${range}.mp4`);
       execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=0x3c78b4:s=64x48:r=10,drawbox=x=0:y=0:w=32:h=24:color=0xb4643c:t=fill', '-frames:v', '2',
         '-vf', `format=rgb24,scale=out_color_matrix=${matrix}:out_range=${range},format=yuv420p`, '-c:v', 'libx264', '-qp', '0',
-        '-colorspace', tag, '-color_primaries', tag === 'bt709' ? 'bt709' : tag, '-color_range', range === 'full' ? 'pc' : 'tv', path]);
+        '-colorspace', tag, '-color_primaries', tag === 'bt2020nc' ? 'bt2020' : tag, '-color_range', range === 'full' ? 'pc' : 'tv', path]);
       const reference = execFileSync('ffmpeg', ['-v', 'error', '-i', path, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 24 });
       const [first] = await lastValueFrom(fromFfmpeg(path).pipe(take(1), toArray()));
       // Pixels well inside each quadrant: the corner box and the background.

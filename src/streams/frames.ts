@@ -1,7 +1,9 @@
 /**
  * Frames and their converters: how the `restore` operator turns a frame of some kind (a Node byte
  * frame, a browser `VideoFrame`) into a model input tensor and a model output back into a frame.
- * Converters register themselves; the operator picks the first one that accepts the first frame.
+ * The Node converter is registered here, the VideoFrame one by the browser entry (`src/browser.ts`); the
+ * operator picks the first registered converter that accepts the first frame. One output check
+ * ({@link outputPixels}) serves the CPU paths of both.
  */
 import * as tf from '@tensorflow/tfjs';
 import { describeValue, SimpleIRError } from '../core/errors.js';

@@ -1,6 +1,6 @@
 /**
- * Browser frames for the restore operator, in headless Chromium: colour conversion of I420 (BT.601 and
- * BT.709, limited range), RGBA and BGRA VideoFrames on the gpu and cpu paths; the gpu path equals the
+ * Browser frames for the restore operator, in headless Chromium: colour conversion of I420 (BT.601,
+ * BT.709 and BT.2020, limited range), RGBA and BGRA VideoFrames on the gpu and cpu paths; the gpu path equals the
  * cpu path; output frames keep timestamp and duration; a tiny SimpleIR runs on the gpu path with no
  * CPU readback and closes every frame; the cpu path also runs on the wasm backend.
  */
@@ -47,20 +47,23 @@ const CASES: FrameCase[] = [
   { name: 'I420 BT.601', format: 'I420', blocks: YUV_BLOCKS, colorSpace: { matrix: 'smpte170m', primaries: 'smpte170m', transfer: 'smpte170m', fullRange: false } },
   { name: 'I420 BT.601 (625)', format: 'I420', blocks: YUV_BLOCKS, colorSpace: { matrix: 'bt470bg', primaries: 'bt470bg', transfer: 'smpte170m', fullRange: false } },
   { name: 'I420 BT.709', format: 'I420', blocks: YUV_BLOCKS, colorSpace: { matrix: 'bt709', primaries: 'bt709', transfer: 'bt709', fullRange: false } },
+  // BT.2020 (SDR: the BT.709 curve): names missing from TypeScript's DOM types.
+  { name: 'I420 BT.2020', format: 'I420', blocks: YUV_BLOCKS, colorSpace: { matrix: 'bt2020-ncl', primaries: 'bt2020', transfer: 'bt709', fullRange: false } as unknown as VideoColorSpaceInit },
   { name: 'RGBA', format: 'RGBA', blocks: RGB_BLOCKS },
   { name: 'BGRA', format: 'BGRA', blocks: RGB_BLOCKS },
 ];
 
 function expected(c: FrameCase): number[][] {
   if (c.format !== 'I420') return c.blocks.map((b) => [...b.rgb!]);
-  const bt709 = c.colorSpace?.matrix === 'bt709'; // bt470bg and smpte170m share the BT.601 matrix
-  return c.blocks.map((b) => yuvToRgb(b, bt709 ? 0.2126 : 0.299, bt709 ? 0.0722 : 0.114));
+  // bt470bg and smpte170m share the BT.601 matrix.
+  const [kr, kb] = c.colorSpace?.matrix === 'bt709' ? [0.2126, 0.0722] : (c.colorSpace?.matrix as string) === 'bt2020-ncl' ? [0.2627, 0.0593] : [0.299, 0.114];
+  return c.blocks.map((b) => yuvToRgb(b, kr, kb));
 }
 
 const results: Partial<Record<'gpu' | 'cpu', ConvertResult[]>> = {};
 
 for (const path of ['gpu', 'cpu'] as const) {
-  test(`${path} path: I420 (BT.601, BT.709 limited range), RGBA and BGRA frames give the right RGB`, async () => {
+  test(`${path} path: I420 (BT.601, BT.709, BT.2020 limited range), RGBA and BGRA frames give the right RGB`, async () => {
     const out = await runInPage(page, (a) => window.convertCases(a.cases, a.path), { cases: CASES, path });
     results[path] = out;
     for (const [i, c] of CASES.entries()) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch port of the SDK's training-data pipeline (src/core/degrade/*.ts, src/adapters/node/train-data.ts).
+"""PyTorch port of the SDK's training-data pipeline (src/core/degrade/*.ts, src/training/photo-pairs.ts).
 
 Degrades batches of clean images (float NCHW in [0,1], CPU or CUDA) with per-sample random parameters drawn
 from a torch.Generator, following the TypeScript generators: same parameter ranges, same mapping from

@@ -12,7 +12,7 @@ export { selectBackend, backendReady, clearBackendCache, currentBackend, type Ba
 export type { ProbeTiming, ProbeWorkload } from './core/backend-probe.js';
 export type { TileOptions } from './core/model/tiling.js';
 export type { RGBImage } from './core/image.js';
-export { createDegradation, DEGRADATION_KINDS, type Degradation, type DegradationKind, type DegradationOptions } from './core/degrade/index.js';
+export { createDegradation, DEGRADATION_KINDS, type Degradation, type DegradationKind, type DegradationOptions, type DegradationParams } from './core/degrade/index.js';
 export { psnr, ssim } from './core/quality.js';
 export { OfflineTrainer, type OfflineTrainerOptions, type PairSource, type SampleRef, type TaskScore, type Checkpoint } from './core/review/trainer.js';
 export { restore, createRestorer, type RestoreOperatorOptions, type RestoreMode, type Restorer, type FramePredictor } from './streams/restore.js';

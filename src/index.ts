@@ -4,23 +4,22 @@
  * Node; Node-only adapters (files, y4m, training data) are in `simpleir-stream/node`.
  */
 export { SimpleIRError, isSimpleIRError, type SimpleIRErrorCode } from './core/errors.js';
-export { PRESETS, paramCount, flopsPerPixel, validateConfig, type SimpleIRConfig, type PresetName } from './core/config.js';
+export { PRESETS, type SimpleIRConfig, type PresetName } from './core/config.js';
 export { SimpleIR, type CreateOptions, type ModelRestoreOptions, type InitMode } from './core/model/simpleir.js';
 export { DEFAULT_WEIGHTS_CACHE, type WeightSource, type WeightSourceOptions } from './core/model/source.js';
-export { encodeWeights, decodeWeights, packWeights, unpackWeights, type WeightManifest, type WeightFiles, type WeightDType } from './core/weights.js';
-export { selectBackend, backendReady, clearBackendCache, currentBackend, BACKEND_ORDER, type BackendName, type BackendInfo, type BackendOptions, type BackendProbe } from './core/backend.js';
-export { PROBE_PIXELS, type ProbeTiming, type ProbeWorkload } from './core/backend-probe.js';
+export type { WeightManifest, WeightFiles, WeightDType } from './core/weights.js';
+export { selectBackend, backendReady, clearBackendCache, currentBackend, type BackendName, type BackendInfo, type BackendOptions, type BackendProbe } from './core/backend.js';
+export type { ProbeTiming, ProbeWorkload } from './core/backend-probe.js';
 export type { TileOptions } from './core/model/tiling.js';
-export { validateImage, type RGBImage } from './core/image.js';
-export { createDegradation, DEGRADATION_KINDS, rain, snow, lowlight, blur, haze, noise, type Degradation, type DegradationKind, type DegradationOptions } from './core/degrade/index.js';
+export type { RGBImage } from './core/image.js';
+export { createDegradation, DEGRADATION_KINDS, type Degradation, type DegradationKind, type DegradationOptions, type DegradationParams } from './core/degrade/index.js';
 export { psnr, ssim } from './core/quality.js';
 export { OfflineTrainer, type OfflineTrainerOptions, type PairSource, type SampleRef, type TaskScore, type Checkpoint } from './core/review/trainer.js';
 export { restore, createRestorer, type RestoreOperatorOptions, type RestoreMode, type Restorer, type FramePredictor } from './streams/restore.js';
-export { nodeFrameConverter, registerFrameConverter, type NodeFrame, type NodeFrameInfo, type FrameConverter, type FrameTensor } from './streams/frames.js';
+export { registerFrameConverter, type NodeFrame, type FrameConverter, type FrameTensor } from './streams/frames.js';
 export type { RestoreMetrics } from './streams/metrics.js';
 export type { TemporalOption, TemporalStreamOptions } from './streams/temporal.js';
-export { TemporalFilter, type TemporalFilterOptions } from './core/temporal/index.js';
-export { pullSource, pullFrom, isPullSource, type PullSource, type PullSubscription, type PullFromSubscription, type PullProducer, type PullOperator } from './streams/pull.js';
+export { pullSource, pullFrom, type PullSource, type PullSubscription, type PullFromSubscription, type PullProducer, type PullOperator } from './streams/pull.js';
 export { createOnlineLearner, reviewLearning, ObservableLearner, type ReviewLearningOptions, type TrainingPair } from './streams/review-learning.js';
 export { OnlineLearner, type OnlineLearnerOptions, type LearnerEvent, type LearnerStore } from './core/review/online/index.js';
 export { exportReplayMemory, importReplayMemory, type ReplayMemoryJSON } from './core/review/replay.js';

@@ -14,6 +14,7 @@ import {
   randomDegradation,
   snow,
   syntheticScene,
+  type Degradation,
   type DegradationKind,
 } from '../src/core/degrade/index.js';
 import { psnr, psnrBatch } from '../src/core/quality.js';
@@ -262,6 +263,30 @@ describe('kind-specific physics', () => {
     const d = rain({ seed: 1, angle: 20 });
     assert.equal(d.params.angle, 20);
     d.dispose();
+  });
+
+  it('createDegradation takes the kind\'s style parameters: the same pixels as the generator, and not those of the sampled style', () => {
+    const tensors = tf.memory().numTensors;
+    const pixels = (d: Degradation): Float32Array => {
+      const out = d.apply(scene);
+      const values = out.dataSync() as Float32Array;
+      out.dispose();
+      d.dispose();
+      return values;
+    };
+    const fixed = createDegradation('rain', { seed: 1, strength: 0.6, angle: 20 });
+    assert.equal(fixed.params.angle, 20);
+    const viaFactory = pixels(fixed);
+    const direct = pixels(rain({ seed: 1, strength: 0.6, angle: 20 }));
+    const sampled = pixels(createDegradation('rain', { seed: 1, strength: 0.6 }));
+    assert.deepEqual(viaFactory, direct);
+    let diff = 0;
+    for (let i = 0; i < sampled.length; i++) diff = Math.max(diff, Math.abs(sampled[i]! - viaFactory[i]!));
+    assert.ok(diff > 0.05, `the angle changed nothing (max difference ${diff})`);
+    const dark = createDegradation('lowlight', { seed: 2, gamma: 2 });
+    assert.equal(dark.params.gamma, 2);
+    dark.dispose();
+    assert.equal(tf.memory().numTensors, tensors);
   });
 });
 

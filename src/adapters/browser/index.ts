@@ -1,5 +1,5 @@
 /** Browser adapters: the VideoFrame converter, and sources and sinks of frames (MP4 files, cameras and media streams, video elements, canvases). */
-export { createVideoFrameConverter, videoFrameConverter, isBrowserFrame, frameTimestamp, type BrowserFrame, type FramePath, type VideoFrameConverterOptions, type VideoFrameInfo } from './frames/video-frame.js';
+export { createVideoFrameConverter, type BrowserFrame, type FramePath, type VideoFrameConverterOptions, type VideoFrameInfo } from './frames/video-frame.js';
 export { fromMp4, type Mp4Source, type Mp4SourceOptions } from './mp4-source.js';
 export { toMp4, type Mp4SinkOptions, type Mp4WriteSummary } from './mp4-sink.js';
 export type { Mp4Info, Mp4TrackKind, Mp4VideoTrack, Mp4AudioTrack, PixelAspectRatio } from './mp4-demuxer.js';

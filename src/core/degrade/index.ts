@@ -1,13 +1,13 @@
 /** Synthetic, seeded degradations (rain, snow, low light, blur, haze, noise) made with tensor ops, for training, validation and demos. */
 import { SimpleIRError } from '../errors.js';
 import type { Random } from '../random.js';
-import { blur } from './blur.js';
+import { blur, type BlurParams } from './blur.js';
 import type { Degradation, DegradationKind, DegradationOptions } from './degradation.js';
-import { haze } from './haze.js';
-import { lowlight } from './lowlight.js';
-import { noise } from './noise.js';
-import { rain } from './rain.js';
-import { snow } from './snow.js';
+import { haze, type HazeParams } from './haze.js';
+import { lowlight, type LowlightParams } from './lowlight.js';
+import { noise, type NoiseParams } from './noise.js';
+import { rain, type RainParams } from './rain.js';
+import { snow, type SnowParams } from './snow.js';
 
 export * from './degradation.js';
 export * from './kernels.js';
@@ -23,7 +23,21 @@ export * from './scene.js';
 /** Every degradation kind, in a stable order. */
 export const DEGRADATION_KINDS: readonly DegradationKind[] = Object.freeze(['rain', 'snow', 'lowlight', 'blur', 'haze', 'noise'] as const);
 
-const FACTORIES: Readonly<Record<DegradationKind, (options?: DegradationOptions) => Degradation>> = {
+/**
+ * The style parameters of each kind: `createDegradation(kind, options)` takes any of them besides
+ * {@link DegradationOptions}, and a value given replaces the one drawn from the seed (e.g.
+ * `createDegradation('rain', { seed: 3, angle: 40 })` for rain falling at 40 degrees).
+ */
+export interface DegradationParams {
+  readonly rain: RainParams;
+  readonly snow: SnowParams;
+  readonly lowlight: LowlightParams;
+  readonly blur: BlurParams;
+  readonly haze: HazeParams;
+  readonly noise: NoiseParams;
+}
+
+const FACTORIES: { readonly [K in DegradationKind]: (options?: DegradationOptions & Partial<DegradationParams[K]>) => Degradation } = {
   rain,
   snow,
   lowlight,
@@ -32,9 +46,13 @@ const FACTORIES: Readonly<Record<DegradationKind, (options?: DegradationOptions)
   noise,
 };
 
-/** The generator of `kind` with `options`. Throws `INVALID_ARGUMENT` for an unknown kind. */
-export function createDegradation(kind: DegradationKind, options?: DegradationOptions): Degradation {
-  const factory = FACTORIES[kind];
+/**
+ * The generator of `kind` with `options`: the common options (seed, strength, pixel scale) and, to fix
+ * part of the style, any of the kind's {@link DegradationParams}. Throws `INVALID_ARGUMENT` for an
+ * unknown kind or a bad option.
+ */
+export function createDegradation<K extends DegradationKind>(kind: K, options?: DegradationOptions & Partial<DegradationParams[K]>): Degradation {
+  const factory = FACTORIES[kind] as ((options?: DegradationOptions & Partial<DegradationParams[K]>) => Degradation) | undefined;
   if (factory === undefined) {
     throw new SimpleIRError('INVALID_ARGUMENT', `Unknown degradation kind '${String(kind)}'; expected one of ${DEGRADATION_KINDS.join(', ')}.`, {
       kind,

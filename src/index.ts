@@ -6,6 +6,8 @@
 export { SimpleIRError, isSimpleIRError, type SimpleIRErrorCode } from './core/errors.js';
 export { PRESETS, paramCount, flopsPerPixel, validateConfig, type SimpleIRConfig, type PresetName } from './core/config.js';
 export { SimpleIR, type CreateOptions, type RestoreOptions, type InitMode } from './core/model/simpleir.js';
+export type { PredictOptions } from './core/model/simpleir.js';
+export type { LowLightMode } from './core/model/exposure.js';
 export { DEFAULT_WEIGHTS_CACHE, type WeightSource, type WeightSourceOptions } from './core/model/source.js';
 export { encodeWeights, decodeWeights, packWeights, unpackWeights, type WeightManifest, type WeightFiles, type WeightDType } from './core/weights.js';
 export { selectBackend, backendReady, clearBackendCache, currentBackend, BACKEND_ORDER, type BackendName, type BackendInfo, type BackendOptions, type BackendProbe } from './core/backend.js';

@@ -11,6 +11,7 @@ import { toFfmpeg } from '../adapters/node/ffmpeg-sink.js';
 import { fromY4m, probeY4m, type VideoInfo } from '../adapters/node/y4m-source.js';
 import { toY4m } from '../adapters/node/y4m-sink.js';
 import { yuvOptionsOf } from '../adapters/node/y4m.js';
+import type { LowLightMode } from '../core/model/exposure.js';
 import { restore } from '../streams/restore.js';
 import { loadModel, Progress, useBackend } from './common.js';
 
@@ -32,6 +33,8 @@ export interface RestoreVideoOptions {
   readonly backend: string;
   /** Full-resolution tile size, or `'auto'`. */
   readonly tileSize: number | 'auto';
+  /** `'off'` keeps each frame's exposure (default `'auto'`). */
+  readonly lowLight?: LowLightMode;
 }
 
 /**
@@ -82,6 +85,7 @@ export async function restoreVideo(input: string, opts: RestoreVideoOptions): Pr
         restore(model, {
           mode: 'lossless',
           tileSize: opts.tileSize,
+          lowLight: opts.lowLight,
           onMetrics: (m) => {
             if (m.framesOut === shown) return;
             shown = m.framesOut;

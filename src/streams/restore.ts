@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Subject, type Observable, type OperatorFunction } from 'rxjs';
 import { invalidArgument, isOptionsObject, SimpleIRError, type SimpleIRErrorCode } from '../core/errors.js';
-import type { TileOptions } from '../core/tiling.js';
+import { checkLowLight } from '../core/model/exposure.js';
+import type { PredictOptions } from '../core/model/simpleir.js';
 import { selectFrameConverter, type FrameConverter, type FrameTensor } from './frames.js';
 import { MetricsRecorder, type RestoreMetrics } from './metrics.js';
 import { isPullSource, pullSource, type PullProducer, type PullSource, type PullSubscription } from './pull.js';
@@ -17,11 +18,11 @@ export type RestoreMode = 'lossless' | 'live';
 /** What the operator needs of a model: a synchronous forward pass (a `SimpleIR` is one). */
 export interface FramePredictor {
   /** `[1, H, W, 3]` float in [0, 1] to a new tensor of the same shape, owned by the caller. */
-  predict(x: tf.Tensor4D, options?: TileOptions): tf.Tensor4D;
+  predict(x: tf.Tensor4D, options?: PredictOptions): tf.Tensor4D;
 }
 
-/** Options of {@link restore} and {@link createRestorer}. Tiling options are passed to `predict`. */
-export interface RestoreStreamOptions<F> extends TileOptions {
+/** Options of {@link restore} and {@link createRestorer}. Tiling options and `lowLight` are passed to `predict`. */
+export interface RestoreStreamOptions<F> extends PredictOptions {
   /** Default `lossless`. */
   readonly mode?: RestoreMode;
   /**
@@ -98,6 +99,7 @@ export function createRestorer<F>(model: FramePredictor, options: RestoreStreamO
   if (!Number.isInteger(maxInFlight) || maxInFlight < 1) {
     throw new SimpleIRError('INVALID_ARGUMENT', `restore: maxInFlight must be an integer >= 1, got ${String(maxInFlight)}`);
   }
+  checkLowLight(options.lowLight, 'restore(model, options)');
   // Checks the temporal options now (each run builds its own stage).
   temporalStage(options.temporal)?.dispose();
   const subject = new Subject<RestoreMetrics>();
@@ -267,7 +269,7 @@ class RestoreRun<F> {
       stage = 'the model';
       await this.checkWeights();
       if (this.closed) return;
-      y = this.model.predict(x, { tileSize: this.settings.tileSize, overlap: this.settings.overlap });
+      y = this.model.predict(x, { tileSize: this.settings.tileSize, overlap: this.settings.overlap, lowLight: this.settings.lowLight });
       x.dispose();
       x = undefined;
       if (this.temporal) {

@@ -4,7 +4,9 @@
  * on the current backend, no readback, on the whole (possibly tiled) output.
  */
 import * as tf from '@tensorflow/tfjs';
+import { gaussianBlur } from '../degrade/kernels.js';
 import { SimpleIRError } from '../errors.js';
+import { LUMA } from '../temporal/align.js';
 
 /**
  * What the network may do to a frame's exposure. `'auto'` (default): the network brightens what it
@@ -35,21 +37,10 @@ export const EXPOSURE_SIGMA = 1.5;
 /** Luminance added to both low-pass maps before their ratio, so that black areas do not divide by zero. */
 const EPSILON = 1 / 255;
 
-/** ITU-R BT.601 luma weights. */
-const LUMA = [0.299, 0.587, 0.114] as const;
-
-/** A normalised 1-D Gaussian (radius ceil(3 sigma)). */
-function gaussianTaps(sigma: number): number[] {
-  const r = Math.ceil(3 * sigma);
-  const taps = Array.from({ length: 2 * r + 1 }, (_, i) => Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)));
-  const sum = taps.reduce((a, b) => a + b, 0);
-  return taps.map((t) => t / sum);
-}
-
 /**
  * Low-pass luminance of a [B, H, W, 3] batch, [B, H, W, 1]: BT.601 luma averaged over cells of
  * `ceil(max(H, W) / EXPOSURE_GRID)` pixels, blurred by a Gaussian of {@link EXPOSURE_SIGMA} cells
- * (edges repeated), and brought back to H x W by bilinear interpolation. Effective radius at 1080p:
+ * (edges mirrored), and brought back to H x W by bilinear interpolation. Effective radius at 1080p:
  * cells of 10 pixels and a blur of 15, so single streaks and flakes hardly reach it, while exposure does.
  */
 export function lowPassLuminance(x: tf.Tensor4D): tf.Tensor4D {
@@ -58,21 +49,8 @@ export function lowPassLuminance(x: tf.Tensor4D): tf.Tensor4D {
     const cell = Math.max(1, Math.ceil(Math.max(h, w) / EXPOSURE_GRID));
     const luma = tf.sum(tf.mul(x, tf.tensor1d([...LUMA])), 3, true) as tf.Tensor4D;
     const small = cell > 1 ? tf.avgPool(luma, cell, cell, 'same') : luma;
-    const taps = gaussianTaps(EXPOSURE_SIGMA);
-    const r = (taps.length - 1) / 2;
-    const [sh, sw] = [small.shape[1], small.shape[2]];
-    const padded = edgePad(small, r, sh, sw);
-    const rows = tf.conv2d(padded, tf.tensor4d(taps, [taps.length, 1, 1, 1]), 1, 'valid');
-    const blurred = tf.conv2d(rows, tf.tensor4d(taps, [1, taps.length, 1, 1]), 1, 'valid');
-    return tf.image.resizeBilinear(blurred, [h, w], false, true);
+    return tf.image.resizeBilinear(gaussianBlur(small, EXPOSURE_SIGMA), [h, w], false, true);
   });
-}
-
-/** Pads [B, h, w, 1] by `r` cells on every side, repeating the edge cells. */
-function edgePad(x: tf.Tensor4D, r: number, h: number, w: number): tf.Tensor4D {
-  const rowIndex = Int32Array.from({ length: h + 2 * r }, (_, i) => Math.min(Math.max(i - r, 0), h - 1));
-  const colIndex = Int32Array.from({ length: w + 2 * r }, (_, i) => Math.min(Math.max(i - r, 0), w - 1));
-  return tf.gather(tf.gather(x, tf.tensor1d(rowIndex, 'int32'), 1), tf.tensor1d(colIndex, 'int32'), 2);
 }
 
 /**

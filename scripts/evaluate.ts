@@ -1,11 +1,13 @@
 /**
- * `npm run evaluate -- --model tiny|base|PATH [--size 1920x1080] [--tasks ...] [--strengths 0,0.5,1] [--low-light auto|off]`:
+ * `npm run evaluate -- --model tiny|base|PATH [--size 1920x1080] [--tasks ...] [--strengths 0,0.5,1] [--low-light auto|off]
+ * [--photos plasma-Path.jpg,...]`:
  * quality of a model on the held-out validation photographs (seeds distinct from training): PSNR,
  * high-pass PSNR (the image minus its Gaussian blur at sigma 2: streaks, flakes, edges) and SSIM of
  * degraded and restored frames per task at each strength (0 and 1 are the edges of the training
  * range) and over all; then the identity check: the clean photographs, and the same darkened, must
  * come out unchanged (worst-case PSNR against the input). Printed as Markdown tables and written to
- * bench/results/quality-<model>-<size>[-low-light-off]-<date>.json.
+ * bench/results/quality-<model>-<size>[-low-light-off]-<date>.json. `--photos` keeps only the named
+ * validation photographs (for example the dark ones).
  */
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
@@ -19,14 +21,17 @@ import { SimpleIR } from '../src/core/model/simpleir.js';
 import { trainingPhotosOrExit } from '../src/cli/photos.js';
 import { ValidationSet, type ValidationScore } from '../src/adapters/node/train-data.js';
 
-const { values: args } = parseArgs({ options: { model: { type: 'string' }, size: { type: 'string' }, tasks: { type: 'string' }, strengths: { type: 'string' }, out: { type: 'string' }, 'low-light': { type: 'string' } } });
+const { values: args } = parseArgs({ options: { model: { type: 'string' }, size: { type: 'string' }, tasks: { type: 'string' }, strengths: { type: 'string' }, out: { type: 'string' }, 'low-light': { type: 'string' }, photos: { type: 'string' } } });
 const modelSpec = args.model ?? 'tiny';
 const [width, height] = (args.size ?? '1920x1080').split('x').map(Number) as [number, number];
 const tasks = (args.tasks ?? 'rain,snow,lowlight,blur').split(',');
 const lowLight = checkLowLight(args['low-light'] ?? 'auto', '--low-light');
 await selectBackend('wasm');
 const model = await SimpleIR.load(modelSpec);
-const set = await trainingPhotosOrExit();
+const photoSet = await trainingPhotosOrExit();
+const wanted = args.photos?.split(',');
+const set = { ...photoSet, val: wanted ? photoSet.val.filter((f) => wanted.includes(basename(f))) : photoSet.val };
+if (set.val.length === 0) throw new Error(`--photos ${args.photos}: none of the validation photographs (${photoSet.val.map((f) => basename(f)).join(', ')})`);
 const t0 = Date.now();
 const strengths = (args.strengths ?? '0,0.5,1').split(',').map(Number);
 const validation = await ValidationSet.create({ files: set.val, tasks, width, height, strengths });
@@ -102,7 +107,7 @@ console.log(`\nIdentity check (clean input, restored vs input; worst over the ${
 for (const r of identity) console.log(`| ${r.variant} | ${r.worstPsnr.toFixed(2)} (${r.worstPhoto}) | ${r.meanPsnr.toFixed(2)} | ${signed(r.maxMeanShift, 3)} |`);
 const outDir = args.out ?? 'bench/results';
 await mkdir(outDir, { recursive: true });
-const suffix = lowLight === 'off' ? '-low-light-off' : '';
+const suffix = `${wanted ? `-${set.val.length}-photos` : ''}${lowLight === 'off' ? '-low-light-off' : ''}`;
 const file = join(outDir, `quality-${name.replace(/\.json$/, '')}-${width}x${height}${suffix}-${new Date().toISOString().slice(0, 10)}.json`);
 await writeFile(
   file,

@@ -16,9 +16,6 @@ import { LUMA } from '../temporal/align.js';
  */
 export type LowLightMode = 'auto' | 'off';
 
-/** The values of {@link LowLightMode}. */
-export const LOW_LIGHT_MODES: readonly LowLightMode[] = ['auto', 'off'];
-
 /**
  * Checks a `lowLight` option; `undefined` is `'auto'`.
  * @throws SimpleIRError `INVALID_ARGUMENT` naming `where` and the value given.

@@ -1,6 +1,6 @@
 /**
  * Exposure of restored frames: with `lowLight: 'off'` the output is never brighter than the input in
- * its low-pass luminance, while the network's other work (rain, snow, noise, detail) stays. Tensor ops
+ * its low-pass luminance, while the network's other work (rain and snow removed, detail) stays. Tensor ops
  * on the current backend, no readback, on the whole (possibly tiled) output.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -12,7 +12,7 @@ import { LUMA } from '../temporal/align.js';
  * What the network may do to a frame's exposure. `'auto'` (default): the network brightens what it
  * takes for a low-light frame. `'off'`: the output keeps the input's exposure (for scenes meant to be
  * dark: night, dark rooms): wherever the network raised the low-pass luminance, it is brought back to
- * the input's; rain, snow and noise are still removed (their removal darkens, which is kept).
+ * the input's; rain and snow are still removed (their removal darkens, which is kept).
  */
 export type LowLightMode = 'auto' | 'off';
 

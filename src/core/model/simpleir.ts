@@ -31,7 +31,7 @@ export interface CreateOptions {
 export interface PredictOptions extends TileOptions {
   /**
    * `'auto'` (default): the network brightens what it takes for a low-light frame. `'off'`: the output
-   * keeps the input's exposure (scenes meant to be dark), while rain, snow and noise are still removed;
+   * keeps the input's exposure (scenes meant to be dark), while rain and snow are still removed;
    * see {@link LowLightMode}.
    */
   readonly lowLight?: LowLightMode;

@@ -1,50 +1,134 @@
 /**
- * `npm run evaluate -- --model tiny|base|PATH [--size 1920x1080] [--tasks ...] [--strengths 0,0.5,1]`:
- * quality of a model on the held-out validation photographs (seeds distinct from training): PSNR and
- * SSIM of degraded and restored frames per task at each strength (0 and 1 are the edges of the
- * training range) and over all, printed as Markdown tables and written to
- * bench/results/quality-<model>-<size>-<date>.json.
+ * `npm run evaluate -- --model tiny|base|PATH [--size 1920x1080] [--tasks ...] [--strengths 0,0.5,1] [--low-light auto|off]
+ * [--photos plasma-Path.jpg,...]`:
+ * quality of a model on the held-out validation photographs (seeds distinct from training): PSNR,
+ * high-pass PSNR (the image minus its Gaussian blur at sigma 2: streaks, flakes, edges) and SSIM of
+ * degraded and restored frames per task at each strength (0 and 1 are the edges of the training
+ * range) and over all; then the identity check: the clean photographs, and the same darkened, must
+ * come out unchanged (worst-case PSNR against the input). Printed as Markdown tables and written to
+ * bench/results/quality-<model>-<size>[-low-light-off]-<date>.json. `--photos` keeps only the named
+ * validation photographs (for example the dark ones).
  */
 import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/core/backend.js';
+import { psnr } from '../src/core/quality.js';
+import { checkLowLight } from '../src/core/model/exposure.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
 import { trainingPhotosOrExit } from '../src/cli/photos.js';
-import { ValidationSet } from '../src/training/validation-set.js';
+import { ValidationSet, type ValidationScore } from '../src/training/validation-set.js';
 
-const { values: args } = parseArgs({ options: { model: { type: 'string' }, size: { type: 'string' }, tasks: { type: 'string' }, strengths: { type: 'string' }, out: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { model: { type: 'string' }, size: { type: 'string' }, tasks: { type: 'string' }, strengths: { type: 'string' }, out: { type: 'string' }, 'low-light': { type: 'string' }, photos: { type: 'string' } } });
 const modelSpec = args.model ?? 'tiny';
 const [width, height] = (args.size ?? '1920x1080').split('x').map(Number) as [number, number];
 const tasks = (args.tasks ?? 'rain,snow,lowlight,blur').split(',');
+const lowLight = checkLowLight(args['low-light'] ?? 'auto', '--low-light');
 await selectBackend('wasm');
 const model = await SimpleIR.load(modelSpec);
-const set = await trainingPhotosOrExit();
+const photoSet = await trainingPhotosOrExit();
+const wanted = args.photos?.split(',');
+const set = { ...photoSet, val: wanted ? photoSet.val.filter((f) => wanted.includes(basename(f))) : photoSet.val };
+if (set.val.length === 0) throw new Error(`--photos ${args.photos}: none of the validation photographs (${photoSet.val.map((f) => basename(f)).join(', ')})`);
 const t0 = Date.now();
 const strengths = (args.strengths ?? '0,0.5,1').split(',').map(Number);
 const validation = await ValidationSet.create({ files: set.val, tasks, width, height, strengths });
-const scores = validation.evaluate(model.config, model.params);
-const byStrength = validation.evaluateByStrength(model.config, model.params, { ssim: false });
-const seconds = (Date.now() - t0) / 1000;
+// Every photo at every strength: the means over strengths are the means over all cases.
+const byStrength = validation.evaluateByStrength(model.config, model.params, { highPass: true, predict: { lowLight } });
+validation.dispose();
+const average = (t: string, pick: (s: ValidationScore) => number): number => strengths.reduce((a, s) => a + pick(byStrength[t]![String(s)]!), 0) / strengths.length;
 const rows = tasks.map((t) => {
-  const s = scores[t]!;
-  return { task: t, psnrDegraded: s.psnrDegraded, psnr: s.psnr, gain: s.psnr - s.psnrDegraded, ssimDegraded: s.ssimDegraded!, ssim: s.ssim! };
+  const [psnrDegraded, psnrRestored] = [average(t, (s) => s.psnrDegraded), average(t, (s) => s.psnr)];
+  const [hpDegraded, hpRestored] = [average(t, (s) => s.psnrHighPassDegraded!), average(t, (s) => s.psnrHighPass!)];
+  return {
+    task: t,
+    psnrDegraded,
+    psnr: psnrRestored,
+    gain: psnrRestored - psnrDegraded,
+    psnrHighPassDegraded: hpDegraded,
+    psnrHighPass: hpRestored,
+    highPassGain: hpRestored - hpDegraded,
+    ssimDegraded: average(t, (s) => s.ssimDegraded!),
+    ssim: average(t, (s) => s.ssim!),
+  };
 });
-const mean = rows.reduce((a, r) => a + r.gain, 0) / rows.length;
-const name = ['tiny', 'base'].includes(modelSpec) ? modelSpec : basename(modelSpec);
-console.log(`\n${name} on ${set.val.length} held-out photos at ${width}x${height} (backend ${tf.getBackend()}, ${seconds.toFixed(0)} s):\n`);
-console.log('| task | PSNR degraded | PSNR restored | gain dB | SSIM degraded | SSIM restored |\n|---|---:|---:|---:|---:|---:|');
-for (const r of rows) console.log(`| ${r.task} | ${r.psnrDegraded.toFixed(2)} | ${r.psnr.toFixed(2)} | ${r.gain >= 0 ? '+' : ''}${r.gain.toFixed(2)} | ${r.ssimDegraded.toFixed(3)} | ${r.ssim.toFixed(3)} |`);
-console.log(`| mean | | | ${mean >= 0 ? '+' : ''}${mean.toFixed(2)} | | |`);
-console.log(`\nPSNR gain (dB) by degradation strength:\n\n| task | ${strengths.map((s) => `strength ${s}`).join(' | ')} |\n|---|${strengths.map(() => '---:').join('|')}|`);
-for (const t of tasks) {
-  console.log(`| ${t} | ${strengths.map((s) => { const v = byStrength[t]![String(s)]!; const g = v.psnr - v.psnrDegraded; return `${v.psnrDegraded.toFixed(1)} → ${v.psnr.toFixed(1)} (${g >= 0 ? '+' : ''}${g.toFixed(2)})`; }).join(' | ')} |`);
+
+/** How the identity check darkens a clean photograph (values in [0, 1]). */
+const VARIANTS: Record<string, (x: tf.Tensor4D) => tf.Tensor4D> = {
+  clean: (x) => x.clone(),
+  'dark (x0.35)': (x) => tf.mul(x, 0.35),
+  'night (0.6 x^2.2)': (x) => tf.mul(tf.pow(x, 2.2), 0.6),
+};
+
+/** PSNR of the restored frame against its own (clean) input, worst over the photographs, per variant. */
+async function identityCheck(): Promise<{ variant: string; worstPsnr: number; worstPhoto: string; meanPsnr: number; maxMeanShift: number }[]> {
+  const results = Object.keys(VARIANTS).map((variant) => ({ variant, worstPsnr: Infinity, worstPhoto: '', meanPsnr: 0, maxMeanShift: 0 }));
+  for (const file of set.val) {
+    const { data } = await sharp(file).rotate().resize({ width, height, fit: 'cover' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    const photo = tf.tidy(() => tf.div(tf.cast(tf.tensor4d(new Uint8Array(data), [1, height, width, 3], 'int32'), 'float32'), 255) as tf.Tensor4D);
+    Object.values(VARIANTS).forEach((darken, i) => {
+      const x = tf.tidy(() => darken(photo));
+      const y = model.predict(x, { lowLight });
+      const p = psnr(y, x);
+      const shift = tf.tidy(() => tf.sub(tf.mean(y), tf.mean(x)).dataSync()[0]!);
+      const r = results[i]!;
+      r.meanPsnr += p / set.val.length;
+      if (p < r.worstPsnr) [r.worstPsnr, r.worstPhoto] = [p, basename(file)];
+      if (Math.abs(shift) > Math.abs(r.maxMeanShift)) r.maxMeanShift = shift;
+      tf.dispose([x, y]);
+    });
+    photo.dispose();
+  }
+  return results;
 }
+const identity = await identityCheck();
+const seconds = (Date.now() - t0) / 1000;
+
+const signed = (v: number, digits = 2): string => `${v >= 0 ? '+' : ''}${v.toFixed(digits)}`;
+const name = ['tiny', 'base'].includes(modelSpec) ? modelSpec : basename(modelSpec);
+console.log(`\n${name} (lowLight '${lowLight}') on ${set.val.length} held-out photos at ${width}x${height} (backend ${tf.getBackend()}, ${seconds.toFixed(0)} s):\n`);
+console.log('| task | PSNR degraded | PSNR restored | gain dB | high-pass PSNR degraded → restored (gain) | SSIM degraded | SSIM restored |\n|---|---:|---:|---:|---:|---:|---:|');
+for (const r of rows) {
+  console.log(`| ${r.task} | ${r.psnrDegraded.toFixed(2)} | ${r.psnr.toFixed(2)} | ${signed(r.gain)} | ${r.psnrHighPassDegraded.toFixed(2)} → ${r.psnrHighPass.toFixed(2)} (${signed(r.highPassGain)}) | ${r.ssimDegraded.toFixed(3)} | ${r.ssim.toFixed(3)} |`);
+}
+const mean = rows.reduce((a, r) => a + r.gain, 0) / rows.length;
+console.log(`| mean | | | ${signed(mean)} | | | |`);
+console.log(`\nPSNR (high-pass PSNR gain) by degradation strength:\n\n| task | ${strengths.map((s) => `strength ${s}`).join(' | ')} |\n|---|${strengths.map(() => '---:').join('|')}|`);
+for (const t of tasks) {
+  const cells = strengths.map((s) => {
+    const v = byStrength[t]![String(s)]!;
+    return `${v.psnrDegraded.toFixed(1)} → ${v.psnr.toFixed(1)} (${signed(v.psnr - v.psnrDegraded)}; HP ${signed(v.psnrHighPass! - v.psnrHighPassDegraded!)})`;
+  });
+  console.log(`| ${t} | ${cells.join(' | ')} |`);
+}
+console.log(`\nIdentity check (clean input, restored vs input; worst over the ${set.val.length} photos):\n\n| input | worst PSNR (photo) | mean PSNR | largest mean-level shift |\n|---|---:|---:|---:|`);
+for (const r of identity) console.log(`| ${r.variant} | ${r.worstPsnr.toFixed(2)} (${r.worstPhoto}) | ${r.meanPsnr.toFixed(2)} | ${signed(r.maxMeanShift, 3)} |`);
 const outDir = args.out ?? 'bench/results';
 await mkdir(outDir, { recursive: true });
-const file = join(outDir, `quality-${name.replace(/\.json$/, '')}-${width}x${height}-${new Date().toISOString().slice(0, 10)}.json`);
-await writeFile(file, JSON.stringify({ model: modelSpec, metadata: model.metadata.steps !== undefined ? { steps: model.metadata.steps, strategy: model.metadata.strategy, trainingHours: model.metadata.trainingHours } : {}, width, height, strengths, photos: set.val.map((f) => basename(f)), rows, meanGain: mean, byStrength }, null, 2));
+const suffix = `${wanted ? `-${set.val.length}-photos` : ''}${lowLight === 'off' ? '-low-light-off' : ''}`;
+const file = join(outDir, `quality-${name.replace(/\.json$/, '')}-${width}x${height}${suffix}-${new Date().toISOString().slice(0, 10)}.json`);
+await writeFile(
+  file,
+  JSON.stringify(
+    {
+      model: modelSpec,
+      lowLight,
+      metadata: model.metadata.steps !== undefined ? { steps: model.metadata.steps, strategy: model.metadata.strategy, trainingHours: model.metadata.trainingHours } : {},
+      width,
+      height,
+      strengths,
+      photos: set.val.map((f) => basename(f)),
+      seconds,
+      rows,
+      meanGain: mean,
+      byStrength,
+      identity,
+    },
+    null,
+    2,
+  ),
+);
 console.log(`\nwritten ${file}`);
-validation.dispose();
 model.dispose();

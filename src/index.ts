@@ -5,7 +5,8 @@
  */
 export { SimpleIRError, isSimpleIRError, type SimpleIRErrorCode } from './core/errors.js';
 export { PRESETS, type SimpleIRConfig, type PresetName } from './core/config.js';
-export { SimpleIR, type CreateOptions, type ModelRestoreOptions, type InitMode } from './core/model/simpleir.js';
+export { SimpleIR, type CreateOptions, type ModelRestoreOptions, type PredictOptions, type InitMode } from './core/model/simpleir.js';
+export type { LowLightMode } from './core/model/exposure.js';
 export { DEFAULT_WEIGHTS_CACHE, type WeightSource, type WeightSourceOptions } from './core/model/source.js';
 export type { WeightManifest, WeightFiles, WeightDType } from './core/weights.js';
 export { selectBackend, backendReady, clearBackendCache, currentBackend, type BackendName, type BackendInfo, type BackendOptions, type BackendProbe } from './core/backend.js';

@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/core/backend';
 import { agreement, COCO_LABELS, decodeCenterNet, iou, nonMaxSuppression, type CenterNetDetector, type Detection } from '../examples/shared/detector';
-import { detectionTable, formatTable, loadDetectorFromFiles, loadRestorer } from '../scripts/detect';
+import { detectionTable, formatTable, loadDetectorFromFiles, loadRestorer, meanMatchedGamma } from '../scripts/detect';
 
 const SAMPLE = fileURLToPath(new URL('../examples/assets/sample-clean.jpg', import.meta.url));
 
@@ -119,15 +119,38 @@ test('npm run detect: one table row of raw vs restored agreement over a picture'
     const rows = await detectionTable(detector, model, { files: [SAMPLE], kinds: ['rain', 'lowlight'], width: 640, height: 360, strength: 0.5 });
     const table = formatTable(rows);
     console.log(`# restorer: ${from}\n${table.replace(/^/gm, '# ')}`);
-    assert.deepEqual(rows.map((r) => r.kind), ['rain', 'lowlight']);
+    assert.deepEqual(rows.map((r) => [r.kind, r.method]), [['rain', 'SimpleIR'], ['lowlight', 'SimpleIR'], ['lowlight', 'mean-matched gamma']]);
+    // The gamma row shares the raw columns of the low-light row; brightening the dark input raises its PSNR.
+    const [, lowlight, gamma] = rows as [unknown, (typeof rows)[number], (typeof rows)[number]];
+    assert.deepEqual([gamma.clean, gamma.rawMatched, gamma.rawExtra, gamma.rawPsnr], [lowlight.clean, lowlight.rawMatched, lowlight.rawExtra, lowlight.rawPsnr]);
+    assert.ok(gamma.restoredPsnr > gamma.rawPsnr + 3, `gamma ${gamma.restoredPsnr} vs raw ${gamma.rawPsnr}`);
+    assert.match(table, /\| lowlight: mean-matched gamma +\|/);
     for (const r of rows) {
       assert.ok(r.clean >= 1);
       assert.ok(r.rawMatched <= r.clean && r.restoredMatched <= r.clean);
       assert.ok(r.rawPsnr > 5 && r.rawPsnr < 40 && Number.isFinite(r.restoredPsnr));
     }
     assert.match(table.split('\n')[0]!, /^\| degradation +\| clean detections \| raw: matching/);
-    assert.equal(table.split('\n').length, 4);
+    assert.equal(table.split('\n').length, 5);
   } finally {
     model.dispose();
   }
+});
+
+test('meanMatchedGamma: the gamma whose corrected mean luma is the target (known value, and a darkened photograph)', () => {
+  const flat = tf.fill([8, 8, 3], 0.25) as tf.Tensor3D;
+  const g = meanMatchedGamma(flat, 0.5);
+  assert.ok(Math.abs(g.gamma - 0.5) < 1e-3, `0.25^g = 0.5: g = ${g.gamma}`);
+  assert.ok(Math.abs(tf.mean(g.corrected).dataSync()[0]! - 0.5) < 1e-3);
+  const before = tf.memory().numTensors;
+  // The sample photograph darkened as a night scene: 0.5 x^2.
+  const dark = tf.tidy(() => tf.mul(tf.square(image), 0.5) as tf.Tensor3D);
+  const luma = (x: tf.Tensor): number => tf.tidy(() => tf.mean(tf.sum(tf.mul(x, tf.tensor1d([0.299, 0.587, 0.114])), -1)).dataSync()[0]!);
+  const target = luma(image);
+  const h = meanMatchedGamma(dark, target);
+  assert.ok(h.gamma > 0.2 && h.gamma < 0.8, `gamma ${h.gamma}`);
+  assert.ok(Math.abs(luma(h.corrected) - target) < 2e-4, `${luma(h.corrected)} vs ${target}`);
+  tf.dispose([dark, h.corrected]);
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose([flat, g.corrected]);
 });

@@ -3,7 +3,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { levelEntropy, luminanceEntropy, psnr, psnrBatch, ssim, ssimBatch } from '../src/core/quality.js';
+import { highPass, highPassPsnr, levelEntropy, luminanceEntropy, psnr, psnrBatch, ssim, ssimBatch } from '../src/core/quality.js';
 import { entropyDifference } from '../src/core/review/order.js';
 import { isSimpleIRError } from '../src/core/errors.js';
 
@@ -44,6 +44,49 @@ describe('psnr', () => {
 
   it('rejects mismatched shapes', () => {
     assert.throws(() => psnr(tf.zeros([8, 8, 3]), tf.zeros([8, 9, 3])), (e) => isSimpleIRError(e, 'INVALID_ARGUMENT'));
+  });
+});
+
+describe('highPassPsnr', () => {
+  /** A 0/1 checkerboard of single pixels, [1, h, w, 3]. */
+  const checkerboard = (h: number, w: number): tf.Tensor4D =>
+    tf.tensor4d(Float32Array.from({ length: h * w * 3 }, (_, i) => (Math.floor(i / 3 / w) + Math.floor(i / 3) % w) % 2), [1, h, w, 3]);
+
+  it('a constant image has no high-pass band; a checkerboard\'s band is +-0.5', () => {
+    const band = highPass(tf.fill([1, 24, 24, 3], 0.37) as tf.Tensor4D);
+    close(tf.max(tf.abs(band)).dataSync()[0]!, 0, 1e-6, 'constant');
+    const checker = highPass(checkerboard(24, 24));
+    // A Gaussian of sigma 2 passes 3e-9 of the Nyquist frequency: the blur is flat 0.5, the band is +-0.5.
+    close(tf.mean(tf.abs(checker)).dataSync()[0]!, 0.5, 1e-4, 'checkerboard |band|');
+  });
+
+  it('known values: offsets are invisible (> 100 dB: float rounding only), identical images Infinity, a checkerboard against flat grey is 10 log10(1 / 0.25) dB', () => {
+    const a = image([32, 32, 3], 3);
+    assert.ok(highPassPsnr(a, tf.add(a, 0.1)) > 100, 'a brightness offset (float rounding only)');
+    assert.ok(highPassPsnr(tf.fill([16, 16, 3], 0.2), tf.fill([16, 16, 3], 0.9)) > 100, 'two constants');
+    assert.equal(highPassPsnr(a, a), Infinity, 'identical');
+    assert.ok(Number.isFinite(psnr(a, tf.add(a, 0.1))), 'psnr sees the offset');
+    close(highPassPsnr(checkerboard(32, 32), tf.fill([1, 32, 32, 3], 0.5)), 10 * Math.log10(4), 1e-3, 'checkerboard vs grey');
+    // A checkerboard against its inverse: bands +-0.5 against -+0.5, MSE 1, 0 dB.
+    close(highPassPsnr(checkerboard(32, 32), tf.sub(1, checkerboard(32, 32))), 0, 1e-3, 'checkerboard vs inverse');
+    close(highPassPsnr(tf.mul(checkerboard(32, 32), 255), tf.fill([1, 32, 32, 3], 127.5), 2, 255), 10 * Math.log10(4), 1e-3, 'maxVal 255');
+  });
+
+  it('sees thin streaks that a plain PSNR averages with everything else', () => {
+    const a = image([64, 64, 3], 4);
+    const streaks = tf.tidy(() => {
+      const mask = tf.tensor4d(Float32Array.from({ length: 64 * 64 }, (_, i) => (i % 64) % 16 === 0 ? 0.3 : 0), [1, 64, 64, 1]);
+      return tf.add(a.expandDims(0), mask);
+    });
+    const offset = tf.add(a, 0.3 / Math.sqrt(16));
+    // Same plain PSNR (same MSE), but the streaks are all high-pass and the offset none.
+    close(psnr(a, streaks.squeeze([0])), psnr(a, offset), 1e-3, 'plain PSNR');
+    assert.ok(highPassPsnr(a, streaks.squeeze([0])) < 30, 'streaks');
+    assert.ok(highPassPsnr(a, offset) > 100, 'offset');
+  });
+
+  it('rejects mismatched shapes with a typed error', () => {
+    assert.throws(() => highPassPsnr(tf.zeros([8, 8, 3]), tf.zeros([8, 9, 3])), (e: unknown) => isSimpleIRError(e) && e.code === 'INVALID_ARGUMENT');
   });
 });
 

@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { ValidationSet } from '../src/training/validation-set.js';
 import { createDegradation, rain } from '../src/core/degrade/index.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
-import { psnr } from '../src/core/quality.js';
+import { highPassPsnr, psnr } from '../src/core/quality.js';
 import { tf, useBackend } from './helpers/tf.js';
 
 let dir: string;
@@ -77,4 +77,33 @@ test('a task outside the SDK kinds is made by its generator, with each case’s 
   await assert.rejects(ValidationSet.create({ files, tasks: ['steep-rain'], width: 48, height: 32 }), { code: 'INVALID_ARGUMENT' });
   for (const s of [set, plain]) s.dispose();
   model.dispose();
+});
+
+test('highPass adds the high-pass PSNR of restored and degraded frames; predict options reach the network', async () => {
+  const set = await ValidationSet.create({ files, tasks: ['rain'], width: 48, height: 32, strengths: [1] });
+  // The identity network: restored = degraded, so both figures are the degraded frames' own.
+  const identity = SimpleIR.create('tiny');
+  const same = set.evaluate(identity.config, identity.params, { ssim: false, highPass: true }).rain!;
+  assert.ok(Math.abs(same.psnrHighPass! - same.psnrHighPassDegraded!) < 1e-4, `${same.psnrHighPass} vs ${same.psnrHighPassDegraded}`);
+  // Rain is mostly thin streaks: by hand, the degraded frames' high-pass PSNR.
+  const byHand = await Promise.all(
+    files.map(async (file, i) => {
+      const { data } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const clean = tf.tidy(() => tf.div(tf.cast(tf.tensor4d(new Uint8Array(data), [1, 32, 48, 3], 'int32'), 'float32'), 255) as tf.Tensor4D);
+      const d = createDegradation('rain', { seed: 9_000_000 + i, strength: 1 });
+      const degraded = d.apply(clean) as tf.Tensor4D;
+      const p = highPassPsnr(degraded, clean);
+      tf.dispose([clean, degraded]);
+      d.dispose();
+      return p;
+    }),
+  );
+  assert.ok(Math.abs(same.psnrHighPassDegraded! - byHand.reduce((a, b) => a + b) / 3) < 1e-4, `${same.psnrHighPassDegraded} vs ${byHand}`);
+  assert.equal(set.evaluate(identity.config, identity.params, { ssim: false }).rain!.psnrHighPass, undefined, 'off by default');
+  const random = SimpleIR.create('tiny', { init: 'random', seed: 3 });
+  const auto = set.evaluate(random.config, random.params, { ssim: false, highPass: true }).rain!;
+  const off = set.evaluate(random.config, random.params, { ssim: false, highPass: true, predict: { lowLight: 'off' } }).rain!;
+  assert.notEqual(off.psnr, auto.psnr, "lowLight: 'off' reached predictWith");
+  for (const m of [identity, random]) m.dispose();
+  set.dispose();
 });

@@ -564,7 +564,7 @@ LUMA = (0.299, 0.587, 0.114)
 
 
 def ssim_y(a: torch.Tensor, b: torch.Tensor) -> float:
-    """SSIM on BT.601 luminance as src/core/metrics.ts: gaussian window 11 (sigma 1.5), valid positions."""
+    """SSIM on BT.601 luminance as src/core/quality.ts: gaussian window 11 (sigma 1.5), valid positions."""
     w = torch.tensor(LUMA, device=a.device).view(1, 3, 1, 1)
     x, y = (a.float() * w).sum(1, keepdim=True), (b.float() * w).sum(1, keepdim=True)
     i = torch.arange(-5, 6, device=a.device, dtype=torch.float32)

@@ -12,6 +12,7 @@ import { fromY4m, probeY4m } from '../adapters/node/y4m-source.js';
 import type { VideoInfo } from '../adapters/node/video-info.js';
 import { toY4m } from '../adapters/node/y4m-sink.js';
 import { yuvOptionsOf } from '../adapters/node/y4m.js';
+import type { LowLightMode } from '../core/model/exposure.js';
 import { restore } from '../streams/restore.js';
 import type { TemporalOption } from '../streams/temporal.js';
 import { loadModel, Progress, useBackend } from './common.js';
@@ -36,6 +37,8 @@ export interface RestoreVideoOptions {
   readonly tileSize: number | 'auto';
   /** Temporal restoration (`--temporal`, `--temporal-frames N`): the `restore` operator's `temporal` option; absent: per frame. */
   readonly temporal?: TemporalOption;
+  /** `'off'` keeps each frame's exposure (default `'auto'`). */
+  readonly lowLight?: LowLightMode;
 }
 
 /**
@@ -87,6 +90,7 @@ export async function restoreVideo(input: string, opts: RestoreVideoOptions): Pr
           mode: 'lossless',
           tileSize: opts.tileSize,
           ...(opts.temporal ? { temporal: opts.temporal } : {}),
+          lowLight: opts.lowLight,
           onMetrics: (m) => {
             if (m.framesOut === shown) return;
             shown = m.framesOut;

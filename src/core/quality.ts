@@ -1,8 +1,8 @@
-/** Image quality measures (PSNR, SSIM) and image difficulty (luminance entropy); synchronous, returning plain numbers. */
+/** Image quality measures (PSNR, high-pass PSNR, SSIM) and image difficulty (luminance entropy); synchronous, returning plain numbers. */
 import * as tf from '@tensorflow/tfjs';
 import { LUMA_WEIGHTS } from './colour.js';
 import { describeValue, SimpleIRError } from './errors.js';
-import { filterValid, gaussian1d } from './degrade/kernels.js';
+import { filterValid, gaussian1d, gaussianBlur } from './degrade/kernels.js';
 
 /** SSIM stabilisers for a dynamic range of 1: (0.01)^2 and (0.03)^2. */
 const C1 = 0.01 ** 2;
@@ -52,6 +52,26 @@ export function psnrBatch(a: tf.Tensor, b: tf.Tensor, maxVal = 1): number[] {
   checkPair(a, b);
   const mses = tf.tidy(() => tf.mean(tf.squaredDifference(asBatch(a), asBatch(b)), [1, 2, 3]).dataSync());
   return Array.from(mses, (m) => psnrFromMse(m, maxVal));
+}
+
+/** Standard deviation in pixels of the Gaussian whose residual is the band {@link highPassPsnr} compares. */
+export const HIGH_PASS_SIGMA = 2;
+
+/** The high-pass band of an image batch [B,H,W,C]: the image minus its Gaussian blur (mirrored edges). */
+export function highPass(x: tf.Tensor4D, sigma = HIGH_PASS_SIGMA): tf.Tensor4D {
+  return tf.tidy(() => tf.sub(x, gaussianBlur(x, sigma)));
+}
+
+/**
+ * PSNR in dB between the high-pass bands of two images ([H,W,3] or [B,H,W,3], pooled over the batch):
+ * each image minus its Gaussian blur at `sigma` pixels (default {@link HIGH_PASS_SIGMA}). The band holds
+ * edges, texture, and thin occluders (rain streaks, snowflakes), not exposure or colour casts: a
+ * brightness offset leaves it unchanged. Infinity for identical bands. Synchronous.
+ */
+export function highPassPsnr(a: tf.Tensor, b: tf.Tensor, sigma = HIGH_PASS_SIGMA, maxVal = 1): number {
+  checkPair(a, b);
+  const mse = tf.tidy(() => tf.mean(tf.squaredDifference(highPass(asBatch(a), sigma), highPass(asBatch(b), sigma))).dataSync()[0]!);
+  return psnrFromMse(mse, maxVal);
 }
 
 /** Which channels SSIM compares. */

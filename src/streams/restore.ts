@@ -5,7 +5,8 @@
 import type * as tf from '@tensorflow/tfjs';
 import { Subject, type Observable } from 'rxjs';
 import { invalidArgument, isOptionsObject, SimpleIRError, type SimpleIRErrorCode } from '../core/errors.js';
-import type { TileOptions } from '../core/model/tiling.js';
+import { checkLowLight } from '../core/model/exposure.js';
+import type { PredictOptions } from '../core/model/simpleir.js';
 import { selectFrameConverter, type FrameConverter, type FrameTensor } from './frames.js';
 import { MetricsRecorder, type RestoreMetrics } from './metrics.js';
 import { pullFrom, pullSource, type PullOperator, type PullProducer, type PullSource, type PullSubscription } from './pull.js';
@@ -17,7 +18,7 @@ export type RestoreMode = 'lossless' | 'live';
 /** What the operator needs of a model: a synchronous forward pass (a `SimpleIR` is one). */
 export interface FramePredictor {
   /** `[1, H, W, 3]` float in [0, 1] to a new tensor of the same shape, owned by the caller. */
-  predict(x: tf.Tensor4D, options?: TileOptions): tf.Tensor4D;
+  predict(x: tf.Tensor4D, options?: PredictOptions): tf.Tensor4D;
   /**
    * Optional: rejects (`NON_FINITE`) when the weights hold NaN or infinity. Called before each frame's
    * forward pass; it should cost nothing while the weights are unchanged (see `SimpleIR.assertFiniteWeights`).
@@ -25,8 +26,8 @@ export interface FramePredictor {
   assertFiniteWeights?(): Promise<void>;
 }
 
-/** Options of the {@link restore} operator and {@link createRestorer} (a stream of frames; `SimpleIR.restore` of one image takes `ModelRestoreOptions`). Tiling options are passed to `predict`. */
-export interface RestoreOperatorOptions<F> extends TileOptions {
+/** Options of the {@link restore} operator and {@link createRestorer} (a stream of frames; `SimpleIR.restore` of one image takes `ModelRestoreOptions`). Tiling options and `lowLight` are passed to `predict`. */
+export interface RestoreOperatorOptions<F> extends PredictOptions {
   /** Default `lossless`. */
   readonly mode?: RestoreMode;
   /**
@@ -106,6 +107,7 @@ export function createRestorer<F>(model: FramePredictor, options: RestoreOperato
   if (!Number.isInteger(maxInFlight) || maxInFlight < 1) {
     throw new SimpleIRError('INVALID_ARGUMENT', `restore: maxInFlight must be an integer >= 1, got ${String(maxInFlight)}`);
   }
+  checkLowLight(options.lowLight, 'restore(model, options)');
   // Checks the temporal options now (each run builds its own stage).
   temporalStage(options.temporal)?.dispose();
   const subject = new Subject<RestoreMetrics>();
@@ -282,7 +284,7 @@ class RestoreRun<F> {
       // Broken weights would give black frames and no error on wasm, whose clip turns NaN into 0.
       await this.model.assertFiniteWeights?.();
       if (this.closed) return;
-      y = this.model.predict(x, { tileSize: this.settings.tileSize, overlap: this.settings.overlap });
+      y = this.model.predict(x, { tileSize: this.settings.tileSize, overlap: this.settings.overlap, lowLight: this.settings.lowLight });
       x.dispose();
       x = undefined;
       if (this.temporal) {

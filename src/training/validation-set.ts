@@ -8,9 +8,9 @@ import sharp from 'sharp';
 import type { SimpleIRConfig } from '../core/config.js';
 import { createDegradation, type Degradation, type DegradationKind } from '../core/degrade/index.js';
 import { invalidArgument } from '../core/errors.js';
-import { psnr, ssim } from '../core/quality.js';
+import { highPassPsnr, psnr, ssim } from '../core/quality.js';
 import type { ParamMap } from '../core/model/forward.js';
-import { predictWith } from '../core/model/simpleir.js';
+import { predictWith, type PredictOptions } from '../core/model/simpleir.js';
 import type { TaskScore } from '../core/review/trainer.js';
 import { checkPhotoFiles } from './photos.js';
 
@@ -45,6 +45,24 @@ export interface ValidationOptions {
    * `createDegradation`.
    */
   readonly generators?: Readonly<Record<string, (options: { seed: number; strength: number }) => Degradation>>;
+}
+
+/** Options of {@link ValidationSet.evaluate}. */
+export interface ValidationScoreOptions {
+  /** Also SSIM (default true). */
+  readonly ssim?: boolean;
+  /** Also the PSNR of the high-pass bands (`highPassPsnr`, default false). */
+  readonly highPass?: boolean;
+  /** Passed to the network (e.g. `lowLight: 'off'`). */
+  readonly predict?: PredictOptions;
+}
+
+/** A task's validation figures, with the high-pass PSNR when asked for. */
+export interface ValidationScore extends TaskScore {
+  /** High-pass PSNR (`highPassPsnr`) of the restored images against the clean ones, dB. */
+  readonly psnrHighPass?: number;
+  /** High-pass PSNR of the degraded inputs against the clean ones, dB. */
+  readonly psnrHighPassDegraded?: number;
 }
 
 /** A fixed validation split: per task, every validation photo degraded at a strength of 0 or 1 (alternating). */
@@ -91,14 +109,14 @@ export class ValidationSet {
   }
 
   /** Mean PSNR/SSIM per task of the network with these weights, against the degraded inputs' own scores. */
-  evaluate(config: SimpleIRConfig, weights: ParamMap, options: { ssim?: boolean } = {}): Record<string, TaskScore> {
+  evaluate(config: SimpleIRConfig, weights: ParamMap, options: ValidationScoreOptions = {}): Record<string, ValidationScore> {
     return this.score(config, weights, options, () => true);
   }
 
   /** {@link evaluate} split by degradation strength: task -> strength -> score. */
-  evaluateByStrength(config: SimpleIRConfig, weights: ParamMap, options: { ssim?: boolean } = {}): Record<string, Record<string, TaskScore>> {
+  evaluateByStrength(config: SimpleIRConfig, weights: ParamMap, options: ValidationScoreOptions = {}): Record<string, Record<string, ValidationScore>> {
     const strengths = [...new Set([...this.cases.values()].flatMap((l) => l.map((c) => c.strength)))].sort();
-    const out: Record<string, Record<string, TaskScore>> = {};
+    const out: Record<string, Record<string, ValidationScore>> = {};
     for (const s of strengths) {
       for (const [task, score] of Object.entries(this.score(config, weights, options, (c) => c.strength === s))) {
         (out[task] ??= {})[String(s)] = score;
@@ -107,8 +125,8 @@ export class ValidationSet {
     return out;
   }
 
-  private score(config: SimpleIRConfig, weights: ParamMap, options: { ssim?: boolean }, keep: (c: ValidationCase) => boolean): Record<string, TaskScore> {
-    const out: Record<string, TaskScore> = {};
+  private score(config: SimpleIRConfig, weights: ParamMap, options: ValidationScoreOptions, keep: (c: ValidationCase) => boolean): Record<string, ValidationScore> {
+    const out: Record<string, ValidationScore> = {};
     for (const [task, all] of this.cases) {
       const list = all.filter(keep);
       if (list.length === 0) continue;
@@ -116,18 +134,29 @@ export class ValidationSet {
       let pd = 0;
       let s = 0;
       let sd = 0;
+      let h = 0;
+      let hd = 0;
       for (const c of list) {
-        const y = predictWith(config, weights, c.degraded);
+        const y = predictWith(config, weights, c.degraded, options.predict);
         p += psnr(y, c.clean);
         pd += psnr(c.degraded, c.clean);
         if (options.ssim !== false) {
           s += ssim(y, c.clean);
           sd += ssim(c.degraded, c.clean);
         }
+        if (options.highPass) {
+          h += highPassPsnr(y, c.clean);
+          hd += highPassPsnr(c.degraded, c.clean);
+        }
         y.dispose();
       }
       const n = list.length;
-      out[task] = options.ssim !== false ? { psnr: p / n, psnrDegraded: pd / n, ssim: s / n, ssimDegraded: sd / n } : { psnr: p / n, psnrDegraded: pd / n };
+      out[task] = {
+        psnr: p / n,
+        psnrDegraded: pd / n,
+        ...(options.ssim !== false ? { ssim: s / n, ssimDegraded: sd / n } : {}),
+        ...(options.highPass ? { psnrHighPass: h / n, psnrHighPassDegraded: hd / n } : {}),
+      };
     }
     return out;
   }

@@ -1,6 +1,6 @@
 /**
  * SimpleIR in headless Chromium: the webgpu backend gives the cpu backend's output (64x64, random
- * weights), and so does wasm; on webgpu, tiles cut from frames above 2^24 values (4K, DCI 4K, 8K) and
+ * weights), and so does wasm, with `lowLight: 'off'` too; on webgpu, tiles cut from frames above 2^24 values (4K, DCI 4K, 8K) and
  * assembled back hold the right values.
  */
 import assert from 'node:assert/strict';
@@ -50,6 +50,17 @@ test('webgpu output equals cpu output on a 64x64 input within 1e-4', () => {
 
 test('wasm output equals cpu output within 1e-4', () => {
   assert.ok(maxDiff(result.outputs.wasm!, result.outputs.cpu!) <= 1e-4);
+});
+
+test("lowLight: 'off' on webgpu and wasm equals cpu within 1e-4 (400x224: pooled luminance, blur, resize), and changes the output", () => {
+  const cpu = result.lowLightOff.cpu!;
+  for (const name of ['webgpu', 'wasm'] as const) {
+    const d = maxDiff(result.lowLightOff[name]!.off, cpu.off);
+    console.log(`# lowLight off: max |${name} - cpu| = ${d.toExponential(2)}`);
+    assert.ok(d <= 1e-4, `${name} differs from cpu by ${d}`);
+  }
+  assert.equal(cpu.off.length, 400 * 224 * 3);
+  assert.ok(Math.abs(cpu.offSum - cpu.autoSum) > 1, `off ${cpu.offSum} vs auto ${cpu.autoSum}`);
 });
 
 test('restore on webgpu leaves no tensors behind', () => {

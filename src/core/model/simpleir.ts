@@ -11,6 +11,7 @@ import { validateImage, type RGBImage } from '../image.js';
 import { Random } from '../random.js';
 import { checkFitsInWasm, fullResolutionTiled, resolveTiling, type TileOptions } from './tiling.js';
 import { decodeWeights, encodeWeights, packWeights, type DecodedWeights, type WeightDType, type WeightFiles } from '../weights.js';
+import { checkLowLight, keepExposure, type LowLightMode } from './exposure.js';
 import { body, forward, type ParamMap } from './forward.js';
 import { nativeOps, type NetOps } from './ops.js';
 import { readWeightSource, type WeightSource, type WeightSourceOptions } from './source.js';
@@ -26,8 +27,18 @@ export interface CreateOptions {
   readonly seed?: number;
 }
 
+/** Options of {@link SimpleIR.predict} and {@link predictWith}: tiling, and what may happen to the exposure. */
+export interface PredictOptions extends TileOptions {
+  /**
+   * `'auto'` (default): the network brightens what it takes for a low-light frame. `'off'`: the output
+   * keeps the input's exposure (scenes meant to be dark), while rain and snow are still removed;
+   * see {@link LowLightMode}.
+   */
+  readonly lowLight?: LowLightMode;
+}
+
 /** Options of {@link SimpleIR.restore} (one image); the stream operator `restore` takes `RestoreOperatorOptions`. */
-export interface ModelRestoreOptions extends TileOptions {
+export interface ModelRestoreOptions extends PredictOptions {
   /** Stops the work before it starts when aborted. */
   readonly signal?: AbortSignal;
 }
@@ -122,12 +133,14 @@ function repeatEdges(x: tf.Tensor4D, axis: 1 | 2, before: number, after: number)
 /**
  * The network with the given weights on a float batch [B, H, W, 3] in [0, 1] of any size of at least
  * `scale` pixels: padded to multiples of the scale and to at least {@link MIN_GRID_CELLS} cells a side
- * (see `padFrame`), run (tiled above 1920x1088 unless `tileSize: 0`), cropped back. Synchronous;
- * returns a new tensor owned by the caller.
- * @throws SimpleIRError `INVALID_ARGUMENT` for bad tile options, or a frame too large for the wasm
- * backend's memory (see `checkFitsInWasm`).
+ * (see `padFrame`), run (tiled above 1920x1088 unless `tileSize: 0`), cropped back; with
+ * `lowLight: 'off'`, given the input's exposure back (`keepExposure`). Synchronous; returns a new
+ * tensor owned by the caller.
+ * @throws SimpleIRError `INVALID_ARGUMENT` for bad tile or `lowLight` options, or a frame too large for
+ * the wasm backend's memory (see `checkFitsInWasm`).
  */
-export function predictWith(config: SimpleIRConfig, weights: ParamMap, x: tf.Tensor4D, options: TileOptions = {}, ops: NetOps = nativeOps): tf.Tensor4D {
+export function predictWith(config: SimpleIRConfig, weights: ParamMap, x: tf.Tensor4D, options: PredictOptions = {}, ops: NetOps = nativeOps): tf.Tensor4D {
+  const lowLight = checkLowLight(options.lowLight, 'predict(x, options)');
   const [b, h, w] = x.shape;
   const pad = networkPadding(config, h, w);
   const [hp, wp] = [pad.top + h + pad.bottom, pad.left + w + pad.right];
@@ -147,7 +160,8 @@ export function predictWith(config: SimpleIRConfig, weights: ParamMap, x: tf.Ten
       }
       y = b === 1 ? outs[0]! : tf.concat(outs, 0);
     }
-    return hp === h && wp === w ? y : tf.slice(y, [0, pad.top, pad.left, 0], [b, h, w, 3]);
+    if (hp !== h || wp !== w) y = tf.slice(y, [0, pad.top, pad.left, 0], [b, h, w, 3]);
+    return lowLight === 'off' ? keepExposure(x, y) : y;
   });
 }
 
@@ -266,9 +280,10 @@ export class SimpleIR {
   /**
    * The network on a float batch [B, H, W, 3] in [0, 1] (any size of at least `scale` pixels; padded by
    * reflection and cropped back). Synchronous; returns a new tensor owned by the caller. Frames above
-   * 1920x1088 run the full-resolution stage in tiles unless `tileSize: 0`.
+   * 1920x1088 run the full-resolution stage in tiles unless `tileSize: 0`; `lowLight: 'off'` keeps the
+   * input's exposure.
    */
-  predict(x: tf.Tensor4D, options: TileOptions = {}, ops: NetOps = nativeOps): tf.Tensor4D {
+  predict(x: tf.Tensor4D, options: PredictOptions = {}, ops: NetOps = nativeOps): tf.Tensor4D {
     this.assertLive();
     return predictWith(this.config, this.weights, x, options, ops);
   }

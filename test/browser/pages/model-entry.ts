@@ -10,6 +10,8 @@ import { axisTilePlan, blendTiles, cropWindow, resolveTiling } from '../../../sr
 
 export interface ModelResult {
   outputs: Partial<Record<BackendName, number[]>>;
+  /** `lowLight: 'off'` on a 400x224 input (its low-pass luminance is pooled in cells of 3 pixels): output and the plain output's sum. */
+  lowLightOff: Partial<Record<BackendName, { off: number[]; autoSum: number; offSum: number }>>;
   backends: Partial<Record<BackendName, { name: string; fallbackAdapter: boolean }>>;
   autoBackend: string;
   tensorsBefore: number;
@@ -92,7 +94,7 @@ window.runModel = async (): Promise<ModelResult> => {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0;
     input[i] = (s >>> 8) / 16777216;
   }
-  const result: ModelResult = { outputs: {}, backends: {}, autoBackend: auto.name, tensorsBefore: 0, tensorsAfter: 0, paramCount: 0 };
+  const result: ModelResult = { outputs: {}, backends: {}, lowLightOff: {}, autoBackend: auto.name, tensorsBefore: 0, tensorsAfter: 0, paramCount: 0 };
   for (const name of ['webgpu', 'wasm', 'cpu'] as const) {
     const info = await selectBackend(name, { wasmPaths: '/wasm/', onWarning: () => undefined });
     result.backends[name] = { name: info.name, fallbackAdapter: info.fallbackAdapter };
@@ -103,6 +105,12 @@ window.runModel = async (): Promise<ModelResult> => {
     const y = await model.restore(x);
     result.outputs[name] = Array.from(await y.data());
     y.dispose();
+    const wide = tf.tidy(() => tf.mul(tf.tile(x, [4, 7, 1]).slice([0, 0, 0], [224, 400, 3]), 0.3) as tf.Tensor3D);
+    const [plain, off] = [await model.restore(wide), await model.restore(wide, { lowLight: 'off' })];
+    const [plainValues, offValues] = [Array.from(await plain.data()), Array.from(await off.data())];
+    const sum = (v: number[]): number => v.reduce((a, b) => a + b, 0);
+    result.lowLightOff[name] = { off: offValues, autoSum: sum(plainValues), offSum: sum(offValues) };
+    tf.dispose([wide, plain, off]);
     if (name === 'webgpu') {
       result.tensorsBefore = before;
       result.tensorsAfter = tf.memory().numTensors;

@@ -1,6 +1,6 @@
 /**
  * Global alignment of video frames: the camera's shift between two frames by phase correlation on a
- * downscaled, windowed luma, and the integer shift of a frame onto another, all in tfjs ops (no
+ * downscaled, windowed luma, and the (integer or bilinear) shift of a frame onto another, all in tfjs ops (no
  * readback: on webgpu the shift never leaves the GPU).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -208,33 +208,51 @@ function windowAt(frame: tf.Tensor4D, origin: tf.Tensor1D, h: number, w: number)
   });
 }
 
-/** A frame moved by an integer shift, and where it is defined. */
+/** A frame moved by a shift, and where it is defined. */
 export interface ShiftedFrame {
-  /** `frame(p - round(shift))`, with the border rows and columns repeated where `p - shift` is outside. */
+  /** `frame(p - shift)`, with the border rows and columns repeated where `p - shift` is outside. */
   readonly frame: tf.Tensor4D;
-  /** `[1, H, W, 1]`: 1 where `p - round(shift)` lies inside the frame, else 0. */
+  /** `[1, H, W, 1]`: 1 where `p - shift` (every sample it reads) lies inside the frame, else 0. */
   readonly valid: tf.Tensor4D;
 }
 
 /**
- * Moves `frame` (`[1, H, W, C]`) by `shift` (`[dy, dx]` pixels, a tensor, rounded to integers) so that
- * the result at `p` is `frame(p - shift)`: a gather on the device, the shift never read back.
+ * Moves `frame` (`[1, H, W, C]`) by `shift` (`[dy, dx]` pixels, a tensor) so that the result at `p` is
+ * `frame(p - shift)`: gathers on the device, the shift never read back. `'nearest'` (default) rounds
+ * the shift to integers (an exact copy of pixels); `'bilinear'` interpolates sub-pixel shifts between
+ * the two nearest rows and columns (a sub-pixel pan then lines up with the current frame's edges).
  */
-export function shiftFrame(frame: tf.Tensor4D, shift: tf.Tensor1D): ShiftedFrame {
+export function shiftFrame(frame: tf.Tensor4D, shift: tf.Tensor1D, interpolation: 'nearest' | 'bilinear' = 'nearest'): ShiftedFrame {
   return tf.tidy(() => {
     const [, h, w] = frame.shape;
     // (reshape: some backends give a select of a scalar condition the shape [1, 2])
-    const d = tf.round(shift).toInt().reshape([2]);
-    const axis = (n: number, i: number): [tf.Tensor1D, tf.Tensor1D] => {
-      const src = tf.sub(tf.range(0, n, 1, 'int32'), d.slice([i], [1]));
+    const s = shift.reshape([2]);
+    const whole = interpolation === 'nearest' ? tf.round(s) : tf.floor(s);
+    const d = whole.toInt();
+    const axis = (n: number, i: number, extra: number): [tf.Tensor1D, tf.Tensor1D] => {
+      const src = tf.sub(tf.range(0, n, 1, 'int32'), tf.add(d.slice([i], [1]), tf.scalar(extra, 'int32')));
       const inside = tf.logicalAnd(tf.greaterEqual(src, 0), tf.less(src, n)).toFloat() as tf.Tensor1D;
       // (clipByValue would cast: min/max keep int32 on every backend)
       return [tf.minimum(tf.maximum(src, tf.scalar(0, 'int32')), tf.scalar(n - 1, 'int32')) as tf.Tensor1D, inside];
     };
-    const [rows, rowsIn] = axis(h, 0);
-    const [cols, colsIn] = axis(w, 1);
-    const moved = tf.gather(tf.gather(frame, rows, 1), cols, 2) as tf.Tensor4D;
-    const valid = tf.outerProduct(rowsIn, colsIn).reshape([1, h, w, 1]) as tf.Tensor4D;
-    return { frame: moved, valid };
+    const [rows, rowsIn] = axis(h, 0, 0);
+    const [cols, colsIn] = axis(w, 1, 0);
+    if (interpolation === 'nearest') {
+      const moved = tf.gather(tf.gather(frame, rows, 1), cols, 2) as tf.Tensor4D;
+      return { frame: moved, valid: tf.outerProduct(rowsIn, colsIn).reshape([1, h, w, 1]) as tf.Tensor4D };
+    }
+    // p - (n + f) lies between p - n and p - n - 1: weights 1 - f and f.
+    const f = tf.sub(s, whole);
+    const [rows1, rows1In] = axis(h, 0, 1);
+    const [cols1, cols1In] = axis(w, 1, 1);
+    const fy = f.slice([0], [1]).reshape([1, 1, 1, 1]);
+    const fx = f.slice([1], [1]).reshape([1, 1, 1, 1]);
+    const lerp = (a: tf.Tensor, b: tf.Tensor, t: tf.Tensor): tf.Tensor => tf.add(a, tf.mul(t, tf.sub(b, a)));
+    const byRows = lerp(tf.gather(frame, rows, 1), tf.gather(frame, rows1, 1), fy);
+    const moved = lerp(tf.gather(byRows, cols, 2), tf.gather(byRows, cols1, 2), fx) as tf.Tensor4D;
+    // Where a weight is 0 the second sample does not count: the first one's coverage is enough.
+    const rowsValid = tf.mul(rowsIn, tf.sub(1, tf.mul(tf.greater(f.slice([0], [1]), 0).toFloat(), tf.sub(1, rows1In)))) as tf.Tensor1D;
+    const colsValid = tf.mul(colsIn, tf.sub(1, tf.mul(tf.greater(f.slice([1], [1]), 0).toFloat(), tf.sub(1, cols1In)))) as tf.Tensor1D;
+    return { frame: moved, valid: tf.outerProduct(rowsValid, colsValid).reshape([1, h, w, 1]) as tf.Tensor4D };
   });
 }

@@ -15,13 +15,19 @@ export interface TemporalFilterOptions {
   /** Align past frames to the current one (global shift by phase correlation; default true). `false` for a fixed camera. */
   readonly align?: boolean;
   /**
+   * How past frames are moved onto the current one: `'bilinear'` (default) follows sub-pixel shifts
+   * (pans, shake), `'nearest'` moves them by whole pixels (exact copies, sharper, misaligned by up to
+   * half a pixel).
+   */
+  readonly interpolation?: 'nearest' | 'bilinear';
+  /**
    * Difference from the temporal median (of [0, 1] values) from which a pixel counts as changed
    * (default 0.1). Changes wider than `transientSize` keep the current frame's pixels there.
    */
   readonly changeThreshold?: number;
   /**
    * Width in pixels of the narrowest change treated as a moving object rather than a transient
-   * occluder (odd, >= 1; default `max(5, min(H, W) / 25)` made odd: 11 at 272 rows, 15 at 360, 43 at 1080).
+   * occluder (odd, >= 1; default `max(5, min(H, W) / 13)` made odd: 21 at 272 rows, 29 at 360, 83 at 1080).
    */
   readonly transientSize?: number;
   /**
@@ -32,7 +38,8 @@ export interface TemporalFilterOptions {
   readonly quantile?: number;
   /**
    * Which pixels are occluders to replace: `'brighter'` (default: rain streaks and snowflakes are
-   * brighter than the scene behind them) or `'any'` deviation from the fused value.
+   * brighter than the scene behind them, lightened towards white by about the same fraction in every
+   * channel, which a moving object's colour is not) or `'any'` deviation from the fused value.
    */
   readonly occluders?: 'brighter' | 'any';
   /**
@@ -54,6 +61,8 @@ export interface ResolvedTemporalFilterOptions {
   readonly frames: number;
   /** See {@link TemporalFilterOptions.align}. */
   readonly align: boolean;
+  /** See {@link TemporalFilterOptions.interpolation}. */
+  readonly interpolation: 'nearest' | 'bilinear';
   /** See {@link TemporalFilterOptions.changeThreshold}. */
   readonly changeThreshold: number;
   /** See {@link TemporalFilterOptions.transientSize}; `undefined`: from the frame size. */
@@ -80,6 +89,8 @@ export function resolveTemporalFilterOptions(options: TemporalFilterOptions = {}
   if (!Number.isInteger(frames) || frames < 2 || frames > 16) throw bad('frames', 'an integer from 2 to 16', frames);
   const align = options.align ?? true;
   if (typeof align !== 'boolean') throw bad('align', 'true or false', align);
+  const interpolation = options.interpolation ?? 'bilinear';
+  if (interpolation !== 'nearest' && interpolation !== 'bilinear') throw bad('interpolation', "'nearest' or 'bilinear'", interpolation);
   const changeThreshold = options.changeThreshold ?? 0.1;
   if (!(typeof changeThreshold === 'number' && changeThreshold > 0 && changeThreshold < 1)) throw bad('changeThreshold', 'a number in (0, 1)', changeThreshold);
   const transientSize = options.transientSize;
@@ -94,12 +105,12 @@ export function resolveTemporalFilterOptions(options: TemporalFilterOptions = {}
   if (occluders !== 'brighter' && occluders !== 'any') throw bad('occluders', "'brighter' or 'any'", occluders);
   const minDifference = options.minDifference ?? 0.03;
   if (!(typeof minDifference === 'number' && minDifference >= 0 && minDifference < 1)) throw bad('minDifference', 'a number in [0, 1)', minDifference);
-  return { frames, align, changeThreshold, transientSize, cutFraction, quantile, occluders, minDifference };
+  return { frames, align, interpolation, changeThreshold, transientSize, cutFraction, quantile, occluders, minDifference };
 }
 
 /** The default transient size of frames `height` x `width` (odd). */
 export function defaultTransientSize(height: number, width: number): number {
-  const s = Math.max(5, Math.round(Math.min(height, width) / 25));
+  const s = Math.max(5, Math.round(Math.min(height, width) / 13));
   return s % 2 === 1 ? s : s + 1;
 }
 
@@ -238,7 +249,7 @@ export class TemporalFilter {
     const [, h, w] = current.shape;
     // Without alignment the past frames are used as they are (a zero shift would copy each one).
     const unmoved = (e: HistoryEntry): ShiftedFrame => ({ frame: e.frame, valid: tf.ones([1, h, w, 1]) });
-    const aligned = this.history.map((e) => (this.correlator ? shiftFrame(e.frame, this.cameraShift(current, analysis, e)) : unmoved(e)));
+    const aligned = this.history.map((e) => (this.correlator ? shiftFrame(e.frame, this.cameraShift(current, analysis, e), this.options.interpolation) : unmoved(e)));
     // A cut: most of what the previous frame covers changed (or it covers almost nothing).
     const previous = aligned[0]!;
     const lumaDiff = tf.abs(tf.sum(tf.mul(tf.sub(current, previous.frame), this.luma!), 3, true));
@@ -264,10 +275,22 @@ export class TemporalFilter {
     const delta = tf.sub(current, fused);
     const deviation = occluders === 'brighter' ? tf.max(delta, 3, true) : tf.max(tf.abs(delta), 3, true);
     const outlier = minDifference > 0 ? tf.clipByValue(tf.div(tf.sub(deviation, minDifference), minDifference), 0, 1) : tf.onesLike(deviation);
-    const replace = tf.mul(tf.sub(1, moving), outlier);
+    const replace = tf.mul(tf.mul(tf.sub(1, moving), outlier), occluders === 'brighter' ? towardsWhite(fused, delta as tf.Tensor4D) : 1);
     const out = tf.sub(current, tf.mul(replace, delta)) as tf.Tensor4D;
     return [out, shot];
   }
+}
+
+/**
+ * Inside a tidy, `[1, H, W, 1]` in [0, 1]: how much the current frame (`fused + delta`) looks like
+ * `fused` lightened towards white, as rain and snow do: `1 - current = (1 - a)(1 - fused)` with about the same `a` in every
+ * channel. 1 where the smallest channel's `a` is at least 0.65 of the largest, 0 below 0.4 (a moving
+ * object changes the channels unevenly: its colour is not the scene's lightened).
+ */
+function towardsWhite(fused: tf.Tensor4D, delta: tf.Tensor4D): tf.Tensor4D {
+  const a = tf.div(delta, tf.add(tf.sub(1, fused), 0.05));
+  const ratio = tf.div(tf.min(a, 3, true), tf.add(tf.max(a, 3, true), 1e-3));
+  return tf.clipByValue(tf.div(tf.sub(ratio, 0.4), 0.25), 0, 1) as tf.Tensor4D;
 }
 
 /** The pooled luma and spectrum of a frame. */

@@ -27,7 +27,7 @@ export interface TemporalFilterOptions {
   readonly changeThreshold?: number;
   /**
    * Width in pixels of the narrowest change treated as a moving object rather than a transient
-   * occluder (odd, >= 1; default `max(5, min(H, W) / 13)` made odd: 21 at 272 rows, 29 at 360, 83 at 1080).
+   * occluder (odd, >= 1; default `max(5, min(H, W) / 25)` made odd: 11 at 272 rows, 15 at 360, 43 at 1080; wider removes more near streaks and flakes but lets moving objects ghost, see docs/temporal.md).
    */
   readonly transientSize?: number;
   /**
@@ -110,7 +110,7 @@ export function resolveTemporalFilterOptions(options: TemporalFilterOptions = {}
 
 /** The default transient size of frames `height` x `width` (odd). */
 export function defaultTransientSize(height: number, width: number): number {
-  const s = Math.max(5, Math.round(Math.min(height, width) / 13));
+  const s = Math.max(5, Math.round(Math.min(height, width) / 25));
   return s % 2 === 1 ? s : s + 1;
 }
 

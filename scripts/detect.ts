@@ -19,7 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/core/backend.js';
 import { createDegradation, type DegradationKind } from '../src/core/degrade/index.js';
 import { psnr } from '../src/core/quality.js';
-import { LUMA } from '../src/core/temporal/align.js';
+import { RGB_LUMA as LUMA } from '../src/core/colour.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
 import { DEFAULT_PHOTOS_DIR, hasPhotos, photosDir, trainingPhotosOrExit } from '../src/cli/photos.js';
 import { agreement, CenterNetDetector, type Detection, type DetectorOptions } from '../examples/shared/detector.js';

@@ -24,6 +24,9 @@ export const LUMA_WEIGHTS: Readonly<Record<YuvMatrix, readonly [number, number]>
   bt2020: [0.2627, 0.0593],
 };
 
+/** BT.601 luma weights as `[R, G, B]`: the luminance every analysis of the SDK uses (quality, alignment, exposure). */
+export const RGB_LUMA: readonly [number, number, number] = [LUMA_WEIGHTS.bt601[0], 1 - LUMA_WEIGHTS.bt601[0] - LUMA_WEIGHTS.bt601[1], LUMA_WEIGHTS.bt601[1]];
+
 /** 8-bit levels of a range: Y runs from `yOffset` over `ySpan` levels; Cb and Cr are centred on 128 over `cSpan` levels. */
 export interface SampleRange {
   /** The Y level of black. */

@@ -1,15 +1,12 @@
 /** Image quality measures (PSNR, high-pass PSNR, SSIM) and image difficulty (luminance entropy); synchronous, returning plain numbers. */
 import * as tf from '@tensorflow/tfjs';
-import { LUMA_WEIGHTS } from './colour.js';
+import { RGB_LUMA as LUMA } from './colour.js';
 import { describeValue, SimpleIRError } from './errors.js';
 import { filterValid, gaussian1d, gaussianBlur } from './degrade/kernels.js';
 
 /** SSIM stabilisers for a dynamic range of 1: (0.01)^2 and (0.03)^2. */
 const C1 = 0.01 ** 2;
 const C2 = 0.03 ** 2;
-
-/** ITU-R BT.601 luma weights R, G, B (the Y of YCbCr used by most restoration papers). */
-const LUMA = [LUMA_WEIGHTS.bt601[0], 1 - LUMA_WEIGHTS.bt601[0] - LUMA_WEIGHTS.bt601[1], LUMA_WEIGHTS.bt601[1]] as const;
 
 function checkPair(a: tf.Tensor, b: tf.Tensor): void {
   for (const t of [a, b]) {

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { gaussianBlur } from '../degrade/kernels.js';
 import { SimpleIRError } from '../errors.js';
-import { LUMA } from '../temporal/align.js';
+import { RGB_LUMA as LUMA } from '../colour.js';
 
 /**
  * What the network may do to a frame's exposure. `'auto'` (default): the network brightens what it

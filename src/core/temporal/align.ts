@@ -4,9 +4,7 @@
  * readback: on webgpu the shift never leaves the GPU).
  */
 import * as tf from '@tensorflow/tfjs';
-
-/** BT.601 luma weights. */
-export const LUMA = [0.299, 0.587, 0.114] as const;
+import { RGB_LUMA as LUMA } from '../colour.js';
 
 /** The downscaled grid phase correlation runs on. */
 export interface AnalysisGrid {

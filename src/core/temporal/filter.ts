@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { invalidArgument, isOptionsObject, SimpleIRError } from '../errors.js';
-import { LUMA, PhaseCorrelator, shiftFrame, type ShiftedFrame, type Spectrum } from './align.js';
+import { RGB_LUMA as LUMA } from '../colour.js';
+import { PhaseCorrelator, shiftFrame, type ShiftedFrame, type Spectrum } from './align.js';
 import { changeMask, quantile } from './fuse.js';
 
 /** Options of {@link TemporalFilter}. Every field has a documented default. */

@@ -431,7 +431,8 @@ describe('dispose', () => {
   test('a disposed model throws DISPOSED from every entry point and frees its tensors', async () => {
     const before = tf.memory().numTensors;
     const model = SimpleIR.create('tiny');
-    assert.equal(tf.memory().numTensors, before + paramSpecs(PRESETS.tiny).length);
+    // The weights, and per block run (2 HABs, 2 FIB iterations) its 8 folded convolutions' weights and biases (foldWeights).
+    assert.equal(tf.memory().numTensors, before + paramSpecs(PRESETS.tiny).length + 16 * (PRESETS.tiny.blocks + PRESETS.tiny.iterations));
     model.dispose();
     assert.equal(tf.memory().numTensors, before, 'dispose frees every weight tensor');
     assert.equal(model.isDisposed, true);

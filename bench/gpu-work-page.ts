@@ -108,9 +108,19 @@ function adapterName(adapter: GPUAdapter | null): string {
   return info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') : 'none';
 }
 
-/** Waits until the GPU has run everything tfjs queued. */
-async function gpuDone(): Promise<void> {
-  const backend = tf.backend() as unknown as { submitQueue(): void; device: GPUDevice };
+/** The parts of tfjs's webgpu backend that flush its recorded work (not in its public types). */
+interface WebGPUQueueOwner {
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+  device: GPUDevice;
+}
+
+/** Submits what tfjs recorded on webgpu (closing its open compute pass first) and waits until the GPU has run it. */
+export async function gpuDone(): Promise<void> {
+  const backend = tf.backend() as unknown as WebGPUQueueOwner;
+  backend.ensureCommandEncoderReady();
+  backend.endComputePassEncoder();
   backend.submitQueue();
   await backend.device.queue.onSubmittedWorkDone();
 }

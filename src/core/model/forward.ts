@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SimpleIRConfig } from '../config.js';
 import type { NetOps } from './ops.js';
+import { NORMALISE_EPSILON, normaliseOnWebGPU, webgpuKernelsUsable } from './webgpu-kernels.js';
 
 /** Weight tensors by name (see `paramSpecs`). */
 export type ParamMap = ReadonlyMap<string, tf.Tensor>;
@@ -30,11 +31,17 @@ function convNamed(ops: NetOps, p: ParamMap, name: string, x: tf.Tensor4D): tf.T
 
 /**
  * Layer normalisation over channels, per pixel, without its per-channel affine map: the blocks fold
- * that map into the 1x1 convolution that follows (see {@link affineIntoConv}).
+ * that map into the 1x1 convolution that follows (see {@link affineIntoConv}). One custom kernel on
+ * webgpu outside a gradient tape (see `webgpu-kernels.ts`), tfjs operations elsewhere.
  */
-function normalise(x: tf.Tensor4D): tf.Tensor4D {
+export function normalise(x: tf.Tensor4D): tf.Tensor4D {
+  return webgpuKernelsUsable() ? normaliseOnWebGPU(x) : normaliseByOps(x);
+}
+
+/** {@link normalise} in tfjs operations (eight of them): differentiable, and on every backend. */
+export function normaliseByOps(x: tf.Tensor4D): tf.Tensor4D {
   const { mean, variance } = tf.moments(x, -1, true);
-  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-6)));
+  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, NORMALISE_EPSILON)));
 }
 
 /** Weights and bias of a convolution. */

@@ -1,0 +1,77 @@
+/**
+ * Browser entry of webgpu-kernels.test.ts: the custom channel normalisation kernel against the same
+ * normalisation in tfjs operations, on webgpu, on seeded inputs; and the dispatches each takes.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../../src/index';
+import { normalise, normaliseByOps } from '../../../src/core/model/forward';
+import { Random } from '../../../src/core/random';
+import { gpuDone, startGpuWorkCount } from '../../../bench/gpu-work-page';
+
+export interface NormaliseResult {
+  backend: string;
+  shape: number[];
+  /** Largest |kernel - tfjs operations|, and the largest |value| of the output (to see it is not all zero). */
+  maxDiff: number;
+  maxAbs: number;
+  /** Dispatches of the kernel and of the operations. */
+  kernelDispatches: number;
+  opsDispatches: number;
+  /** Inside tf.grad: the kernel is not used and the gradient exists (sum of |dx|). */
+  gradAbsSum: number;
+  tensorsLeft: number;
+}
+
+declare global {
+  interface Window {
+    compareNormalise: (shape: [number, number, number, number]) => Promise<NormaliseResult>;
+  }
+}
+
+window.compareNormalise = async (shape) => {
+  const info = await selectBackend('webgpu', { onWarning: () => undefined });
+  const before = tf.memory().numTensors;
+  const rng = new Random(11);
+  const size = shape.reduce((a, b) => a * b, 1);
+  // Channels of different offsets and spreads, as features are: a pixel's mean is far from 0.
+  const c = shape[3];
+  const x = tf.tensor4d(Float32Array.from({ length: size }, (_, i) => 3 + (i % c) * 0.25 + rng.normal() * (1 + (i % 3))), shape);
+  await gpuDone();
+  const run = async (f: () => tf.Tensor): Promise<{ y: tf.Tensor; dispatches: number }> => {
+    const { work, stop } = startGpuWorkCount();
+    let y: tf.Tensor;
+    try {
+      y = f();
+      await gpuDone();
+    } finally {
+      stop();
+    }
+    return { y, dispatches: work.dispatches };
+  };
+  const kernel = await run(() => normalise(x));
+  const ops = await run(() => tf.tidy(() => normaliseByOps(x)));
+  const d = tf.tidy(() => tf.max(tf.abs(tf.sub(kernel.y, ops.y))));
+  const m = tf.tidy(() => tf.max(tf.abs(kernel.y)));
+  const maxDiff = (await d.data())[0]!;
+  const maxAbs = (await m.data())[0]!;
+  tf.dispose([kernel.y, ops.y, d, m]);
+  // Only the input is left.
+  const tensorsLeft = tf.memory().numTensors - before - 1;
+  const gsum = tf.tidy(() => {
+    const weights = tf.range(0, size).reshape(shape);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(normalise(t as tf.Tensor4D), weights)))(x);
+    return tf.sum(tf.abs(g));
+  });
+  const result: NormaliseResult = {
+    backend: info.name,
+    shape,
+    maxDiff,
+    maxAbs,
+    kernelDispatches: kernel.dispatches,
+    opsDispatches: ops.dispatches,
+    gradAbsSum: (await gsum.data())[0]!,
+    tensorsLeft,
+  };
+  tf.dispose([x, gsum]);
+  return result;
+};

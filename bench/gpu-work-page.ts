@@ -28,6 +28,8 @@ export interface FrameWork {
   height: number;
   adapter: string;
   fallbackAdapter: boolean;
+  /** Whether the GPU ran no workgroups (a dry run: same counts, no results; see `countFrameWork`). */
+  dryRun: boolean;
   /** Wall time of the warm-up frame and of each counted frame (ms; not meaningful on SwiftShader). */
   warmMs: number;
   ms: number[];
@@ -40,8 +42,14 @@ export interface FrameWork {
 
 declare global {
   interface Window {
-    /** Restores `frames` + 1 frames of `preset` at `width` x `height` on webgpu; counts all but the first. */
-    countFrameWork: (args: { preset: PresetName; width: number; height: number; frames: number }) => Promise<FrameWork>;
+    /**
+     * Restores `frames` + 1 frames of `preset` at `width` x `height` on webgpu; counts all but the first.
+     * With `dryRun`, every dispatch is counted but issued with zero workgroups, so the GPU computes
+     * nothing: tfjs decides its work without reading anything back, so the counts are the same, and a
+     * 1080p frame on a software adapter is counted in seconds instead of many minutes. Outputs are then
+     * meaningless (the model's outputs are checked by the model tests, not here).
+     */
+    countFrameWork: (args: { preset: PresetName; width: number; height: number; frames: number; dryRun?: boolean }) => Promise<FrameWork>;
     /** Counts, on webgpu, the upload of `n` float32 values plus one add, and then their readback (checks the counter). */
     countKnownWork: (n: number) => Promise<{ upload: GpuWork; readback: GpuWork }>;
   }
@@ -60,23 +68,24 @@ function writtenBytes(data: ArrayBufferView | ArrayBuffer, dataOffset = 0, size?
 
 /**
  * Starts counting the WebGPU work of every device of the page into the returned record; `stop()`
- * restores the API. Wraps the prototypes, so it counts devices created before it started too.
+ * restores the API. Wraps the prototypes, so it counts devices created before it started too. With
+ * `dryRun`, dispatches are issued with zero workgroups (counted, not computed).
  */
-export function startGpuWorkCount(): { work: GpuWork; stop: () => void } {
+export function startGpuWorkCount(dryRun = false): { work: GpuWork; stop: () => void } {
   const work = zero();
   const undo: (() => void)[] = [];
-  const wrap = <T extends object>(proto: T, name: string, count: (self: T, args: unknown[]) => void): void => {
+  const wrap = <T extends object>(proto: T, name: string, count: (self: T, args: unknown[]) => void, replaceArgs?: (args: unknown[]) => unknown[]): void => {
     const target = proto as Record<string, unknown>;
     const original = target[name] as (...a: unknown[]) => unknown;
     target[name] = function (this: T, ...args: unknown[]) {
       count(this, args);
-      return original.apply(this, args);
+      return original.apply(this, replaceArgs ? replaceArgs(args) : args);
     };
     undo.push(() => {
       target[name] = original;
     });
   };
-  wrap(GPUComputePassEncoder.prototype, 'dispatchWorkgroups', () => void work.dispatches++);
+  wrap(GPUComputePassEncoder.prototype, 'dispatchWorkgroups', () => void work.dispatches++, dryRun ? () => [0, 0, 0] : undefined);
   wrap(GPUDevice.prototype, 'createBuffer', (_, [d]) => {
     const desc = d as GPUBufferDescriptor;
     work.buffersCreated++;
@@ -126,8 +135,8 @@ export async function gpuDone(): Promise<void> {
 }
 
 /** Counts the GPU work of `run`. */
-async function counting(run: () => Promise<void>): Promise<GpuWork> {
-  const { work, stop } = startGpuWorkCount();
+async function counting(run: () => Promise<void>, dryRun = false): Promise<GpuWork> {
+  const { work, stop } = startGpuWorkCount(dryRun);
   try {
     await run();
   } finally {
@@ -150,7 +159,7 @@ window.countKnownWork = async (n) => {
   return { upload, readback };
 };
 
-window.countFrameWork = async ({ preset, width, height, frames }) => {
+window.countFrameWork = async ({ preset, width, height, frames, dryRun = false }) => {
   const info = await selectBackend('webgpu', { onWarning: () => undefined });
   const adapter = await navigator.gpu.requestAdapter();
   const model = await SimpleIR.load(preset, { weightsBaseUrl: '/weights/' });
@@ -164,11 +173,12 @@ window.countFrameWork = async ({ preset, width, height, frames }) => {
     y.dispose();
     return performance.now() - t0;
   };
-  const warmMs = await restoreOne();
+  let warmMs = 0;
+  await counting(async () => void (warmMs = await restoreOne()), dryRun);
   const counted: GpuWork[] = [];
   const ms: number[] = [];
   for (let i = 0; i < frames; i++) {
-    counted.push(await counting(async () => void ms.push(await restoreOne())));
+    counted.push(await counting(async () => void ms.push(await restoreOne()), dryRun));
   }
   const tensorsAfter = tf.memory().numTensors;
   x.dispose();
@@ -179,6 +189,7 @@ window.countFrameWork = async ({ preset, width, height, frames }) => {
     height,
     adapter: adapterName(adapter),
     fallbackAdapter: info.fallbackAdapter,
+    dryRun,
     warmMs,
     ms,
     frames: counted,

@@ -3,9 +3,11 @@
  * dispatches, buffers created, bytes written to the GPU, bytes read back), per preset and frame size,
  * in headless Chromium (WebGPU on SwiftShader here: the counts are deterministic, the times are not
  * meaningful). One warm-up frame, then `--frames` counted frames. Prints a table and writes
- * bench/results/gpu-work-<date>.json.
+ * bench/results/gpu-work-<date>[-label].json. Unless `--compute`, a dry run: every dispatch is counted
+ * but issued with zero workgroups (the same counts, checked by test/browser/gpu-work.test.ts; a 1080p
+ * frame of `tiny` computed on SwiftShader takes over ten minutes here).
  *
- * Options: --presets tiny,base  --sizes 1920x1080,1280x720  --frames 1  --out bench/results  --label NAME
+ * Options: --presets tiny,base  --sizes 1920x1080,1280x720  --frames 1  --compute  --out bench/results  --label NAME
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,6 +23,7 @@ const { values: args } = parseArgs({
     frames: { type: 'string', default: '1' },
     out: { type: 'string', default: 'bench/results' },
     label: { type: 'string' },
+    compute: { type: 'boolean', default: false },
   },
 });
 const presets = args.presets.split(',') as PresetName[];
@@ -34,7 +37,7 @@ try {
   for (const preset of presets) {
     for (const [width, height] of sizes) {
       process.stderr.write(`# ${preset} ${width}x${height}...\n`);
-      const r = await runInPage(page, (a) => window.countFrameWork(a), { preset, width, height, frames }, { timeoutMs: 1_800_000 });
+      const r = await runInPage(page, (a) => window.countFrameWork(a), { preset, width, height, frames, dryRun: !args.compute }, { timeoutMs: 1_800_000 });
       results.push(r);
       process.stderr.write(`#   warm-up ${(r.warmMs / 1000).toFixed(1)} s, counted frames ${r.ms.map((m) => (m / 1000).toFixed(1)).join(', ')} s\n`);
     }
@@ -44,7 +47,7 @@ try {
 }
 
 console.log(`adapter: ${results[0]?.adapter ?? '?'}${results[0]?.fallbackAdapter ? ' (fallback adapter)' : ''}`);
-console.log('\n| preset | size | dispatches | buffers created | bytes written | bytes read back | submits | s/frame |\n|---|---|---:|---:|---:|---:|---:|---:|');
+console.log(`\n| preset | size | dispatches | buffers created | bytes written | bytes read back | submits | s/frame${args.compute ? '' : ' (dry run)'} |\n|---|---|---:|---:|---:|---:|---:|---:|`);
 for (const r of results) {
   const w = r.frames[r.frames.length - 1]!;
   console.log(`| ${r.preset} | ${r.width}x${r.height} | ${w.dispatches} | ${w.buffersCreated} | ${w.bytesWritten} | ${w.bytesRead} | ${w.submits} | ${(r.ms[r.ms.length - 1]! / 1000).toFixed(1)} |`);

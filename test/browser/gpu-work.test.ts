@@ -10,12 +10,14 @@ import type { FrameWork, GpuWork } from '../../bench/gpu-work-page';
 let fx: BrowserFixture | undefined;
 let result: FrameWork;
 let known: { upload: GpuWork; readback: GpuWork };
+let dry: FrameWork;
 
 before(async () => {
   fx = await createBrowserFixture();
   const page = await fx.open('/blank.html', { entry: 'bench/gpu-work-page.ts' });
   known = await runInPage(page, (n) => window.countKnownWork(n), 4096);
   result = await runInPage(page, (a) => window.countFrameWork(a), { preset: 'tiny' as const, width: 128, height: 128, frames: 3 }, { timeoutMs: 600_000 });
+  dry = await runInPage(page, (a) => window.countFrameWork(a), { preset: 'tiny' as const, width: 128, height: 128, frames: 2, dryRun: true }, { timeoutMs: 600_000 });
 });
 
 after(async () => {
@@ -54,4 +56,15 @@ test('frames of the same size do the same GPU work (buffers: once the pool has s
 test('restoring a frame already on the GPU reads nothing back and leaves no tensors', () => {
   for (const f of result.frames) assert.equal(f.bytesRead, 0);
   assert.equal(result.tensorsAfter, result.tensorsBefore);
+});
+
+test('a dry run (zero workgroups per dispatch, as the bench counts 1080p) counts the same work as a computed frame', () => {
+  assert.equal(dry.dryRun, true);
+  assert.equal(result.dryRun, false);
+  for (const f of dry.frames) {
+    assert.equal(f.dispatches, result.frames[2]!.dispatches);
+    assert.equal(f.bytesWritten, result.frames[2]!.bytesWritten);
+    assert.equal(f.bytesRead, 0);
+    assert.equal(f.submits, result.frames[2]!.submits);
+  }
 });

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { SimpleIRConfig } from '../config.js';
-import type { NetOps } from './ops.js';
+import type { ConvActivation, NetOps } from './ops.js';
 import { NORMALISE_EPSILON, normaliseOnWebGPU, webgpuKernelsUsable } from './webgpu-kernels.js';
 
 /** Weight tensors by name (see `paramSpecs`). */
@@ -25,8 +25,8 @@ function get<T extends tf.Tensor>(p: ParamMap, name: string): T {
   return t as T;
 }
 
-function convNamed(ops: NetOps, p: ParamMap, name: string, x: tf.Tensor4D): tf.Tensor4D {
-  return ops.conv(x, get<tf.Tensor4D>(p, `${name}.w`), get<tf.Tensor1D>(p, `${name}.b`));
+function convNamed(ops: NetOps, p: ParamMap, name: string, x: tf.Tensor4D, activation?: ConvActivation): tf.Tensor4D {
+  return ops.conv(x, get<tf.Tensor4D>(p, `${name}.w`), get<tf.Tensor1D>(p, `${name}.b`), activation);
 }
 
 /**
@@ -167,7 +167,7 @@ function hybridAttentionBlock(ops: NetOps, p: ParamMap, prefix: string, f: tf.Te
   // Spatial attention from channel mean and max, put side by side by padding each with a zero channel and
   // adding (exact; a channel concat is a slow per-pixel copy on wasm).
   const stats = tf.add(tf.pad(tf.mean(t, 3, true), [[0, 0], [0, 0], [0, 0], [0, 1]]), tf.pad(tf.max(t, 3, true), [[0, 0], [0, 0], [0, 0], [1, 0]])) as tf.Tensor4D;
-  t = tf.mul(t, tf.sigmoid(convNamed(ops, p, `${prefix}.sa`, stats)));
+  t = tf.mul(t, convNamed(ops, p, `${prefix}.sa`, stats, 'sigmoid'));
   let out = tf.add(f, ops.conv(t, ...pw2)) as tf.Tensor4D;
   const n2 = normalise(out);
   // A gate: the two halves multiplied, each computed by its own convolutions rather than split off a
@@ -209,7 +209,7 @@ export function fullResolution(config: SimpleIRConfig, ops: NetOps, p: ParamMap,
   const residual = ops.depthToSpace(convNamed(ops, p, 'tail', f), s);
   const up = ops.depthToSpace(convNamed(ops, p, 'ldam.up', f), s);
   const d = ops.dwconv(convNamed(ops, p, 'ldam.in', x), get(p, 'ldam.dw.w'), get(p, 'ldam.dw.b'));
-  const attention = tf.sigmoid(convNamed(ops, p, 'ldam.att', tf.add(up, d)));
+  const attention = convNamed(ops, p, 'ldam.att', tf.add(up, d), 'sigmoid');
   const detail = convNamed(ops, p, 'ldam.out', tf.add(tf.mul(attention, d), up));
   const y = tf.add(tf.add(x, residual), detail) as tf.Tensor4D;
   return clip ? tf.clipByValue(y, 0, 1) : y;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/core/backend.js';
 import { PRESETS } from '../src/core/config.js';
-import { foldWeights, forward } from '../src/core/model/forward.js';
+import { foldedTensorCount, foldWeights, forward } from '../src/core/model/forward.js';
 import { nativeOps } from '../src/core/model/ops.js';
 import { predictWith, SimpleIR } from '../src/core/model/simpleir.js';
 import { Random } from '../src/core/random.js';
@@ -54,7 +54,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const config = PRESETS.tiny;
       const model = SimpleIR.create(config, { init: 'random', seed: 4 });
       const fold = foldWeights(config, model.params);
-      assert.equal(fold.params.size, model.params.size + 16 * (config.blocks + config.iterations));
+      // 8 folded convolutions (weight and bias) per block run: 2 HABs and 2 FIB iterations.
+      assert.equal(foldedTensorCount(config), 64);
+      assert.equal(fold.params.size, model.params.size + foldedTensorCount(config));
       // Zero a folded weight: if forward reads the folds, the output changes; the raw weights are untouched.
       const broken = new Map(fold.params);
       broken.set('fib@1/ffn2.w', tf.zerosLike(fold.params.get('fib@1/ffn2.w')!));
@@ -64,7 +66,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       assert.ok(maxDiff(y, yBroken) > 1e-3, 'forward must use the folded weights it is given');
       const before = tf.memory().numTensors;
       fold.dispose();
-      assert.equal(tf.memory().numTensors, before - 16 * (config.blocks + config.iterations), 'dispose frees the folds only');
+      assert.equal(tf.memory().numTensors, before - foldedTensorCount(config), 'dispose frees the folds only');
       assert.equal(model.params.get('hab0.pw1.w')!.isDisposed, false);
       tf.dispose([x, y, yBroken, broken.get('fib@1/ffn2.w')!]);
       model.dispose();

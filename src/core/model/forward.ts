@@ -115,6 +115,11 @@ function foldedConvs(p: ParamMap, prefix: string, c: number, k?: number): ConvPa
   return cached.every((cp) => cp !== undefined) ? (cached as ConvParams[]) : blockFolds(p, prefix, c, k);
 }
 
+/** Number of tensors {@link foldWeights} adds for `config`: a weight and a bias per folded convolution per block run. */
+export function foldedTensorCount(config: SimpleIRConfig): number {
+  return 2 * FOLD_NAMES.length * (config.blocks + config.iterations);
+}
+
 /** Weights with every block's folded convolutions precomputed (see {@link foldWeights}). */
 export interface FoldedWeights {
   /** The raw weights (the same tensors, not copies) plus the folded ones; what `forward` takes. */

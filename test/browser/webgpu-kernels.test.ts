@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createBrowserFixture, runInPage, type BrowserFixture, type TestPage } from './harness';
-import type { NormaliseResult } from './pages/webgpu-kernels-entry';
+import type { KernelName, KernelResult } from './pages/webgpu-kernels-entry';
 
 let fx: BrowserFixture | undefined;
 let page: TestPage;
@@ -19,17 +19,25 @@ after(async () => {
   await fx?.close();
 });
 
-for (const shape of [[1, 33, 47, 16], [2, 9, 13, 24]] as [number, number, number, number][]) {
-  test(`channel normalisation of [${shape}]: one dispatch instead of eight, equal to the tfjs operations within 1e-5`, async () => {
-    const r: NormaliseResult = await runInPage(page, (s) => window.compareNormalise(s), shape);
-    console.log(`# ${JSON.stringify(r)}`);
-    assert.equal(r.backend, 'webgpu');
-    assert.equal(r.kernelDispatches, 1);
-    assert.ok(r.opsDispatches >= 6, `tfjs operations: ${r.opsDispatches} dispatches`);
-    assert.ok(r.maxAbs > 1, 'normalised values spread beyond 1');
-    assert.ok(r.maxDiff <= 1e-5, `kernel and operations differ by ${r.maxDiff}`);
-    // Under a gradient tape the operations run instead, and the gradient flows.
-    assert.ok(r.gradAbsSum > 0);
-    assert.equal(r.tensorsLeft, 0);
-  });
+const SHAPES: [number, number, number, number][] = [[1, 33, 47, 16], [2, 9, 13, 24]];
+const CASES: { kernel: KernelName; what: string; opsAtLeast: number }[] = [
+  { kernel: 'normalise', what: 'channel normalisation', opsAtLeast: 6 },
+  { kernel: 'meanMax', what: 'channel mean and max', opsAtLeast: 4 },
+];
+
+for (const { kernel, what, opsAtLeast } of CASES) {
+  for (const shape of SHAPES) {
+    test(`${what} of [${shape}]: one dispatch instead of ${opsAtLeast} or more, equal to the tfjs operations within 1e-5`, async () => {
+      const r: KernelResult = await runInPage(page, (a) => window.compareKernel(a), { kernel, shape });
+      console.log(`# ${kernel}: ${JSON.stringify(r)}`);
+      assert.equal(r.backend, 'webgpu');
+      assert.equal(r.kernelDispatches, 1);
+      assert.ok(r.opsDispatches >= opsAtLeast, `tfjs operations: ${r.opsDispatches} dispatches`);
+      assert.ok(r.maxAbs > 1, 'output values spread beyond 1');
+      assert.ok(r.maxDiff <= 1e-5, `kernel and operations differ by ${r.maxDiff}`);
+      // Under a gradient tape the operations run instead, and the gradient flows.
+      assert.ok(r.gradAbsSum > 0);
+      assert.equal(r.tensorsLeft, 0);
+    });
+  }
 }

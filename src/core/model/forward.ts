@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SimpleIRConfig } from '../config.js';
 import type { ConvActivation, NetOps } from './ops.js';
-import { NORMALISE_EPSILON, normaliseOnWebGPU, webgpuKernelsUsable } from './webgpu-kernels.js';
+import { channelMeanMaxOnWebGPU, NORMALISE_EPSILON, normaliseOnWebGPU, webgpuKernelsUsable } from './webgpu-kernels.js';
 
 /** Weight tensors by name (see `paramSpecs`). */
 export type ParamMap = ReadonlyMap<string, tf.Tensor>;
@@ -42,6 +42,19 @@ export function normalise(x: tf.Tensor4D): tf.Tensor4D {
 export function normaliseByOps(x: tf.Tensor4D): tf.Tensor4D {
   const { mean, variance } = tf.moments(x, -1, true);
   return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, NORMALISE_EPSILON)));
+}
+
+/** Mean and maximum over the channels, side by side: [B, H, W, C] -> [B, H, W, 2]. One custom kernel on webgpu outside a gradient tape. */
+export function channelMeanMax(x: tf.Tensor4D): tf.Tensor4D {
+  return webgpuKernelsUsable() ? channelMeanMaxOnWebGPU(x) : channelMeanMaxByOps(x);
+}
+
+/**
+ * {@link channelMeanMax} in tfjs operations: each statistic padded with a zero channel and the two added
+ * (exact; a channel concat is a slow per-pixel copy on wasm).
+ */
+export function channelMeanMaxByOps(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.add(tf.pad(tf.mean(x, 3, true), [[0, 0], [0, 0], [0, 0], [0, 1]]), tf.pad(tf.max(x, 3, true), [[0, 0], [0, 0], [0, 0], [1, 0]]));
 }
 
 /** Weights and bias of a convolution. */
@@ -169,10 +182,8 @@ function hybridAttentionBlock(ops: NetOps, p: ParamMap, prefix: string, f: tf.Te
   // Channel attention from the global average: the whole frame's statistics.
   const pooled = tf.mean(t, [1, 2], true) as tf.Tensor4D;
   t = tf.mul(t, convNamed(ops, p, `${prefix}.ca`, pooled));
-  // Spatial attention from channel mean and max, put side by side by padding each with a zero channel and
-  // adding (exact; a channel concat is a slow per-pixel copy on wasm).
-  const stats = tf.add(tf.pad(tf.mean(t, 3, true), [[0, 0], [0, 0], [0, 0], [0, 1]]), tf.pad(tf.max(t, 3, true), [[0, 0], [0, 0], [0, 0], [1, 0]])) as tf.Tensor4D;
-  t = tf.mul(t, convNamed(ops, p, `${prefix}.sa`, stats, 'sigmoid'));
+  // Spatial attention from channel mean and max.
+  t = tf.mul(t, convNamed(ops, p, `${prefix}.sa`, channelMeanMax(t), 'sigmoid'));
   let out = tf.add(f, ops.conv(t, ...pw2)) as tf.Tensor4D;
   const n2 = normalise(out);
   // A gate: the two halves multiplied, each computed by its own convolutions rather than split off a

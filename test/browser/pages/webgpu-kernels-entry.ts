@@ -1,14 +1,24 @@
 /**
- * Browser entry of webgpu-kernels.test.ts: the custom channel normalisation kernel against the same
- * normalisation in tfjs operations, on webgpu, on seeded inputs; and the dispatches each takes.
+ * Browser entry of webgpu-kernels.test.ts: each custom kernel (channel normalisation, channel mean and
+ * max) against the same computation in tfjs operations, on webgpu, on seeded inputs; and the dispatches
+ * each takes.
  */
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../../src/index';
-import { normalise, normaliseByOps } from '../../../src/core/model/forward';
+import { channelMeanMax, channelMeanMaxByOps, normalise, normaliseByOps } from '../../../src/core/model/forward';
 import { Random } from '../../../src/core/random';
 import { gpuDone, startGpuWorkCount } from '../../../bench/gpu-work-page';
 
-export interface NormaliseResult {
+/** The kernels compared, by name: the dispatching function and its tfjs operations. */
+const KERNELS = {
+  normalise: [normalise, normaliseByOps],
+  meanMax: [channelMeanMax, channelMeanMaxByOps],
+} as const;
+
+/** A kernel of {@link KERNELS}. */
+export type KernelName = keyof typeof KERNELS;
+
+export interface KernelResult {
   backend: string;
   shape: number[];
   /** Largest |kernel - tfjs operations|, and the largest |value| of the output (to see it is not all zero). */
@@ -24,11 +34,12 @@ export interface NormaliseResult {
 
 declare global {
   interface Window {
-    compareNormalise: (shape: [number, number, number, number]) => Promise<NormaliseResult>;
+    compareKernel: (args: { kernel: KernelName; shape: [number, number, number, number] }) => Promise<KernelResult>;
   }
 }
 
-window.compareNormalise = async (shape) => {
+window.compareKernel = async ({ kernel: name, shape }) => {
+  const [viaKernel, viaOps] = KERNELS[name];
   const info = await selectBackend('webgpu', { onWarning: () => undefined });
   const before = tf.memory().numTensors;
   const rng = new Random(11);
@@ -48,8 +59,8 @@ window.compareNormalise = async (shape) => {
     }
     return { y, dispatches: work.dispatches };
   };
-  const kernel = await run(() => normalise(x));
-  const ops = await run(() => tf.tidy(() => normaliseByOps(x)));
+  const kernel = await run(() => viaKernel(x));
+  const ops = await run(() => tf.tidy(() => viaOps(x)));
   const d = tf.tidy(() => tf.max(tf.abs(tf.sub(kernel.y, ops.y))));
   const m = tf.tidy(() => tf.max(tf.abs(kernel.y)));
   const maxDiff = (await d.data())[0]!;
@@ -59,10 +70,10 @@ window.compareNormalise = async (shape) => {
   const tensorsLeft = tf.memory().numTensors - before - 1;
   const gsum = tf.tidy(() => {
     const weights = tf.range(0, size).reshape(shape);
-    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(normalise(t as tf.Tensor4D), weights)))(x);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(viaKernel(t as tf.Tensor4D), tf.slice(weights, [0, 0, 0, 0], [...shape.slice(0, 3), name === 'meanMax' ? 2 : shape[3]]))))(x);
     return tf.sum(tf.abs(g));
   });
-  const result: NormaliseResult = {
+  const result: KernelResult = {
     backend: info.name,
     shape,
     maxDiff,

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createBrowserFixture, runInPage, type BrowserFixture, type TestPage } from './harness';
-import type { KernelName, KernelResult } from './pages/webgpu-kernels-entry';
+import type { KernelName, KernelResult, ModelCompareResult } from './pages/webgpu-kernels-entry';
 
 let fx: BrowserFixture | undefined;
 let page: TestPage;
@@ -41,3 +41,12 @@ for (const { kernel, what, opsAtLeast } of CASES) {
     });
   }
 }
+
+test('tiny on webgpu: folded weights and kernels give the output of the raw weights in tfjs operations within 1/255', async () => {
+  const r: ModelCompareResult = await runInPage(page, () => window.compareModel(), undefined);
+  console.log(`# model: ${JSON.stringify(r)}`);
+  assert.equal(r.backend, 'webgpu');
+  assert.ok(r.change > 0.05, 'random weights change the frame');
+  assert.ok(r.maxDiff <= 1 / 255, `outputs differ by ${r.maxDiff}`);
+  assert.equal(r.tensorsLeft, 0);
+});

@@ -4,7 +4,8 @@
  * each takes.
  */
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../../../src/index';
+import { SimpleIR, selectBackend } from '../../../src/index';
+import { predictWith } from '../../../src/core/model/simpleir';
 import { channelMeanMax, channelMeanMaxByOps, normalise, normaliseByOps } from '../../../src/core/model/forward';
 import { Random } from '../../../src/core/random';
 import { gpuDone, startGpuWorkCount } from '../../../bench/gpu-work-page';
@@ -32,8 +33,20 @@ export interface KernelResult {
   tensorsLeft: number;
 }
 
+/** What {@link Window.compareModel} found. */
+export interface ModelCompareResult {
+  backend: string;
+  /** Largest |folded weights + kernels - raw weights + tfjs operations| of the restored frame. */
+  maxDiff: number;
+  /** Largest |output - input|: the random weights change the frame. */
+  change: number;
+  tensorsLeft: number;
+}
+
 declare global {
   interface Window {
+    /** `tiny` with random weights on a seeded 64x64 frame on webgpu: predict (folds, kernels) against the raw weights in tfjs operations. */
+    compareModel: () => Promise<ModelCompareResult>;
     compareKernel: (args: { kernel: KernelName; shape: [number, number, number, number] }) => Promise<KernelResult>;
   }
 }
@@ -84,5 +97,27 @@ window.compareKernel = async ({ kernel: name, shape }) => {
     tensorsLeft,
   };
   tf.dispose([x, gsum]);
+  return result;
+};
+
+window.compareModel = async () => {
+  const info = await selectBackend('webgpu', { onWarning: () => undefined });
+  const before = tf.memory().numTensors;
+  const model = SimpleIR.create('tiny', { init: 'random', seed: 9 });
+  const rng = new Random(12);
+  const x = tf.tensor4d(Float32Array.from({ length: 64 * 64 * 3 }, () => rng.uniform(0, 1)), [1, 64, 64, 3]);
+  const fast = model.predict(x);
+  // Under a gradient tape the network runs as before this work: raw weights, folded at each call, tfjs operations only.
+  let reference: tf.Tensor | undefined;
+  const grad = tf.grad((xs: tf.Tensor) => {
+    reference = tf.keep(predictWith(model.config, model.params, xs as tf.Tensor4D));
+    return tf.mean(reference);
+  })(x);
+  const d = tf.tidy(() => tf.max(tf.abs(tf.sub(fast, reference!))));
+  const c = tf.tidy(() => tf.max(tf.abs(tf.sub(fast, x))));
+  const result: ModelCompareResult = { backend: info.name, maxDiff: (await d.data())[0]!, change: (await c.data())[0]!, tensorsLeft: 0 };
+  tf.dispose([grad, d, c, fast, reference!, x]);
+  model.dispose();
+  result.tensorsLeft = tf.memory().numTensors - before;
   return result;
 };

@@ -107,28 +107,36 @@ class MeanMaxProgram implements WebGPUProgram {
   }
 }
 
-tf.registerKernel({
-  kernelName: MEAN_MAX_KERNEL,
-  backendName: 'webgpu',
-  kernelFunc: ({ inputs, backend }) => {
-    const x = inputs['x'] as tf.TensorInfo;
-    return (backend as WebGPUBackend).runWebGPUProgram(new MeanMaxProgram([...x.shape]), [x], 'float32');
-  },
-});
 
 /** Mean and maximum over the channels of a [..., C] float32 tensor, as [..., 2], by the custom kernel (see {@link webgpuKernelsUsable}). */
 export function channelMeanMaxOnWebGPU<T extends tf.Tensor>(x: T): T {
+  registerKernels();
   return tf.engine().runKernel(MEAN_MAX_KERNEL, { x }) as T;
 }
 
-tf.registerKernel({
-  kernelName: NORMALISE_KERNEL,
-  backendName: 'webgpu',
-  kernelFunc: ({ inputs, backend }) => {
-    const x = inputs['x'] as tf.TensorInfo;
-    return (backend as WebGPUBackend).runWebGPUProgram(new NormaliseProgram([...x.shape]), [x], 'float32');
-  },
-});
+/** The programs by kernel name: each takes the input's shape. */
+const PROGRAMS: Record<string, new (shape: number[]) => WebGPUProgram> = {
+  [NORMALISE_KERNEL]: NormaliseProgram,
+  [MEAN_MAX_KERNEL]: MeanMaxProgram,
+};
+
+/**
+ * Registers the kernels with tfjs for the webgpu backend, once (at first use rather than at import, so
+ * that no bundler's tree shaking can drop the registration).
+ */
+function registerKernels(): void {
+  for (const [kernelName, Program] of Object.entries(PROGRAMS)) {
+    if (tf.getKernel(kernelName, 'webgpu')) continue;
+    tf.registerKernel({
+      kernelName,
+      backendName: 'webgpu',
+      kernelFunc: ({ inputs, backend }) => {
+        const x = inputs['x'] as tf.TensorInfo;
+        return (backend as WebGPUBackend).runWebGPUProgram(new Program([...x.shape]), [x], 'float32');
+      },
+    });
+  }
+}
 
 /**
  * True where the kernels of this module ({@link normaliseOnWebGPU}, {@link channelMeanMaxOnWebGPU}) may run: on the webgpu backend, outside a gradient tape (the
@@ -140,5 +148,6 @@ export function webgpuKernelsUsable(): boolean {
 
 /** Channel normalisation of a [..., C] float32 tensor by the custom kernel (see {@link webgpuKernelsUsable}). */
 export function normaliseOnWebGPU<T extends tf.Tensor>(x: T): T {
+  registerKernels();
   return tf.engine().runKernel(NORMALISE_KERNEL, { x }) as T;
 }

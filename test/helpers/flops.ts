@@ -73,8 +73,8 @@ export function countingOps(base: NetOps): CountingOps {
   };
   return {
     name: `counting(${base.name})`,
-    conv(x, w, b) {
-      const y = base.conv(x, w, b);
+    conv(x, w, b, activation) {
+      const y = base.conv(x, w, b, activation);
       record('conv', x, w, y);
       return y;
     },

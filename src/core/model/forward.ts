@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { SimpleIRConfig } from '../config.js';
-import type { NetOps } from './ops.js';
+import type { ConvActivation, NetOps } from './ops.js';
+import { channelMeanMaxOnWebGPU, NORMALISE_EPSILON, normaliseOnWebGPU, webgpuKernelsUsable } from './webgpu-kernels.js';
 
 /** Weight tensors by name (see `paramSpecs`). */
 export type ParamMap = ReadonlyMap<string, tf.Tensor>;
@@ -24,17 +25,36 @@ function get<T extends tf.Tensor>(p: ParamMap, name: string): T {
   return t as T;
 }
 
-function convNamed(ops: NetOps, p: ParamMap, name: string, x: tf.Tensor4D): tf.Tensor4D {
-  return ops.conv(x, get<tf.Tensor4D>(p, `${name}.w`), get<tf.Tensor1D>(p, `${name}.b`));
+function convNamed(ops: NetOps, p: ParamMap, name: string, x: tf.Tensor4D, activation?: ConvActivation): tf.Tensor4D {
+  return ops.conv(x, get<tf.Tensor4D>(p, `${name}.w`), get<tf.Tensor1D>(p, `${name}.b`), activation);
 }
 
 /**
  * Layer normalisation over channels, per pixel, without its per-channel affine map: the blocks fold
- * that map into the 1x1 convolution that follows (see {@link affineIntoConv}).
+ * that map into the 1x1 convolution that follows (see {@link affineIntoConv}). One custom kernel on
+ * webgpu outside a gradient tape (see `webgpu-kernels.ts`), tfjs operations elsewhere.
  */
-function normalise(x: tf.Tensor4D): tf.Tensor4D {
+export function normalise(x: tf.Tensor4D): tf.Tensor4D {
+  return webgpuKernelsUsable() ? normaliseOnWebGPU(x) : normaliseByOps(x);
+}
+
+/** {@link normalise} in tfjs operations (eight of them): differentiable, and on every backend. */
+export function normaliseByOps(x: tf.Tensor4D): tf.Tensor4D {
   const { mean, variance } = tf.moments(x, -1, true);
-  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-6)));
+  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, NORMALISE_EPSILON)));
+}
+
+/** Mean and maximum over the channels, side by side: [B, H, W, C] -> [B, H, W, 2]. One custom kernel on webgpu outside a gradient tape. */
+export function channelMeanMax(x: tf.Tensor4D): tf.Tensor4D {
+  return webgpuKernelsUsable() ? channelMeanMaxOnWebGPU(x) : channelMeanMaxByOps(x);
+}
+
+/**
+ * {@link channelMeanMax} in tfjs operations: each statistic padded with a zero channel and the two added
+ * (exact; a channel concat is a slow per-pixel copy on wasm).
+ */
+export function channelMeanMaxByOps(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.add(tf.pad(tf.mean(x, 3, true), [[0, 0], [0, 0], [0, 0], [0, 1]]), tf.pad(tf.max(x, 3, true), [[0, 0], [0, 0], [0, 0], [1, 0]]));
 }
 
 /** Weights and bias of a convolution. */
@@ -63,45 +83,113 @@ function channels([w, b]: ConvParams, from: number, n: number, depthwise = false
   return [ws, tf.slice(b, [from], [n])];
 }
 
+/** The folded convolutions of a block, in the order {@link blockFolds} returns them: gate halves `.0` and `.1`. */
+const FOLD_NAMES = ['pw1.0', 'pw1.1', 'dw.0', 'dw.1', 'pw2', 'ffn1.0', 'ffn1.1', 'ffn2'] as const;
+
 /**
- * A gate: the two halves of the channels of `produce` multiplied. Each half is computed by its own
- * convolutions (`produce` is given the half's first channel and count) rather than split off a tensor
- * twice as wide: splitting a frame-sized tensor on channels is a slow copy on some backends (wasm).
+ * The convolutions a block runs, derived from its raw parameters: the layer norms' affine maps and the
+ * two residual scales (times the FIB's alpha_k for iteration `k`) folded into the neighbouring 1x1
+ * convolutions' weights (exact up to float rounding), and the gates' halves cut apart. Small tensors
+ * only, but a dozen operations per block: {@link foldWeights} computes them once per weight version.
  */
-function gated(c: number, produce: (from: number, n: number) => tf.Tensor4D): tf.Tensor4D {
-  return tf.mul(produce(0, c), produce(c, c));
+function blockFolds(p: ParamMap, prefix: string, c: number, k?: number): ConvParams[] {
+  let beta: tf.Tensor = get(p, `${prefix}.beta`);
+  let gamma: tf.Tensor = get(p, `${prefix}.gamma`);
+  if (k !== undefined) {
+    const alpha = get<tf.Tensor2D>(p, 'fib.alpha');
+    const scale = tf.reshape(tf.slice(alpha, [k, 0], [1, c]), [c]);
+    beta = tf.mul(beta, scale);
+    gamma = tf.mul(gamma, scale);
+  }
+  const pw1 = affineIntoConv(convParams(p, `${prefix}.pw1`), get(p, `${prefix}.ln1.g`), get(p, `${prefix}.ln1.b`));
+  const dw = convParams(p, `${prefix}.dw`);
+  const ffn1 = affineIntoConv(convParams(p, `${prefix}.ffn1`), get(p, `${prefix}.ln2.g`), get(p, `${prefix}.ln2.b`));
+  return [
+    channels(pw1, 0, c), channels(pw1, c, c), channels(dw, 0, c, true), channels(dw, c, c, true),
+    scaleIntoConv(convParams(p, `${prefix}.pw2`), beta),
+    channels(ffn1, 0, c), channels(ffn1, c, c),
+    scaleIntoConv(convParams(p, `${prefix}.ffn2`), gamma),
+  ];
+}
+
+/** Name of a block in a folded weight map: its prefix, and the FIB's iteration. */
+function blockId(prefix: string, k?: number): string {
+  return k === undefined ? prefix : `${prefix}@${k}`;
+}
+
+/** A block's folded convolutions: read from `p` when {@link foldWeights} put them there, else computed now. */
+function foldedConvs(p: ParamMap, prefix: string, c: number, k?: number): ConvParams[] {
+  const id = blockId(prefix, k);
+  const cached = FOLD_NAMES.map((n): ConvParams | undefined => {
+    const w = p.get(`${id}/${n}.w`);
+    const b = p.get(`${id}/${n}.b`);
+    return w && b ? [w as tf.Tensor4D, b as tf.Tensor1D] : undefined;
+  });
+  return cached.every((cp) => cp !== undefined) ? (cached as ConvParams[]) : blockFolds(p, prefix, c, k);
+}
+
+/** Number of tensors {@link foldWeights} adds for `config`: a weight and a bias per folded convolution per block run. */
+export function foldedTensorCount(config: SimpleIRConfig): number {
+  return 2 * FOLD_NAMES.length * (config.blocks + config.iterations);
+}
+
+/** Weights with every block's folded convolutions precomputed (see {@link foldWeights}). */
+export interface FoldedWeights {
+  /** The raw weights (the same tensors, not copies) plus the folded ones; what `forward` takes. */
+  readonly params: ParamMap;
+  /** Releases the folded tensors (not the raw weights, which stay the caller's). */
+  dispose(): void;
+}
+
+/**
+ * Computes once what every forward pass would otherwise derive from the weights at each call (the
+ * folds of {@link blockFolds}, a dozen small operations per block, each a GPU dispatch on webgpu).
+ * For inference: a gradient tape must see the raw weights, so training passes `p` itself. The result
+ * is valid as long as the tensors of `p` are; the caller disposes it.
+ */
+export function foldWeights(config: SimpleIRConfig, p: ParamMap): FoldedWeights {
+  const ids: [prefix: string, k?: number][] = [];
+  for (let i = 0; i < config.blocks; i++) ids.push([`hab${i}`]);
+  for (let k = 0; k < config.iterations; k++) ids.push(['fib', k]);
+  const names: string[] = [];
+  const tensors = tf.tidy(() =>
+    ids.flatMap(([prefix, k]) => {
+      const id = blockId(prefix, k);
+      return blockFolds(p, prefix, config.width, k).flatMap(([w, b], i) => {
+        names.push(`${id}/${FOLD_NAMES[i]}.w`, `${id}/${FOLD_NAMES[i]}.b`);
+        return [w, b];
+      });
+    }),
+  );
+  // Kept: folding may run inside a caller's tidy (a restore), and must outlive it.
+  tensors.forEach((t) => tf.keep(t));
+  const params = new Map<string, tf.Tensor>(p);
+  names.forEach((n, i) => params.set(n, tensors[i]!));
+  return { params, dispose: () => tensors.forEach((t) => t.dispose()) };
 }
 
 /**
  * One Hybrid Attention Block: a gated conv branch with channel and spatial attention, then a gated
- * feed-forward, each added back with a learned per-channel scale (times `scale`, the FIB's alpha_k).
- * The layer norms' affine maps and the two scales are folded into the neighbouring 1x1 convolutions'
- * weights (exact up to float rounding), so none of them is a frame-sized operation.
+ * feed-forward, each added back with a learned per-channel scale (times the FIB's alpha_k for
+ * iteration `k`). The layer norms' affine maps and the two scales are folded into the neighbouring 1x1
+ * convolutions' weights (see {@link blockFolds}), so none of them is a frame-sized operation.
  */
-function hybridAttentionBlock(ops: NetOps, p: ParamMap, prefix: string, f: tf.Tensor4D, scale?: tf.Tensor): tf.Tensor4D {
+function hybridAttentionBlock(ops: NetOps, p: ParamMap, prefix: string, f: tf.Tensor4D, k?: number): tf.Tensor4D {
   const c = f.shape[3];
-  const pw1 = affineIntoConv(convParams(p, `${prefix}.pw1`), get(p, `${prefix}.ln1.g`), get(p, `${prefix}.ln1.b`));
-  const dw = convParams(p, `${prefix}.dw`);
+  const [pw1a, pw1b, dwa, dwb, pw2, ffn1a, ffn1b, ffn2] = foldedConvs(p, prefix, c, k) as [ConvParams, ConvParams, ConvParams, ConvParams, ConvParams, ConvParams, ConvParams, ConvParams];
   const n1 = normalise(f);
-  let t = gated(c, (from, n) => ops.dwconv(ops.conv(n1, ...channels(pw1, from, n)), ...channels(dw, from, n, true)));
+  let t = tf.mul<tf.Tensor4D>(ops.dwconv(ops.conv(n1, ...pw1a), ...dwa), ops.dwconv(ops.conv(n1, ...pw1b), ...dwb));
   // Channel attention from the global average: the whole frame's statistics.
   const pooled = tf.mean(t, [1, 2], true) as tf.Tensor4D;
   t = tf.mul(t, convNamed(ops, p, `${prefix}.ca`, pooled));
-  // Spatial attention from channel mean and max, put side by side by padding each with a zero channel and
-  // adding (exact; a channel concat is a slow per-pixel copy on wasm).
-  const stats = tf.add(tf.pad(tf.mean(t, 3, true), [[0, 0], [0, 0], [0, 0], [0, 1]]), tf.pad(tf.max(t, 3, true), [[0, 0], [0, 0], [0, 0], [1, 0]])) as tf.Tensor4D;
-  t = tf.mul(t, tf.sigmoid(convNamed(ops, p, `${prefix}.sa`, stats)));
-  let beta: tf.Tensor = get(p, `${prefix}.beta`);
-  let gamma: tf.Tensor = get(p, `${prefix}.gamma`);
-  if (scale) {
-    beta = tf.mul(beta, scale);
-    gamma = tf.mul(gamma, scale);
-  }
-  let out = tf.add(f, ops.conv(t, ...scaleIntoConv(convParams(p, `${prefix}.pw2`), beta))) as tf.Tensor4D;
-  const ffn1 = affineIntoConv(convParams(p, `${prefix}.ffn1`), get(p, `${prefix}.ln2.g`), get(p, `${prefix}.ln2.b`));
+  // Spatial attention from channel mean and max.
+  t = tf.mul(t, convNamed(ops, p, `${prefix}.sa`, channelMeanMax(t), 'sigmoid'));
+  let out = tf.add(f, ops.conv(t, ...pw2)) as tf.Tensor4D;
   const n2 = normalise(out);
-  const u = gated(c, (from, n) => ops.conv(n2, ...channels(ffn1, from, n)));
-  out = tf.add(out, ops.conv(u, ...scaleIntoConv(convParams(p, `${prefix}.ffn2`), gamma)));
+  // A gate: the two halves multiplied, each computed by its own convolutions rather than split off a
+  // tensor twice as wide (splitting a frame-sized tensor on channels is a slow copy on some backends: wasm).
+  const u = tf.mul<tf.Tensor4D>(ops.conv(n2, ...ffn1a), ops.conv(n2, ...ffn1b));
+  out = tf.add(out, ops.conv(u, ...ffn2));
   return out;
 }
 
@@ -117,12 +205,7 @@ export function body(config: SimpleIRConfig, ops: NetOps, p: ParamMap, x: tf.Ten
     f = next;
   };
   for (let i = 0; i < config.blocks; i++) step(scope(scoped, () => hybridAttentionBlock(ops, p, `hab${i}`, f)));
-  if (config.iterations > 0) {
-    const alpha = get<tf.Tensor2D>(p, 'fib.alpha');
-    for (let k = 0; k < config.iterations; k++) {
-      step(scope(scoped, () => hybridAttentionBlock(ops, p, 'fib', f, tf.reshape(tf.slice(alpha, [k, 0], [1, config.width]), [config.width]))));
-    }
-  }
+  for (let k = 0; k < config.iterations; k++) step(scope(scoped, () => hybridAttentionBlock(ops, p, 'fib', f, k)));
   const out = tf.add(f, f0) as tf.Tensor4D;
   if (scoped) {
     if (f !== f0) f.dispose();
@@ -142,7 +225,7 @@ export function fullResolution(config: SimpleIRConfig, ops: NetOps, p: ParamMap,
   const residual = ops.depthToSpace(convNamed(ops, p, 'tail', f), s);
   const up = ops.depthToSpace(convNamed(ops, p, 'ldam.up', f), s);
   const d = ops.dwconv(convNamed(ops, p, 'ldam.in', x), get(p, 'ldam.dw.w'), get(p, 'ldam.dw.b'));
-  const attention = tf.sigmoid(convNamed(ops, p, 'ldam.att', tf.add(up, d)));
+  const attention = convNamed(ops, p, 'ldam.att', tf.add(up, d), 'sigmoid');
   const detail = convNamed(ops, p, 'ldam.out', tf.add(tf.mul(attention, d), up));
   const y = tf.add(tf.add(x, residual), detail) as tf.Tensor4D;
   return clip ? tf.clipByValue(y, 0, 1) : y;

@@ -6,12 +6,20 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+/** An activation applied to a convolution's output. */
+export type ConvActivation = 'sigmoid';
+
+/** `y` passed through `activation` (for formulations that cannot fuse it into the convolution). */
+function activate(y: tf.Tensor4D, activation?: ConvActivation): tf.Tensor4D {
+  return activation === 'sigmoid' ? tf.sigmoid(y) : y;
+}
+
 /** The primitives the SimpleIR forward pass is written in. All convolutions are stride 1, 'same' padding, NHWC. */
 export interface NetOps {
   /** Name of the formulation, for reports. */
   readonly name: string;
-  /** k x k convolution; `w` is [k, k, cin, cout], `b` is [cout]. */
-  conv(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D): tf.Tensor4D;
+  /** k x k convolution; `w` is [k, k, cin, cout], `b` is [cout]; then a sigmoid if `activation` says so (fused where the backend can). */
+  conv(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D, activation?: ConvActivation): tf.Tensor4D;
   /** k x k depthwise convolution; `w` is [k, k, c, 1], `b` is [c]. */
   dwconv(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D): tf.Tensor4D;
   /** Space-to-depth by `s` (same channel order as tf.spaceToDepth, NHWC). */
@@ -133,7 +141,7 @@ const dwconvWithGrad = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) 
 /** Native kernels: the inference formulation (fast on every backend, not differentiable on wasm). */
 export const nativeOps: NetOps = {
   name: 'native',
-  conv: (x, w, b) => tf.fused.conv2d({ x, filter: w, bias: b, strides: 1, pad: 'same' }),
+  conv: (x, w, b, activation) => tf.fused.conv2d({ x, filter: w, bias: b, strides: 1, pad: 'same', activation: activation ?? 'linear' }),
   dwconv: (x, w, b) => tf.fused.depthwiseConv2d({ x, filter: w, bias: b, strides: 1, pad: 'same' }),
   // tfjs has no SpaceToDepth kernel, and wasm's DepthToSpace is far slower than reshape + transpose.
   spaceToDepth: spaceToDepthByReshape,
@@ -146,7 +154,7 @@ export const nativeOps: NetOps = {
  */
 export const nativeTrainOps: NetOps = {
   name: 'native-train',
-  conv: (x, w, b) => tf.add(tf.conv2d(x, w, 1, 'same'), b),
+  conv: (x, w, b, activation) => activate(tf.add(tf.conv2d(x, w, 1, 'same'), b), activation),
   dwconv: (x, w, b) => tf.add(tf.depthwiseConv2d(x, w, 1, 'same'), b),
   spaceToDepth: spaceToDepthByReshape,
   depthToSpace: depthToSpaceByReshape,
@@ -155,7 +163,7 @@ export const nativeTrainOps: NetOps = {
 /** Slices + matMul: differentiable on every backend, wasm included. */
 export const matmulOps: NetOps = {
   name: 'matmul',
-  conv: convByMatMul,
+  conv: (x, w, b, activation) => activate(convByMatMul(x, w, b), activation),
   dwconv: dwconvBySlices,
   spaceToDepth: spaceToDepthByReshape,
   depthToSpace: depthToSpaceByReshape,
@@ -167,7 +175,7 @@ export const matmulOps: NetOps = {
  */
 export const customGradOps: NetOps = {
   name: 'custom-grad',
-  conv: (x, w, b) => convWithGrad(x, w, b),
+  conv: (x, w, b, activation) => activate(convWithGrad(x, w, b), activation),
   dwconv: (x, w, b) => dwconvWithGrad(x, w, b),
   spaceToDepth: spaceToDepthByReshape,
   depthToSpace: depthToSpaceByReshape,

@@ -12,7 +12,7 @@ import { Random } from '../random.js';
 import { checkFitsInWasm, fullResolutionTiled, resolveTiling, type TileOptions } from './tiling.js';
 import { decodeWeights, encodeWeights, packWeights, type DecodedWeights, type WeightDType, type WeightFiles } from '../weights.js';
 import { checkLowLight, keepExposure, type LowLightMode } from './exposure.js';
-import { body, forward, type ParamMap } from './forward.js';
+import { body, foldWeights, forward, type FoldedWeights, type ParamMap } from './forward.js';
 import { nativeOps, type NetOps } from './ops.js';
 import { readWeightSource, type WeightSource, type WeightSourceOptions } from './source.js';
 
@@ -178,10 +178,13 @@ export class SimpleIR {
   private disposed = false;
   /** The weight map last found finite by {@link SimpleIR.assertFiniteWeights}. */
   private finiteWeights: Map<string, tf.Tensor> | undefined;
+  /** The current weights with their folds computed once (see `foldWeights`): remade by {@link SimpleIR.setWeights}. */
+  private folded: FoldedWeights;
 
   private constructor(config: SimpleIRConfig, weights: Map<string, tf.Tensor>, metadata: Record<string, unknown>) {
     this.config = config;
     this.weights = weights;
+    this.folded = foldWeights(config, weights);
     this.metadata = metadata;
   }
 
@@ -285,7 +288,15 @@ export class SimpleIR {
    */
   predict(x: tf.Tensor4D, options: PredictOptions = {}, ops: NetOps = nativeOps): tf.Tensor4D {
     this.assertLive();
-    return predictWith(this.config, this.weights, x, options, ops);
+    return predictWith(this.config, this.inferenceParams(), x, options, ops);
+  }
+
+  /**
+   * The weights with their folds computed once per weight version, or the raw weights under a gradient
+   * tape (`tf.grad` and kin), which must differentiate through them.
+   */
+  private inferenceParams(): ParamMap {
+    return tf.engine().state.gradientDepth > 0 ? this.weights : this.folded.params;
   }
 
   /**
@@ -352,7 +363,10 @@ export class SimpleIR {
       throw e;
     }
     const old = this.weights;
+    const oldFolds = this.folded;
+    this.folded = foldWeights(this.config, next);
     this.weights = next;
+    oldFolds.dispose();
     old.forEach((t) => t.dispose());
   }
 
@@ -370,6 +384,7 @@ export class SimpleIR {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.folded.dispose();
     this.weights.forEach((t) => t.dispose());
     this.weights.clear();
   }

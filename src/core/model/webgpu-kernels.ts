@@ -17,25 +17,34 @@ export const NORMALISE_EPSILON = 1e-6;
 const WORKGROUP = 64;
 
 /**
- * (x - mean) / sqrt(variance + eps) over the last axis, one thread per pixel: the two-pass mean and
- * variance that `tf.moments` computes, then the scaled difference, in one pass over the pixel's channels.
+ * A program with one thread per pixel of an input `[..., C]`: the dispatch covers every axis but the
+ * channels; `outputShape` is the input's with the last axis `outChannels` (or `C` when absent).
  */
-class NormaliseProgram implements WebGPUProgram {
+abstract class PerPixelProgram implements WebGPUProgram {
   readonly variableNames = ['x'];
   readonly outputShape: number[];
-  readonly shaderKey = 'simpleir_normalise';
+  abstract readonly shaderKey: string;
   readonly dispatchLayout: { x: number[] };
   readonly dispatch: [number, number, number];
   readonly workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
 
-  /** `shape`: [..., C], of rank 2 to 4. */
-  constructor(shape: number[]) {
-    this.outputShape = shape;
-    // One thread per pixel: the dispatch covers every axis but the channels.
+  /** `shape`: the input's, [..., C], of rank 2 to 4. */
+  constructor(shape: number[], outChannels?: number) {
+    this.outputShape = [...shape.slice(0, -1), outChannels ?? shape[shape.length - 1]!];
     this.dispatchLayout = { x: shape.slice(0, -1).map((_, i) => i) };
     const pixels = shape.slice(0, -1).reduce((a, b) => a * b, 1);
     this.dispatch = [Math.ceil(pixels / WORKGROUP), 1, 1];
   }
+
+  abstract getUserCode(): string;
+}
+
+/**
+ * (x - mean) / sqrt(variance + eps) over the last axis, one thread per pixel: the two-pass mean and
+ * variance that `tf.moments` computes, then the scaled difference, in one pass over the pixel's channels.
+ */
+class NormaliseProgram extends PerPixelProgram {
+  readonly shaderKey = 'simpleir_normalise';
 
   getUserCode(): string {
     const rank = this.outputShape.length;
@@ -67,20 +76,12 @@ class NormaliseProgram implements WebGPUProgram {
 }
 
 /** The mean and the maximum over the last axis, side by side ([..., C] -> [..., 2]), one thread per pixel. */
-class MeanMaxProgram implements WebGPUProgram {
-  readonly variableNames = ['x'];
-  readonly outputShape: number[];
+class MeanMaxProgram extends PerPixelProgram {
   readonly shaderKey = 'simpleir_mean_max';
-  readonly dispatchLayout: { x: number[] };
-  readonly dispatch: [number, number, number];
-  readonly workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
 
   /** `shape`: the input's, [..., C], of rank 2 to 4. */
   constructor(shape: number[]) {
-    this.outputShape = [...shape.slice(0, -1), 2];
-    this.dispatchLayout = { x: shape.slice(0, -1).map((_, i) => i) };
-    const pixels = shape.slice(0, -1).reduce((a, b) => a * b, 1);
-    this.dispatch = [Math.ceil(pixels / WORKGROUP), 1, 1];
+    super(shape, 2);
   }
 
   getUserCode(): string {

@@ -35,8 +35,10 @@ test('the learner runs on the webgpu backend while frames are restored', () => {
 
 test('loss falls on held-out hazed crops (training losses are of ever new crops: logged only)', () => {
   assert.ok(result.stepLosses.every(Number.isFinite));
-  // Observed drops: 13-20 % after ~10 steps on SwiftShader (step count and crops depend on timing).
-  assert.ok(result.heldOutAfter < result.heldOutBefore * 0.93, `held-out L1 ${result.heldOutBefore} -> ${result.heldOutAfter}`);
+  // Observed drops after 10 steps on SwiftShader: 5 % to 31 % over six runs on 2026-12-07 (which frames
+  // the steps take their crops from depends on timing: frames arrive every 25 ms, a step takes seconds).
+  // An untrained or broken learner leaves the held-out loss unchanged or raises it.
+  assert.ok(result.heldOutAfter < result.heldOutBefore * 0.97, `held-out L1 ${result.heldOutBefore} -> ${result.heldOutAfter}`);
 });
 
 test("default options on webgpu: the first step reviews earlier domains against the shipped weights' outputs", () => {

@@ -164,6 +164,23 @@ export function pullSource<T>(produce: (producer: PullProducer<T>) => (() => voi
   return observable;
 }
 
+/**
+ * For an operator that is itself a pull source: a function that, called while downstream has no demand,
+ * runs `then` once demand comes back (or the subscription closes); calls made while one wait is pending
+ * are merged into it.
+ */
+export function onDemand(producer: PullProducer<unknown>, then: () => void): () => void {
+  let waiting = false;
+  return () => {
+    if (waiting) return;
+    waiting = true;
+    void producer.waitForDemand().then(() => {
+      waiting = false;
+      then();
+    });
+  };
+}
+
 /** The consumer's side of {@link pullFrom}. */
 export interface PullFromSubscription extends PullSubscription {
   /**

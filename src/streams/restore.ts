@@ -9,7 +9,7 @@ import { checkLowLight } from '../core/model/exposure.js';
 import type { PredictOptions } from '../core/model/simpleir.js';
 import { selectFrameConverter, type FrameConverter, type FrameTensor } from './frames.js';
 import { MetricsRecorder, type RestoreMetrics } from './metrics.js';
-import { pullFrom, pullSource, type PullOperator, type PullProducer, type PullSource, type PullSubscription } from './pull.js';
+import { onDemand, pullFrom, pullSource, type PullOperator, type PullProducer, type PullSource, type PullSubscription } from './pull.js';
 import { temporalStage, type TemporalOption, type TemporalStage } from './temporal.js';
 
 /** `lossless`: every frame, in order, with backpressure. `live`: while busy, the newest frame replaces the waiting one. */
@@ -168,7 +168,8 @@ class RestoreRun<F> {
   private jobs: Job<F>[] = [];
   private upstreamDone = false;
   private closed = false;
-  private awaitingDemand = false;
+  /** Runs {@link emitReady} once downstream asks again. */
+  private readonly waitForDemand: () => void;
   /** Temporal restoration, when enabled: its state and the end of the last started frame's turn. */
   private readonly temporal: TemporalStage | undefined;
   private temporalTurn: Promise<void> = Promise.resolve();
@@ -182,6 +183,9 @@ class RestoreRun<F> {
     this.metrics = new MetricsRecorder(settings.mode, settings.report, settings.metricsIntervalMs);
     this.converter = settings.converter;
     this.temporal = temporalStage(settings.temporal);
+    this.waitForDemand = onDemand(producer, () => {
+      if (!this.closed) this.emitReady();
+    });
   }
 
   start(): void {
@@ -337,15 +341,6 @@ class RestoreRun<F> {
     }
     this.pump();
     this.settle();
-  }
-
-  private waitForDemand(): void {
-    if (this.awaitingDemand) return;
-    this.awaitingDemand = true;
-    void this.producer.waitForDemand().then(() => {
-      this.awaitingDemand = false;
-      if (!this.closed) this.emitReady();
-    });
   }
 
   /** Completes once the source has and every frame is out. */

@@ -10,7 +10,7 @@ import type { Degradation } from '../core/degrade/index.js';
 import { invalidArgument, isOptionsObject, SimpleIRError } from '../core/errors.js';
 import { OnlineLearner, type LearnableModel, type LearnerEvent, type OnlineLearnerOptions } from '../core/review/online/index.js';
 import { selectFrameConverter, type FrameConverter } from './frames.js';
-import { pullFrom, pullSource, type PullFromSubscription, type PullProducer, type PullSource } from './pull.js';
+import { onDemand, pullFrom, pullSource, type PullFromSubscription, type PullProducer, type PullSource } from './pull.js';
 
 /**
  * An online Review Learning learner (see {@link OnlineLearner}) whose events are an Observable.
@@ -127,7 +127,8 @@ class LearningSession<F> {
   private upstream: PullFromSubscription | undefined;
   /** Frames requested from the source and not yet received. */
   private outstanding = 0;
-  private awaitingDemand = false;
+  /** Runs {@link drain} once downstream asks again. */
+  private readonly waitForDemand: () => void;
 
   constructor(
     private readonly learner: OnlineLearner,
@@ -135,6 +136,9 @@ class LearningSession<F> {
     private readonly producer: PullProducer<F>,
   ) {
     this.converter = options.converter;
+    this.waitForDemand = onDemand(producer, () => {
+      if (!this.closed) this.drain();
+    });
   }
 
   start(upstream: PullFromSubscription): void {
@@ -238,15 +242,6 @@ class LearningSession<F> {
     } else if (this.producer.demand <= 0) {
       this.waitForDemand();
     }
-  }
-
-  private waitForDemand(): void {
-    if (this.awaitingDemand) return;
-    this.awaitingDemand = true;
-    void this.producer.waitForDemand().then(() => {
-      this.awaitingDemand = false;
-      if (!this.closed) this.drain();
-    });
   }
 
   private wantsPixels(frame: F): boolean {

@@ -15,10 +15,10 @@ import { temporalStage, type TemporalOption, type TemporalStage } from './tempor
 /** `lossless`: every frame, in order, with backpressure. `live`: while busy, the newest frame replaces the waiting one. */
 export type RestoreMode = 'lossless' | 'live';
 
-/** What the operator needs of a model: a synchronous forward pass (a `SimpleIR` is one). */
+/** What the operator needs of a model: a forward pass (a `SimpleIR` is one; synchronous or, for engines that run elsewhere, a promise). */
 export interface FramePredictor {
-  /** `[1, H, W, 3]` float in [0, 1] to a new tensor of the same shape, owned by the caller. */
-  predict(x: tf.Tensor4D, options?: PredictOptions): tf.Tensor4D;
+  /** `[1, H, W, 3]` float in [0, 1] to a new tensor of the same shape, owned by the caller; `x` stays the caller's. */
+  predict(x: tf.Tensor4D, options?: PredictOptions): tf.Tensor4D | Promise<tf.Tensor4D>;
   /**
    * Optional: rejects (`NON_FINITE`) when the weights hold NaN or infinity. Called before each frame's
    * forward pass; it should cost nothing while the weights are unchanged (see `SimpleIR.assertFiniteWeights`).
@@ -288,7 +288,7 @@ class RestoreRun<F> {
       // Broken weights would give black frames and no error on wasm, whose clip turns NaN into 0.
       await this.model.assertFiniteWeights?.();
       if (this.closed) return;
-      y = this.model.predict(x, { tileSize: this.settings.tileSize, overlap: this.settings.overlap, lowLight: this.settings.lowLight });
+      y = await this.model.predict(x, { tileSize: this.settings.tileSize, overlap: this.settings.overlap, lowLight: this.settings.lowLight });
       x.dispose();
       x = undefined;
       if (this.temporal) {

@@ -84,7 +84,7 @@ function toTensors(config: SimpleIRConfig, values: ReadonlyMap<string, Float32Ar
 export const MIN_GRID_CELLS = 16;
 
 /** Where a frame sits inside the padded frame the network runs on. */
-interface Padding {
+export interface Padding {
   readonly top: number;
   readonly bottom: number;
   readonly left: number;
@@ -100,7 +100,7 @@ function axisPadding(length: number, s: number, minSide: number): [before: numbe
 }
 
 /** The padding that brings an H x W frame to what the network needs (see {@link MIN_GRID_CELLS}). */
-function networkPadding(config: SimpleIRConfig, height: number, width: number): Padding {
+export function networkPadding(config: SimpleIRConfig, height: number, width: number): Padding {
   const minSide = MIN_GRID_CELLS * config.scale;
   const [top, bottom] = axisPadding(height, config.scale, minSide);
   const [left, right] = axisPadding(width, config.scale, minSide);
@@ -114,7 +114,7 @@ function networkPadding(config: SimpleIRConfig, height: number, width: number): 
  * which the network treats as rain or blur (a 160x8 crop of a photo restored by `base` then matched the
  * same pixels restored in a 160x120 crop to 26 dB, 11 levels on average; with the edge repeated, 42 dB).
  */
-function padFrame(x: tf.Tensor4D, pad: Padding): tf.Tensor4D {
+export function padFrame(x: tf.Tensor4D, pad: Padding): tf.Tensor4D {
   const [, h, w] = x.shape;
   const [t, b, l, r] = [Math.min(pad.top, h - 1), Math.min(pad.bottom, h - 1), Math.min(pad.left, w - 1), Math.min(pad.right, w - 1)];
   let y = t + b + l + r > 0 ? tf.mirrorPad(x, [[0, 0], [t, b], [l, r], [0, 0]], 'reflect') : x;
@@ -128,6 +128,17 @@ function repeatEdges(x: tf.Tensor4D, axis: 1 | 2, before: number, after: number)
   const n = x.shape[axis];
   const indices = Int32Array.from({ length: before + n + after }, (_, i) => Math.min(Math.max(i - before, 0), n - 1));
   return tf.gather(x, tf.tensor1d(indices, 'int32'), axis);
+}
+
+/**
+ * The last steps of a prediction, after the network ran on the padded frame `y` of the batch `x`:
+ * cropped back to `x`'s size (`pad` as {@link networkPadding} gave it), and with `lowLight: 'off'`
+ * given `x`'s exposure back (`keepExposure`). Returns a new tensor; call it inside a tidy.
+ */
+export function finishPrediction(x: tf.Tensor4D, y: tf.Tensor4D, pad: Padding, lowLight: LowLightMode): tf.Tensor4D {
+  const [b, h, w] = x.shape;
+  const out = y.shape[1] !== h || y.shape[2] !== w ? tf.slice(y, [0, pad.top, pad.left, 0], [b, h, w, 3]) : y;
+  return lowLight === 'off' ? keepExposure(x, out) : out;
 }
 
 /**
@@ -160,9 +171,39 @@ export function predictWith(config: SimpleIRConfig, weights: ParamMap, x: tf.Ten
       }
       y = b === 1 ? outs[0]! : tf.concat(outs, 0);
     }
-    if (hp !== h || wp !== w) y = tf.slice(y, [0, pad.top, pad.left, 0], [b, h, w, 3]);
-    return lowLight === 'off' ? keepExposure(x, y) : y;
+    return finishPrediction(x, y, pad, lowLight);
   });
+}
+
+/**
+ * Restores an image of bytes with `predict` (a model's forward pass on a float batch [1, H, W, 3] in
+ * [0, 1], synchronous or not): RGB or RGBA in (alpha kept), bytes out. `SimpleIR.restore` and the
+ * CLI's ONNX Runtime engine share it.
+ * @throws SimpleIRError `INVALID_IMAGE`; what `predict` throws.
+ */
+export async function restoreImageWith(predict: (x: tf.Tensor4D) => tf.Tensor4D | Promise<tf.Tensor4D>, image: RGBImage): Promise<RGBImage> {
+  const img = validateImage(image);
+  const all = tf.tensor3d(Int32Array.from(img.data), [img.height, img.width, img.channels], 'int32');
+  let x: tf.Tensor4D | undefined;
+  let y: tf.Tensor4D | undefined;
+  let bytes: tf.Tensor3D | undefined;
+  try {
+    x = tf.tidy(() => {
+      const rgb = img.channels === 4 ? tf.slice(all, [0, 0, 0], [img.height, img.width, 3]) : all;
+      return tf.div(tf.cast(rgb, 'float32'), 255).expandDims(0) as tf.Tensor4D;
+    });
+    y = await predict(x);
+    const out = y;
+    bytes = tf.tidy(() => {
+      let b = tf.cast(tf.round(tf.mul(out.squeeze([0]), 255)), 'int32') as tf.Tensor3D;
+      if (img.channels === 4) b = tf.concat([b, tf.slice(all, [0, 0, 3], [img.height, img.width, 1])], 2);
+      return b;
+    });
+    const data = await bytes.data();
+    return { data: Uint8ClampedArray.from(data), width: img.width, height: img.height, channels: img.channels };
+  } finally {
+    tf.dispose([all, ...(x ? [x] : []), ...(y ? [y] : []), ...(bytes ? [bytes] : [])]);
+  }
 }
 
 /**
@@ -246,18 +287,7 @@ export class SimpleIR {
     if (image instanceof tf.Tensor) return this.restoreTensor(image, options);
     const img = validateImage(image);
     this.checkSize(img.height, img.width);
-    const out = tf.tidy(() => {
-      const all = tf.tensor3d(Int32Array.from(img.data), [img.height, img.width, img.channels], 'int32');
-      const rgb = img.channels === 4 ? tf.slice(all, [0, 0, 0], [img.height, img.width, 3]) : all;
-      const x = tf.div(tf.cast(rgb, 'float32'), 255).expandDims(0) as tf.Tensor4D;
-      const y = this.predict(x, options).squeeze([0]);
-      let bytes = tf.cast(tf.round(tf.mul(y, 255)), 'int32') as tf.Tensor3D;
-      if (img.channels === 4) bytes = tf.concat([bytes, tf.slice(all, [0, 0, 3], [img.height, img.width, 1])], 2);
-      return bytes;
-    });
-    const data = await out.data();
-    out.dispose();
-    return { data: Uint8ClampedArray.from(data), width: img.width, height: img.height, channels: img.channels };
+    return restoreImageWith((x) => this.predict(x, options), img);
   }
 
   private restoreTensor(image: tf.Tensor3D, options: ModelRestoreOptions): tf.Tensor3D {

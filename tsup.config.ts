@@ -20,4 +20,10 @@ export default defineConfig({
   target: 'es2022',
   splitting: true,
   esbuildPlugins: [embedWasmPlugin()],
+  // CommonJS has no import.meta (left in, it is a syntax error that breaks the whole file): there it
+  // reads as undefined, and a module that needs its own path takes `__filename` first
+  // (src/adapters/node/onnx-file.ts; test/cli-engine.test.ts builds the CJS CLI with this config).
+  esbuildOptions(options, context) {
+    if (context.format === 'cjs') options.define = { ...options.define, 'import.meta.url': 'undefined' };
+  },
 });

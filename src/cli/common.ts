@@ -4,8 +4,11 @@ import { selectBackend, type BackendName } from '../core/backend.js';
 import { SimpleIRError } from '../core/errors.js';
 import { open } from 'node:fs/promises';
 import { isPresetName } from '../core/config.js';
-import { SimpleIR } from '../core/model/simpleir.js';
+import { restoreImageWith, SimpleIR, type PredictOptions } from '../core/model/simpleir.js';
 import { isPackedWeights } from '../core/weights.js';
+import type { RGBImage } from '../core/image.js';
+import type { FramePredictor } from '../streams/restore.js';
+import { OrtEngine } from '../adapters/node/ort-engine.js';
 
 /** Chooses the backend for a CLI run (default wasm in Node). */
 export async function useBackend(name: string | undefined): Promise<string> {
@@ -22,6 +25,56 @@ export async function loadModel(spec: string | undefined): Promise<SimpleIR> {
   const name = spec ?? 'tiny';
   if (!isPresetName(name) && !/^[a-z]+:\/\//i.test(name)) await checkWeightFile(name);
   return SimpleIR.load(name);
+}
+
+/** What runs the network: tfjs (the SDK, every backend) or ONNX Runtime (onnxruntime-node, optional, CPU). */
+export type EngineName = 'tfjs' | 'ort';
+
+/** Parses `--engine`. */
+export function engineOption(value: string): EngineName {
+  if (value === 'tfjs' || value === 'ort') return value;
+  throw new SimpleIRError('INVALID_ARGUMENT', `--engine must be tfjs or ort; got ${JSON.stringify(value)}. ort runs the shipped presets with ONNX Runtime (the optional package onnxruntime-node).`);
+}
+
+/** A loaded network behind either engine: frames for the restore operator, images one by one. */
+export interface CliModel {
+  /** What the restore operator runs. */
+  readonly predictor: FramePredictor;
+  /** Restores one image (bytes in, bytes out; alpha kept). */
+  restoreImage(image: RGBImage, options: PredictOptions): Promise<RGBImage>;
+  /** Where it runs, for the summary line: the tfjs backend, or onnxruntime-node. */
+  readonly runsOn: string;
+  /** Releases it. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Loads `--model` on `--engine`. The ort engine runs the shipped presets' ONNX exports (weights/*.onnx)
+ * on whole frames; the tfjs backend chosen before still pads, crops and converts frames.
+ * @throws SimpleIRError `INVALID_ARGUMENT` for a weight file or `--tile` with ort; `loadModel`'s and `OrtEngine.load`'s errors.
+ */
+export async function loadCliModel(spec: string | undefined, engine: EngineName, options: { tiled?: boolean; backend?: string } = {}): Promise<CliModel> {
+  if (engine === 'tfjs') {
+    const model = await loadModel(spec);
+    return {
+      predictor: model,
+      restoreImage: (image, o) => model.restore(image, o),
+      runsOn: options.backend ?? 'tfjs',
+      dispose: async () => model.dispose(),
+    };
+  }
+  const name = spec ?? 'tiny';
+  if (!isPresetName(name)) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `--engine ort runs the shipped presets (tiny, base), exported to ONNX; ${name} is not one: use --engine tfjs for other weights.`, { model: name });
+  }
+  if (options.tiled) throw new SimpleIRError('INVALID_ARGUMENT', '--tile applies to the tfjs engine; --engine ort runs whole frames: drop --tile.');
+  const ort = await OrtEngine.load(name);
+  return {
+    predictor: ort,
+    restoreImage: (image, o) => restoreImageWith((x) => ort.predict(x, o), image),
+    runsOn: 'onnxruntime-node (cpu)',
+    dispose: () => ort.dispose(),
+  };
 }
 
 /** Throws `WEIGHTS_INVALID` when `path` is a readable file that starts like no weight file (a missing file is left to `SimpleIR.load`). */

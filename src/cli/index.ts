@@ -8,7 +8,7 @@ import { SimpleIRError } from '../core/errors.js';
 import { IMAGE_EXTENSIONS, imageInfo, readAnimation, readImage, writeAnimation, writeImage, type ImageFileInfo } from '../adapters/node/image-file.js';
 import { checkLowLight, type LowLightMode } from '../core/model/exposure.js';
 import { SimpleIR } from '../core/model/simpleir.js';
-import { loadModel, numberOption, reportError, useBackend } from './common.js';
+import { engineOption, loadCliModel, numberOption, reportError, useBackend, type EngineName } from './common.js';
 import { trainCommand } from './train.js';
 import type { TemporalOption } from '../streams/temporal.js';
 import { isVideoPath, restoreVideo, VIDEO_EXTENSIONS } from './video.js';
@@ -35,7 +35,7 @@ function checkImageExt(path: string, what: string): void {
 }
 
 /** Restores every frame of an animated image into an animated WebP with the same delays and loop count. */
-async function restoreAnimation(input: string, output: string, opts: { model: string; backend: string; tileSize: number | 'auto'; lowLight: LowLightMode }, about: ImageFileInfo): Promise<void> {
+async function restoreAnimation(input: string, output: string, opts: { model: string; backend: string; engine: EngineName; tileSize: number | 'auto'; tiled: boolean; lowLight: LowLightMode }, about: ImageFileInfo): Promise<void> {
   if (extname(output).toLowerCase() !== '.webp') {
     throw new SimpleIRError(
       'UNSUPPORTED_FORMAT',
@@ -44,17 +44,17 @@ async function restoreAnimation(input: string, output: string, opts: { model: st
     );
   }
   const animation = await readAnimation(input, { channels: about.hasAlpha ? 4 : 3 });
-  await useBackend(opts.backend);
-  const model = await loadModel(opts.model);
+  const backend = await useBackend(opts.backend);
+  const model = await loadCliModel(opts.model, opts.engine, { tiled: opts.tiled, backend });
   const t0 = Date.now();
   try {
     const frames = [];
-    for (const frame of animation.frames) frames.push(await model.restore(frame, { tileSize: opts.tileSize, lowLight: opts.lowLight }));
+    for (const frame of animation.frames) frames.push(await model.restoreImage(frame, { tileSize: opts.tileSize, lowLight: opts.lowLight }));
     await writeAnimation(output, { ...animation, frames });
   } finally {
-    model.dispose();
+    await model.dispose();
   }
-  process.stderr.write(`restored ${animation.frames.length} frames of ${input} (${about.width}x${about.height}) with ${opts.model} on ${tf.getBackend()} in ${((Date.now() - t0) / 1000).toFixed(2)} s -> ${output}\n`);
+  process.stderr.write(`restored ${animation.frames.length} frames of ${input} (${about.width}x${about.height}) with ${opts.model} on ${model.runsOn} in ${((Date.now() - t0) / 1000).toFixed(2)} s -> ${output}\n`);
 }
 
 /** Parses `--low-light`; the message names the flag and its values. */
@@ -109,17 +109,20 @@ export function buildProgram(): Command {
     .requiredOption('-o, --output <file>', `output file (${[...IMAGE_EXTENSIONS, ...VIDEO_EXTENSIONS].join(', ')})`)
     .option('-m, --model <model>', 'tiny, base, or a weight file', 'base')
     .option('-b, --backend <backend>', 'wasm, cpu or webgpu', 'wasm')
+    .option('-e, --engine <engine>', 'tfjs (the SDK) or ort (ONNX Runtime on the CPU for the shipped presets; needs the optional package onnxruntime-node)', 'tfjs')
     .option('-t, --tile <n>', 'largest side of the full-resolution tiles in pixels (0: never tile; default: auto above 1080p)')
     .option('--low-light <mode>', "auto (brighten low-light frames) or off (keep the input's exposure: scenes meant to be dark)", 'auto')
     .option('--temporal', 'video only: temporal restoration, each frame fused with the last ones aligned to it (removes rain and snow the per-frame network leaves; see docs/temporal.md)')
     .option('--temporal-frames <n>', 'video only: frames fused by --temporal, the current one included, 2 to 16 (implies --temporal)', undefined)
-    .action(async (input: string, opts: { output: string; model: string; backend: string; tile?: string; temporal?: boolean; temporalFrames?: string; lowLight: string }) => {
+    .action(async (input: string, opts: { output: string; model: string; backend: string; engine: string; tile?: string; temporal?: boolean; temporalFrames?: string; lowLight: string }) => {
+      const engine = engineOption(opts.engine);
+      const tiled = opts.tile !== undefined;
       const tileSize = opts.tile === undefined ? 'auto' : numberOption('tile', opts.tile, 0, (n) => Number.isInteger(n) && n >= 0);
       const temporal = temporalOption(opts);
       const lowLight = lowLightOption(opts.lowLight);
       const { temporal: _flag, temporalFrames: _frames, ...rest } = opts;
       if (isVideoPath(input) || isVideoPath(opts.output)) {
-        await restoreVideo(input, { ...rest, tileSize, lowLight, ...(temporal ? { temporal } : {}) });
+        await restoreVideo(input, { ...rest, engine, tiled, tileSize, lowLight, ...(temporal ? { temporal } : {}) });
         return;
       }
       if (temporal) {
@@ -129,17 +132,20 @@ export function buildProgram(): Command {
       // Alpha is carried through (the model restores RGB); an animated image is restored frame by frame.
       const about = await imageInfo(input);
       if (about.frames > 1) {
-        await restoreAnimation(input, opts.output, { ...opts, tileSize, lowLight }, about);
+        await restoreAnimation(input, opts.output, { ...opts, engine, tiled, tileSize, lowLight }, about);
         return;
       }
       const img = await readImage(input, { channels: about.hasAlpha ? 4 : 3 });
-      await useBackend(opts.backend);
-      const model = await loadModel(opts.model);
+      const backend = await useBackend(opts.backend);
+      const model = await loadCliModel(opts.model, engine, { tiled, backend });
       const t0 = Date.now();
-      const out = await model.restore(img, { tileSize, lowLight });
-      await writeImage(opts.output, out);
-      process.stderr.write(`restored ${input} (${img.width}x${img.height}) with ${opts.model} on ${tf.getBackend()} in ${((Date.now() - t0) / 1000).toFixed(2)} s -> ${opts.output}\n`);
-      model.dispose();
+      try {
+        const out = await model.restoreImage(img, { tileSize, lowLight });
+        await writeImage(opts.output, out);
+      } finally {
+        await model.dispose();
+      }
+      process.stderr.write(`restored ${input} (${img.width}x${img.height}) with ${opts.model} on ${model.runsOn} in ${((Date.now() - t0) / 1000).toFixed(2)} s -> ${opts.output}\n`);
     });
 
   program

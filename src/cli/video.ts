@@ -15,7 +15,7 @@ import { yuvOptionsOf } from '../adapters/node/y4m.js';
 import type { LowLightMode } from '../core/model/exposure.js';
 import { restore } from '../streams/restore.js';
 import type { TemporalOption } from '../streams/temporal.js';
-import { loadModel, Progress, useBackend } from './common.js';
+import { loadCliModel, Progress, useBackend, type EngineName } from './common.js';
 
 /** Video file extensions the CLI reads and writes (`.mp4` needs ffmpeg on the PATH). */
 export const VIDEO_EXTENSIONS: readonly string[] = ['.y4m', '.mp4'];
@@ -33,6 +33,10 @@ export interface RestoreVideoOptions {
   readonly model: string;
   /** tfjs backend name. */
   readonly backend: string;
+  /** What runs the network (default tfjs). */
+  readonly engine?: EngineName;
+  /** True when `--tile` was given (refused by the ort engine). */
+  readonly tiled?: boolean;
   /** Full-resolution tile size, or `'auto'`. */
   readonly tileSize: number | 'auto';
   /** Temporal restoration (`--temporal`, `--temporal-frames N`): the `restore` operator's `temporal` option; absent: per frame. */
@@ -59,7 +63,7 @@ export async function restoreVideo(input: string, opts: RestoreVideoOptions): Pr
   const info: VideoInfo = inExt === '.y4m' ? await probeY4m(input) : await probeVideoFile(input);
   if (outExt === '.mp4') await ensureFfmpeg();
   const backend = await useBackend(opts.backend);
-  const model = await loadModel(opts.model);
+  const model = await loadCliModel(opts.model, opts.engine ?? 'tfjs', { tiled: opts.tiled ?? false, backend });
   const source = inExt === '.y4m' ? fromY4m(input) : fromFfmpeg(input);
   // The output keeps the input's timing (each frame's own timestamp into .mp4), pixel aspect, field
   // order, colour tags and conversion, and (mp4 to mp4) its audio.
@@ -86,7 +90,7 @@ export async function restoreVideo(input: string, opts: RestoreVideoOptions): Pr
   try {
     summary = await lastValueFrom(
       source.pipe(
-        restore(model, {
+        restore(model.predictor, {
           mode: 'lossless',
           tileSize: opts.tileSize,
           ...(opts.temporal ? { temporal: opts.temporal } : {}),
@@ -102,12 +106,12 @@ export async function restoreVideo(input: string, opts: RestoreVideoOptions): Pr
     );
   } finally {
     progress.stop();
-    model.dispose();
+    await model.dispose();
   }
   if (summary.frames === 0) throw new SimpleIRError('CORRUPT_INPUT', `${input} has no frames.`, { path: input });
   const seconds = (performance.now() - t0) / 1000;
   process.stderr.write(
-    `restored ${summary.frames} frames (${summary.width}x${summary.height}) of ${input} with ${opts.model}${opts.temporal ? ' (temporal)' : ''} on ${backend} ` +
+    `restored ${summary.frames} frames (${summary.width}x${summary.height}) of ${input} with ${opts.model}${opts.temporal ? ' (temporal)' : ''} on ${model.runsOn} ` +
       `in ${seconds.toFixed(2)} s (${(summary.frames / seconds).toFixed(1)} fps) -> ${opts.output}\n`,
   );
 }

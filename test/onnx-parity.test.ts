@@ -59,6 +59,25 @@ for (const preset of ['tiny', 'base'] as const) {
   });
 }
 
+test("a frame that needs no padding (128x96 of tiny) stays the caller's, and the output matches", async () => {
+  const x = tf.randomUniform([1, 96, 128, 3], 0, 1, 'float32', 5) as import('@tensorflow/tfjs').Tensor4D;
+  const model = await SimpleIR.load('tiny');
+  const engine = await OrtEngine.load('tiny', { threads: 1 });
+  try {
+    await assertNoLeak(async () => {
+      const got = await engine.predict(x);
+      assert.equal(x.isDisposed, false, 'x is not disposed by the engine');
+      const expected = model.predict(x);
+      assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(got, expected))).dataSync()[0]!) <= 1e-3);
+      tf.dispose([got, expected]);
+    });
+  } finally {
+    x.dispose();
+    model.dispose();
+    await engine.dispose();
+  }
+});
+
 test('without onnxruntime-node: BACKEND_UNAVAILABLE saying how to install it', async () => {
   const missing = Object.assign(new Error("Cannot find package 'onnxruntime-node'"), { code: 'ERR_MODULE_NOT_FOUND' });
   await assert.rejects(

@@ -92,7 +92,7 @@ export class OrtEngine {
     try {
       values = (await padded.data()) as Float32Array;
     } finally {
-      padded.dispose();
+      if (padded !== x) padded.dispose();
     }
     const input = new this.ort.Tensor('float32', values, dims);
     const result = await this.session.run({ [this.session.inputNames[0]!]: input });

@@ -3,7 +3,8 @@
  * peak) by preset x size x backend in Node, 4K tiled cost per pixel against untiled 1080p, peak RSS.
  * Each figure is the median of repeated runs after a warm-up; ratios are taken within this run.
  * Prints a table and writes bench/results/<date>-<machine>.json. `--quick` runs a subset (< 5 min).
- * `--browser` runs bench/browser.ts (headless Chromium) instead.
+ * `--browser` runs bench/browser.ts (headless Chromium) instead; `--peer` runs bench/peer.ts (the SDK
+ * against ONNX Runtime on the same frames).
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -14,6 +15,11 @@ import { selectBackend, type BackendName } from '../src/core/backend.js';
 import { flopsPerPixel, PRESETS, type PresetName } from '../src/core/config.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
 
+// `npm run bench -- --peer`: the SDK against ONNX Runtime (bench/peer.ts).
+if (process.argv.includes('--peer')) {
+  await import('./peer.js');
+  process.exit(0);
+}
 // `npm run bench -- --browser`: the browser part instead (bench/browser.ts, same as `npm run bench:browser`).
 if (process.argv.includes('--browser')) {
   await import('./browser.js');

@@ -7,8 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type * as Ort from 'onnxruntime-node';
 import { PRESETS, type PresetName, type SimpleIRConfig } from '../../core/config.js';
 import { SimpleIRError } from '../../core/errors.js';
-import { checkLowLight } from '../../core/model/exposure.js';
-import { finishPrediction, networkPadding, padFrame, type PredictOptions } from '../../core/model/simpleir.js';
+import { predictWithRunner, type PredictOptions } from '../../core/model/simpleir.js';
 import { readPresetOnnx } from './onnx-file.js';
 
 /** The onnxruntime-node version the package is tested with. */
@@ -83,26 +82,16 @@ export class OrtEngine {
    * @throws SimpleIRError `INVALID_ARGUMENT` for a bad `lowLight`.
    */
   async predict(x: tf.Tensor4D, options: PredictOptions = {}): Promise<tf.Tensor4D> {
-    const lowLight = checkLowLight(options.lowLight, 'predict(x, options)');
-    const [b, h, w] = x.shape;
-    const pad = networkPadding(this.config, h, w);
-    const dims = [b, pad.top + h + pad.bottom, pad.left + w + pad.right, 3];
-    const padded = tf.tidy(() => padFrame(x, pad));
-    let values: Float32Array;
-    try {
-      values = (await padded.data()) as Float32Array;
-    } finally {
-      if (padded !== x) padded.dispose();
-    }
-    const input = new this.ort.Tensor('float32', values, dims);
-    const result = await this.session.run({ [this.session.inputNames[0]!]: input });
-    const output = result[this.session.outputNames[0]!]!;
-    try {
-      return tf.tidy(() => finishPrediction(x, tf.tensor4d(output.data as Float32Array, dims as [number, number, number, number]), pad, lowLight));
-    } finally {
-      output.dispose();
-      input.dispose();
-    }
+    return predictWithRunner(this.config, x, async (values, shape) => {
+      const input = new this.ort.Tensor('float32', values, [...shape]);
+      try {
+        const result = await this.session.run({ [this.session.inputNames[0]!]: input });
+        // A CPU tensor's data is a plain JS array (dispose would only drop the reference).
+        return result[this.session.outputNames[0]!]!.data as Float32Array;
+      } finally {
+        input.dispose();
+      }
+    }, options);
   }
 
   /** Releases the session. */

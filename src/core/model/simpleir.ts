@@ -141,6 +141,31 @@ export function finishPrediction(x: tf.Tensor4D, y: tf.Tensor4D, pad: Padding, l
   return lowLight === 'off' ? keepExposure(x, out) : out;
 }
 
+/** Runs the network elsewhere (another runtime, e.g. ONNX Runtime) on a padded batch: NHWC float32 values in, the same shape out. */
+export type NetworkRunner = (values: Float32Array, shape: readonly [number, number, number, number]) => Promise<Float32Array>;
+
+/**
+ * {@link predictWith}'s padding and finishing steps around a network that another runtime runs
+ * (`run`, given the padded batch's values): whole frames, no tiling. Returns a new tensor owned by the
+ * caller; `x` stays the caller's.
+ * @throws SimpleIRError `INVALID_ARGUMENT` for a bad `lowLight`; what `run` throws.
+ */
+export async function predictWithRunner(config: SimpleIRConfig, x: tf.Tensor4D, run: NetworkRunner, options: PredictOptions = {}): Promise<tf.Tensor4D> {
+  const lowLight = checkLowLight(options.lowLight, 'predict(x, options)');
+  const [b, h, w] = x.shape;
+  const pad = networkPadding(config, h, w);
+  const shape = [b, pad.top + h + pad.bottom, pad.left + w + pad.right, 3] as const;
+  const padded = tf.tidy(() => padFrame(x, pad));
+  let values: Float32Array;
+  try {
+    values = (await padded.data()) as Float32Array;
+  } finally {
+    if (padded !== x) padded.dispose();
+  }
+  const out = await run(values, shape);
+  return tf.tidy(() => finishPrediction(x, tf.tensor4d(out, [...shape]), pad, lowLight));
+}
+
 /**
  * The network with the given weights on a float batch [B, H, W, 3] in [0, 1] of any size of at least
  * `scale` pixels: padded to multiples of the scale and to at least {@link MIN_GRID_CELLS} cells a side

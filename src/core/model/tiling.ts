@@ -230,7 +230,7 @@ export function checkFitsInWebGPU(config: SimpleIRConfig, height: number, width:
   const what = tileSize === 0 ? `tileSize: 0 (no tiling) at ${width}x${height}` : `Tiles of ${Math.min(tileSize, height)}x${Math.min(tileSize, width)}`;
   throw new SimpleIRError(
     'INVALID_ARGUMENT',
-    `${what} make passes of ${pass} pixels, past this WebGPU device's ${max} (maxComputeWorkgroupsPerDimension ${limits.maxComputeWorkgroupsPerDimension}, buffers of at most ${bufferLimit(limits)} bytes): leave tileSize at 'auto' (tiles of ${auto} here) or give a tile size of at most ${auto}.`,
+    `${what} ${tileSize === 0 ? 'is one pass' : 'are passes'} of ${pass} pixels, past this WebGPU device's ${max} (maxComputeWorkgroupsPerDimension ${limits.maxComputeWorkgroupsPerDimension}, buffers of at most ${bufferLimit(limits)} bytes): leave tileSize at 'auto' (tiles of ${auto} here) or give a tile size of at most ${auto}.`,
     details,
   );
 }

@@ -55,7 +55,8 @@ export interface LiveResult {
 
 declare global {
   interface Window {
-    benchBackend: (name: BackendName) => Promise<{ name: string; fallbackAdapter: boolean } | { error: string }>;
+    /** `selectBackend(name)` (with `wasmThreads` when given): the backend, and wasm's thread count. */
+    benchBackend: (name: BackendName, wasmThreads?: number | 'auto') => Promise<{ name: string; fallbackAdapter: boolean; wasmThreads?: number } | { error: string }>;
     benchPeak: (big: boolean) => Promise<PeakResult>;
     benchModel: (preset: PresetName, w: number, h: number, reps: number, budgetMs: number) => Promise<ModelTiming>;
     benchPaths: (model: 'identity' | PresetName, w: number, h: number, frames: number, reps: number) => Promise<PathTiming[]>;
@@ -64,10 +65,10 @@ declare global {
   }
 }
 
-window.benchBackend = async (name) => {
+window.benchBackend = async (name, wasmThreads) => {
   try {
-    const info = await selectBackend(name, { wasmPaths: '/wasm/', onWarning: () => undefined });
-    return { name: info.name, fallbackAdapter: info.fallbackAdapter };
+    const info = await selectBackend(name, { wasmPaths: '/wasm/', onWarning: () => undefined, ...(wasmThreads === undefined ? {} : { wasmThreads }) });
+    return { name: info.name, fallbackAdapter: info.fallbackAdapter, ...(info.wasmThreads === undefined ? {} : { wasmThreads: info.wasmThreads }) };
   } catch (err) {
     return { error: err instanceof Error ? err.message : String(err) };
   }

@@ -103,3 +103,24 @@ test('selectBackend(): reports the measurement, and a second call reuses it with
   assert.equal(r.third.probe?.frameWidth, 320);
   assert.equal(r.tensors, 0, 'the probe left tensors behind');
 });
+
+test('wasmThreads: a count outside 1..8 is refused; in Node wasm runs on one thread and a count above 1 says why', async () => {
+  type Info = { name: string; wasmThreads?: number; warnings: string[] };
+  const r = await inFreshProcess<{ refused: string[]; info: Info; heard: string[] }>(
+    'wasm-threads',
+    `const refused = [];
+     for (const bad of [0, 9, 1.5, 'two', null]) {
+       try { await selectBackend('wasm', { wasmThreads: bad as never }); refused.push('accepted ' + String(bad)); }
+       catch (e) { refused.push((e as { code?: string }).code + ': ' + (e as Error).message); }
+     }
+     const heard: string[] = [];
+     const info = await selectBackend('wasm', { wasmThreads: 2, onWarning: (m) => heard.push(m) });
+     return { refused, info, heard };`,
+  );
+  assert.equal(r.refused.length, 5);
+  for (const m of r.refused) assert.match(m, /^INVALID_ARGUMENT: selectBackend: wasmThreads must be 'auto' or a whole number of threads from 1 to 8/);
+  assert.equal(r.info.name, 'wasm');
+  assert.equal(r.info.wasmThreads, 1);
+  assert.deepEqual(r.heard, ["wasm runs on 1 thread, not the 2 asked (wasmThreads): tfjs runs wasm on one thread in Node."]);
+  assert.deepEqual(r.info.warnings, r.heard);
+});

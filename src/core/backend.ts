@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
-import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 // The same module tfjs-backend-wasm imports (one instance in any bundle): its factory's text is what the workers run.
 import threadedGlue from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js';
 import { probeSize, softwareWebGLRenderer, timeActiveBackend, type ProbeSize, type ProbeTiming, type ProbeWorkload } from './backend-probe.js';
@@ -36,7 +36,11 @@ export interface BackendInfo {
    * each candidate's time, and whether the result came from the cache (then nothing was run).
    */
   readonly probe?: BackendProbe;
-  /** Threads of the wasm backend's thread pool (wasm only; 1 without cross-origin isolation, in Node, or on 2-core machines). */
+  /**
+   * Threads of the wasm backend's thread pool (wasm only): as asked with `wasmThreads`, else tfjs's own
+   * choice (half of `navigator.hardwareConcurrency`, at most 8; so 1 on 2-core machines); always 1
+   * without cross-origin isolation and in Node.
+   */
   readonly wasmThreads?: number;
 }
 
@@ -68,7 +72,19 @@ export interface BackendOptions {
   readonly probeBudgetMs?: number;
   /** Reuse (and store) the measured choice: localStorage in browsers, memory in Node (default true). */
   readonly cache?: boolean;
+  /**
+   * Threads of the wasm backend (1 to 8), or `'auto'` (default): tfjs's own
+   * choice, half of `navigator.hardwareConcurrency` (it assumes two hardware threads per core), at most 8.
+   * A number is honoured even above that half. Threads need a cross-origin isolated page (served with
+   * `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`); without
+   * one, and in Node, wasm runs on one thread and a number above 1 gives a warning. It applies when the
+   * wasm backend starts (once per page); `BackendInfo.wasmThreads` says what it got.
+   */
+  readonly wasmThreads?: number | 'auto';
 }
+
+/** Most threads the wasm backend can run: tfjs-backend-wasm 4.x starts a pool of 8 workers and caps its thread count there. */
+const MAX_WASM_THREADS = 8;
 
 function isBackendName(x: unknown): x is BackendName {
   return typeof x === 'string' && (BACKEND_ORDER as readonly string[]).includes(x);
@@ -158,6 +174,61 @@ function guardWasmThreads(warn: (m: string) => void): void {
   warn("wasm runs on one thread: this app's minifier rewrote tfjs-backend-wasm's threaded glue so that its workers cannot start (a `typeof` guard became `void 0 !==`); keep `typeof` checks (terser: compress.typeofs = false) for threads.");
 }
 
+/** Threads asked of the wasm backend by the last `selectBackend` (or `backendReady`) call that gave `wasmThreads`. */
+let wasmThreadsWanted: number | 'auto' = 'auto';
+
+/** Why the wasm backend runs on fewer threads than asked, once it started; null when it got them (or none were asked). */
+let wasmThreadsShortfall: string | null = null;
+
+interface NavigatorCores {
+  hardwareConcurrency?: number;
+}
+
+/**
+ * Before the wasm backend starts in a browser: asks tfjs for `wasmThreadsWanted` threads. tfjs caps the
+ * count at half of `navigator.hardwareConcurrency` (its C++ `init_with_threads_count`), which its module
+ * reads once while it instantiates; for a larger count the navigator reports twice the count until the
+ * backend has started, then its own value again. Returns what puts the navigator back.
+ */
+function askWasmThreads(): () => void {
+  const n = wasmThreadsWanted;
+  if (n === 'auto' || isNodeRuntime()) return () => undefined;
+  setThreadsCount(n);
+  const nav = (globalThis as { navigator?: NavigatorCores }).navigator;
+  if (!nav || Math.floor((nav.hardwareConcurrency ?? 1) / 2) >= n) return () => undefined;
+  const own = Object.getOwnPropertyDescriptor(nav, 'hardwareConcurrency');
+  try {
+    Object.defineProperty(nav, 'hardwareConcurrency', { configurable: true, enumerable: true, get: () => 2 * n });
+  } catch {
+    return () => undefined; // a frozen navigator: tfjs's cap stays
+  }
+  return () => {
+    if (own) Object.defineProperty(nav, 'hardwareConcurrency', own);
+    else delete nav.hardwareConcurrency;
+  };
+}
+
+/** After the wasm backend started: why it has fewer threads than asked, or null. */
+function wasmThreadsCheck(): string | null {
+  const n = wasmThreadsWanted;
+  if (n === 'auto') return null;
+  let got: number;
+  try {
+    got = getThreadsCount();
+  } catch {
+    return null;
+  }
+  if (got >= n) return null;
+  const why = isNodeRuntime()
+    ? 'tfjs runs wasm on one thread in Node'
+    : (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== true
+      ? 'the page is not cross-origin isolated: serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp'
+      : tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')
+        ? 'tfjs started fewer'
+        : 'wasm threads are off in this page (WASM_HAS_MULTITHREAD_SUPPORT)';
+  return `wasm runs on ${got} thread${got === 1 ? '' : 's'}, not the ${n} asked (wasmThreads): ${why}.`;
+}
+
 /**
  * In a browser where the app gave no `wasmPaths`, hands tfjs the binary it will load (chosen by the
  * same SIMD and thread tests) from those built into the package, as a blob: URL. Returns null, or why
@@ -184,13 +255,21 @@ async function activate(name: BackendName, warn: (m: string) => void = defaultWa
   if (!(name in tf.engine().registryFactory)) return 'backend not registered in this build of tfjs (not available in this runtime)';
   if (name === 'wasm') guardWasmThreads(warn);
   const embedded = name === 'wasm' && tf.getBackend() !== name ? await useEmbeddedWasm() : null;
+  const starting = name === 'wasm' && !wasmStarted();
+  const putBack = starting ? askWasmThreads() : () => undefined;
   try {
     const ok = tf.getBackend() === name || (await tf.setBackend(name));
     if (!ok) return `initialisation failed${name === 'wasm' ? wasmHint(embedded) : ''}`;
     await tf.ready();
+    if (starting) {
+      wasmThreadsShortfall = wasmThreadsCheck();
+      if (wasmThreadsShortfall) warn(wasmThreadsShortfall);
+    }
     return null;
   } catch (e) {
     return `initialisation failed: ${(e as Error).message}${name === 'wasm' ? wasmHint(embedded) : ''}`;
+  } finally {
+    putBack();
   }
 }
 
@@ -386,6 +465,7 @@ export async function selectBackend(choice: BackendName | readonly BackendName[]
   }
   if (options.wasmPaths && options.wasmPaths !== wasmPathsSet) useWasmPaths(options.wasmPaths);
   const warn = options.onWarning ?? defaultWarn;
+  if (options.wasmThreads !== undefined) askedWasmThreads(options.wasmThreads, warn);
   const skipped: { name: BackendName; reason: string }[] = [];
   const softwareWarning = 'WebGPU runs on a software (fallback) adapter: output is correct but slow.';
   if (!explicit) {
@@ -402,6 +482,7 @@ export async function selectBackend(choice: BackendName | readonly BackendName[]
     if (chosen) {
       const warnings = chosen.name === 'webgpu' && gpu.fallback ? [softwareWarning] : [];
       warnings.forEach(warn);
+      if (chosen.name === 'wasm' && wasmThreadsShortfall) warnings.push(wasmThreadsShortfall);
       return { name: chosen.name, fallbackAdapter: chosen.name === 'webgpu' && gpu.fallback, skipped, warnings, probe: chosen.probe, ...wasmThreads(chosen.name) };
     }
     const failed = await activate('cpu');
@@ -426,6 +507,7 @@ export async function selectBackend(choice: BackendName | readonly BackendName[]
         continue;
       }
       warnings.forEach(warn);
+      if (name === 'wasm' && wasmThreadsShortfall) warnings.push(wasmThreadsShortfall);
       return { name, fallbackAdapter: fallback, skipped, warnings, ...wasmThreads(name) };
     }
   }
@@ -439,9 +521,28 @@ export async function selectBackend(choice: BackendName | readonly BackendName[]
   );
 }
 
-/** Throws `INVALID_ARGUMENT` (or `INVALID_CONFIG` for a bad network) for unusable measurement options. */
+/** Records the thread count asked for; once wasm has started, a different count can only be warned about. */
+function askedWasmThreads(n: number | 'auto', warn: (m: string) => void): void {
+  if (!wasmStarted()) {
+    wasmThreadsWanted = n;
+    return;
+  }
+  if (n === wasmThreadsWanted) return;
+  let got = 1;
+  try {
+    got = getThreadsCount();
+  } catch {
+    // not a started wasm backend after all
+  }
+  if (n !== 'auto' && n !== got) warn(`wasmThreads ${n} came after the wasm backend started on ${got} thread${got === 1 ? '' : 's'}: the count is set once per page, at the first start; pass it to the first selectBackend call.`);
+}
+
+/** Throws `INVALID_ARGUMENT` (or `INVALID_CONFIG` for a bad network) for unusable measurement or thread options. */
 function checkProbeOptions(where: string, options: BackendOptions): void {
-  const { probe, probeBudgetMs } = options;
+  const { probe, probeBudgetMs, wasmThreads: threads } = options;
+  if (threads !== undefined && threads !== 'auto' && !(typeof threads === 'number' && Number.isInteger(threads) && threads >= 1 && threads <= MAX_WASM_THREADS)) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `${where}: wasmThreads must be 'auto' or a whole number of threads from 1 to ${MAX_WASM_THREADS}, got ${describeValue(threads)}.`);
+  }
   if (probeBudgetMs !== undefined && !(typeof probeBudgetMs === 'number' && probeBudgetMs > 0 && Number.isFinite(probeBudgetMs))) {
     throw new SimpleIRError('INVALID_ARGUMENT', `${where}: probeBudgetMs must be a positive number of milliseconds (default 1000), got ${describeValue(probeBudgetMs)}.`);
   }

@@ -9,7 +9,7 @@ import { backendReady } from '../backend.js';
 import { SimpleIRError } from '../errors.js';
 import { validateImage, type RGBImage } from '../image.js';
 import { Random } from '../random.js';
-import { checkFitsInWasm, fullResolutionTiled, resolveTiling, type TileOptions } from './tiling.js';
+import { activeWebGPULimits, checkFitsInWasm, checkFitsInWebGPU, fullResolutionTiled, resolveTiling, type TileOptions } from './tiling.js';
 import { decodeWeights, encodeWeights, packWeights, type DecodedWeights, type WeightDType, type WeightFiles } from '../weights.js';
 import { checkLowLight, keepExposure, type LowLightMode } from './exposure.js';
 import { body, foldWeights, forward, type FoldedWeights, type ParamMap } from './forward.js';
@@ -169,19 +169,21 @@ export async function predictWithRunner(config: SimpleIRConfig, x: tf.Tensor4D, 
 /**
  * The network with the given weights on a float batch [B, H, W, 3] in [0, 1] of any size of at least
  * `scale` pixels: padded to multiples of the scale and to at least {@link MIN_GRID_CELLS} cells a side
- * (see `padFrame`), run (tiled above 1920x1088 unless `tileSize: 0`), cropped back; with
- * `lowLight: 'off'`, given the input's exposure back (`keepExposure`). Synchronous; returns a new
- * tensor owned by the caller.
+ * (see `padFrame`), run (tiled above 1920x1088, or on webgpu above what the device's limits allow in one
+ * pass, unless `tileSize: 0`), cropped back; with `lowLight: 'off'`, given the input's exposure back
+ * (`keepExposure`). Synchronous; returns a new tensor owned by the caller.
  * @throws SimpleIRError `INVALID_ARGUMENT` for bad tile or `lowLight` options, or a frame too large for
- * the wasm backend's memory (see `checkFitsInWasm`).
+ * the wasm backend's memory or the WebGPU device's limits (see `checkFitsInWasm`, `checkFitsInWebGPU`).
  */
 export function predictWith(config: SimpleIRConfig, weights: ParamMap, x: tf.Tensor4D, options: PredictOptions = {}, ops: NetOps = nativeOps): tf.Tensor4D {
   const lowLight = checkLowLight(options.lowLight, 'predict(x, options)');
   const [b, h, w] = x.shape;
   const pad = networkPadding(config, h, w);
   const [hp, wp] = [pad.top + h + pad.bottom, pad.left + w + pad.right];
-  const { tileSize, overlap } = resolveTiling(config, hp, wp, options);
+  const limits = activeWebGPULimits();
+  const { tileSize, overlap } = resolveTiling(config, hp, wp, options, limits);
   checkFitsInWasm(config, hp, wp, tileSize, tf.getBackend());
+  if (limits) checkFitsInWebGPU(config, hp, wp, tileSize, limits);
   return tf.tidy(() => {
     const xp = padFrame(x, pad);
     let y: tf.Tensor4D;

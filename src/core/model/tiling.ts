@@ -13,8 +13,10 @@ import type { NetOps } from './ops.js';
 export interface TileOptions {
   /**
    * Largest side in pixels of the full-resolution tiles (rounded up to a multiple of the model's scale);
-   * tiles shrink to spread evenly over the frame. `'auto'` (default) tiles frames above 1920x1088 with
-   * tiles of up to 512 pixels; `0` never tiles.
+   * tiles shrink to spread evenly over the frame. `'auto'` (default): on the webgpu backend, frames
+   * larger than the device's limits allow in one pass are tiled with the largest tiles they allow
+   * (see {@link webgpuTileSize}: 1448 pixels with the usual limits, so a 4K frame makes 6 tiles);
+   * elsewhere frames above 1920x1088 are tiled with tiles of up to 512 pixels. `0` never tiles.
    */
   readonly tileSize?: number | 'auto';
   /** Overlap of neighbouring tiles in pixels; at least twice the receptive radius (default: that plus 2 x scale). */
@@ -33,6 +35,55 @@ export interface AxisTilePlan {
 export const AUTO_TILE_PIXELS = 1920 * 1088;
 /** Largest tile side used when `tileSize` is `'auto'`. */
 export const AUTO_TILE_SIZE = 512;
+
+/** The WebGPU device limits that bound one full-resolution pass (fields of `GPUSupportedLimits`). */
+export interface GpuTileLimits {
+  readonly maxStorageBufferBindingSize: number;
+  readonly maxBufferSize: number;
+  readonly maxComputeWorkgroupsPerDimension: number;
+}
+
+/**
+ * Output rows (pixels of a convolution's output) one workgroup of tfjs-backend-webgpu 4.x's
+ * convolution and matrix-product programs covers along the dispatch's y axis (16 threads of 2 rows,
+ * or 8 of 4). tfjs cannot spread that axis over several dispatch dimensions, so a pass of more than
+ * this times `maxComputeWorkgroupsPerDimension` pixels fails ("Dispatch size exceeds WebGPU limits in
+ * Y or Z dimension").
+ */
+export const WEBGPU_ROWS_PER_WORKGROUP = 32;
+
+/** Largest buffer a pass may bind, in bytes. */
+function bufferLimit(limits: GpuTileLimits): number {
+  return Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+}
+
+/**
+ * Most pixels one full-resolution pass (a tile, or an untiled frame) may have on a WebGPU device:
+ * within the dispatch limit (see {@link WEBGPU_ROWS_PER_WORKGROUP}), and with its widest map (the
+ * detail branch's `detailWidth` channels, or 3) within one buffer.
+ */
+export function webgpuMaxPixels(config: SimpleIRConfig, limits: GpuTileLimits): number {
+  const byDispatch = WEBGPU_ROWS_PER_WORKGROUP * limits.maxComputeWorkgroupsPerDimension;
+  const byBuffer = Math.floor(bufferLimit(limits) / (4 * Math.max(config.detailWidth, 3)));
+  return Math.min(byDispatch, byBuffer);
+}
+
+/**
+ * The tile side `tileSize: 'auto'` uses on a WebGPU device: the largest multiple of the model's
+ * scale whose square tile fits {@link webgpuMaxPixels}. With the limits of usual adapters (65535
+ * workgroups per dimension; binding sizes of 128 MiB and up) that is 1448 pixels for the presets.
+ */
+export function webgpuTileSize(config: SimpleIRConfig, limits: GpuTileLimits): number {
+  const side = Math.floor(Math.sqrt(webgpuMaxPixels(config, limits)));
+  return side - (side % config.scale);
+}
+
+/** The active backend's WebGPU device limits, or undefined on any other backend. */
+export function activeWebGPULimits(): GpuTileLimits | undefined {
+  if (tf.getBackend() !== 'webgpu') return undefined;
+  const limits = (tf.backend() as unknown as { device?: { limits?: GpuTileLimits } }).device?.limits;
+  return limits && limits.maxComputeWorkgroupsPerDimension > 0 ? limits : undefined;
+}
 
 /** Rounds `n` up to a multiple of `m`. */
 export function roundUp(n: number, m: number): number {
@@ -77,8 +128,11 @@ export function axisTilePlan(length: number, maxSize: number, overlap: number, r
   return { starts, size, weights };
 }
 
-/** Resolves tile options for a padded frame; returns 0 when the frame runs untiled. */
-export function resolveTiling(config: SimpleIRConfig, height: number, width: number, options: TileOptions = {}): { tileSize: number; overlap: number } {
+/**
+ * Resolves tile options for a padded frame; returns 0 when the frame runs untiled. `limits`: the WebGPU
+ * device's, on the webgpu backend (they choose `'auto'` tiles there).
+ */
+export function resolveTiling(config: SimpleIRConfig, height: number, width: number, options: TileOptions = {}, limits?: GpuTileLimits): { tileSize: number; overlap: number } {
   const s = config.scale;
   const radius = fullResReceptiveRadius(config);
   const minOverlap = 2 * radius;
@@ -88,7 +142,8 @@ export function resolveTiling(config: SimpleIRConfig, height: number, width: num
   }
   const requested = options.tileSize ?? 'auto';
   let tileSize: number;
-  if (requested === 'auto') tileSize = height * width > AUTO_TILE_PIXELS ? AUTO_TILE_SIZE : 0;
+  if (requested === 'auto' && limits) tileSize = height * width > webgpuMaxPixels(config, limits) ? webgpuTileSize(config, limits) : 0;
+  else if (requested === 'auto') tileSize = height * width > AUTO_TILE_PIXELS ? AUTO_TILE_SIZE : 0;
   else if (typeof requested === 'number' && Number.isInteger(requested) && requested >= 0) tileSize = requested;
   else throw new SimpleIRError('INVALID_ARGUMENT', `tileSize must be 'auto', 0 (no tiling) or a positive integer; got ${String(requested)}.`);
   if (tileSize === 0) return { tileSize: 0, overlap: roundUp(overlap, s) };
@@ -149,6 +204,34 @@ export function checkFitsInWasm(config: SimpleIRConfig, height: number, width: n
     'INVALID_ARGUMENT',
     `${untiled ? 'tileSize: 0 (no tiling)' : 'Tiling'} at ${width}x${height} needs about ${gib} GiB on the wasm backend, whose memory ends at 4 GiB: ${fix}.`,
     { width, height, backend, tileSize, estimatedBytes: bytes },
+  );
+}
+
+/**
+ * Refuses a pass that the WebGPU device's limits cannot run (tfjs would fail in the middle of it with
+ * "Dispatch size exceeds WebGPU limits" or a buffer it cannot bind): an untiled frame or a tile of more
+ * than {@link webgpuMaxPixels} pixels, or a frame whose low-resolution body (never tiled: its widest
+ * map has `2 * width` channels, or the `3 * scale²` of the space-to-depth input) is past the limits.
+ * `height` and `width` are the padded frame's.
+ * @throws SimpleIRError `INVALID_ARGUMENT` naming the size, the limit and what to do instead.
+ */
+export function checkFitsInWebGPU(config: SimpleIRConfig, height: number, width: number, tileSize: number, limits: GpuTileLimits): void {
+  const max = webgpuMaxPixels(config, limits);
+  const auto = webgpuTileSize(config, limits);
+  const pass = tileSize === 0 ? height * width : Math.min(tileSize, height) * Math.min(tileSize, width);
+  const details = { width, height, tileSize, maxPixels: max, maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension, maxBufferBytes: bufferLimit(limits) };
+  const s = config.scale;
+  const cells = (height / s) * (width / s);
+  const bodyMax = Math.min(WEBGPU_ROWS_PER_WORKGROUP * limits.maxComputeWorkgroupsPerDimension, Math.floor(bufferLimit(limits) / (4 * Math.max(2 * config.width, 3 * s * s))));
+  if (cells > bodyMax) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `A ${width}x${height} frame is past this WebGPU device's limits even tiled: the low-resolution body of the network runs on the whole frame at once (${cells} cells; at most ${bodyMax} here). Use a smaller frame.`, details);
+  }
+  if (pass <= max) return;
+  const what = tileSize === 0 ? `tileSize: 0 (no tiling) at ${width}x${height}` : `Tiles of ${Math.min(tileSize, height)}x${Math.min(tileSize, width)}`;
+  throw new SimpleIRError(
+    'INVALID_ARGUMENT',
+    `${what} ${tileSize === 0 ? 'is one pass' : 'are passes'} of ${pass} pixels, past this WebGPU device's ${max} (maxComputeWorkgroupsPerDimension ${limits.maxComputeWorkgroupsPerDimension}, buffers of at most ${bufferLimit(limits)} bytes): leave tileSize at 'auto' (tiles of ${auto} here) or give a tile size of at most ${auto}.`,
+    details,
   );
 }
 

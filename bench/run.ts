@@ -4,7 +4,7 @@
  * Each figure is the median of repeated runs after a warm-up; ratios are taken within this run.
  * Prints a table and writes bench/results/<date>-<machine>.json. `--quick` runs a subset (< 5 min).
  * `--browser` runs bench/browser.ts (headless Chromium) instead; `--peer` runs bench/peer.ts (the SDK
- * against ONNX Runtime on the same frames).
+ * against ONNX Runtime on the same frames), `--peer --browser` bench/peer-browser.ts (onnxruntime-web).
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -15,9 +15,10 @@ import { selectBackend, type BackendName } from '../src/core/backend.js';
 import { flopsPerPixel, PRESETS, type PresetName } from '../src/core/config.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
 
-// `npm run bench -- --peer`: the SDK against ONNX Runtime (bench/peer.ts).
+// `npm run bench -- --peer`: the SDK against ONNX Runtime (bench/peer.ts); with `--browser`, against
+// onnxruntime-web in headless Chromium (bench/peer-browser.ts).
 if (process.argv.includes('--peer')) {
-  await import('./peer.js');
+  await import(process.argv.includes('--browser') ? './peer-browser.js' : './peer.js');
   process.exit(0);
 }
 // `npm run bench -- --browser`: the browser part instead (bench/browser.ts, same as `npm run bench:browser`).

@@ -57,6 +57,17 @@ export function channelMeanMaxByOps(x: tf.Tensor4D): tf.Tensor4D {
   return tf.add(tf.pad(tf.mean(x, 3, true), [[0, 0], [0, 0], [0, 0], [0, 1]]), tf.pad(tf.max(x, 3, true), [[0, 0], [0, 0], [0, 0], [1, 0]]));
 }
 
+/**
+ * The mean over height and width, [B, H, W, C] -> [B, 1, 1, C], taken as a mean over one axis of the
+ * same values viewed as [B, H*W, C]: equal to `tf.mean(x, [1, 2], true)` bit for bit, and on wasm 4x
+ * faster (its Mean over the two spatial axes of a 4-D tensor transposes the frame first: 46 against 11 ms
+ * for [1, 270, 480, 32], `base`'s 1080p feature map).
+ */
+export function spatialMean(x: tf.Tensor4D): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  return tf.reshape(tf.mean(tf.reshape(x, [b, h * w, c]), 1), [b, 1, 1, c]);
+}
+
 /** Weights and bias of a convolution. */
 type ConvParams = [w: tf.Tensor4D, b: tf.Tensor1D];
 
@@ -180,7 +191,7 @@ function hybridAttentionBlock(ops: NetOps, p: ParamMap, prefix: string, f: tf.Te
   const n1 = normalise(f);
   let t = tf.mul<tf.Tensor4D>(ops.dwconv(ops.conv(n1, ...pw1a), ...dwa), ops.dwconv(ops.conv(n1, ...pw1b), ...dwb));
   // Channel attention from the global average: the whole frame's statistics.
-  const pooled = tf.mean(t, [1, 2], true) as tf.Tensor4D;
+  const pooled = spatialMean(t);
   t = tf.mul(t, convNamed(ops, p, `${prefix}.ca`, pooled));
   // Spatial attention from channel mean and max.
   t = tf.mul(t, convNamed(ops, p, `${prefix}.sa`, channelMeanMax(t), 'sigmoid'));

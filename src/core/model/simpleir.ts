@@ -147,7 +147,7 @@ export function predictWith(config: SimpleIRConfig, weights: ParamMap, x: tf.Ten
   const limits = activeWebGPULimits();
   const { tileSize, overlap } = resolveTiling(config, hp, wp, options, limits);
   checkFitsInWasm(config, hp, wp, tileSize, tf.getBackend());
-  if (limits) checkFitsInWebGPU(config, hp, wp, tileSize, limits);
+  if (limits) checkFitsInWebGPU(config, hp, wp, tileSize, limits, b);
   return tf.tidy(() => {
     const xp = padFrame(x, pad);
     let y: tf.Tensor4D;

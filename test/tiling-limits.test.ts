@@ -113,6 +113,9 @@ describe('checkFitsInWebGPU', () => {
     checkFitsInWebGPU(tiny, 1080, 1920, 0, big, 8);
     assert.throws(() => checkFitsInWebGPU(tiny, 1080, 1920, 0, big, 9), /tileSize: 0 \(no tiling\) at 1920x1080 with a batch of 9 is one pass/);
     checkFitsInWebGPU(tiny, 1080, 1920, 1448, big, 9); // tiled: frame by frame
+    // 'auto' tiles such a batch (with the tiles of one frame), and leaves a batch that fits untiled.
+    assert.equal(resolveTiling(tiny, 1080, 1920, {}, big, 8).tileSize, 0);
+    assert.equal(resolveTiling(tiny, 1080, 1920, {}, big, 9).tileSize, 1448);
   });
 
   test('refuses a frame whose untiled low-resolution body is past the limits, tiled or not', () => {

@@ -145,7 +145,7 @@ export function predictWith(config: SimpleIRConfig, weights: ParamMap, x: tf.Ten
   const pad = networkPadding(config, h, w);
   const [hp, wp] = [pad.top + h + pad.bottom, pad.left + w + pad.right];
   const limits = activeWebGPULimits();
-  const { tileSize, overlap } = resolveTiling(config, hp, wp, options, limits);
+  const { tileSize, overlap } = resolveTiling(config, hp, wp, options, limits, b);
   checkFitsInWasm(config, hp, wp, tileSize, tf.getBackend());
   if (limits) checkFitsInWebGPU(config, hp, wp, tileSize, limits, b);
   return tf.tidy(() => {

@@ -78,6 +78,11 @@ export function webgpuTileSize(config: SimpleIRConfig, limits: GpuTileLimits): n
   return side - (side % config.scale);
 }
 
+/** True when `images` frames of `pixels` pixels fit one full-resolution pass on the device (dispatch and buffers). */
+function fitsOnePass(config: SimpleIRConfig, pixels: number, images: number, limits: GpuTileLimits): boolean {
+  return pixels <= webgpuMaxPixels(config, limits) && images * pixels * 4 * Math.max(config.detailWidth, 3) <= bufferLimit(limits);
+}
+
 /** The active backend's WebGPU device limits, or undefined on any other backend. */
 export function activeWebGPULimits(): GpuTileLimits | undefined {
   if (tf.getBackend() !== 'webgpu') return undefined;
@@ -130,9 +135,10 @@ export function axisTilePlan(length: number, maxSize: number, overlap: number, r
 
 /**
  * Resolves tile options for a padded frame; returns 0 when the frame runs untiled. `limits`: the WebGPU
- * device's, on the webgpu backend (they choose `'auto'` tiles there).
+ * device's, on the webgpu backend (they choose `'auto'` tiles there, for a batch of `batch` frames,
+ * which runs untiled as one pass).
  */
-export function resolveTiling(config: SimpleIRConfig, height: number, width: number, options: TileOptions = {}, limits?: GpuTileLimits): { tileSize: number; overlap: number } {
+export function resolveTiling(config: SimpleIRConfig, height: number, width: number, options: TileOptions = {}, limits?: GpuTileLimits, batch = 1): { tileSize: number; overlap: number } {
   const s = config.scale;
   const radius = fullResReceptiveRadius(config);
   const minOverlap = 2 * radius;
@@ -142,7 +148,7 @@ export function resolveTiling(config: SimpleIRConfig, height: number, width: num
   }
   const requested = options.tileSize ?? 'auto';
   let tileSize: number;
-  if (requested === 'auto' && limits) tileSize = height * width > webgpuMaxPixels(config, limits) ? webgpuTileSize(config, limits) : 0;
+  if (requested === 'auto' && limits) tileSize = fitsOnePass(config, height * width, batch, limits) ? 0 : webgpuTileSize(config, limits);
   else if (requested === 'auto') tileSize = height * width > AUTO_TILE_PIXELS ? AUTO_TILE_SIZE : 0;
   else if (typeof requested === 'number' && Number.isInteger(requested) && requested >= 0) tileSize = requested;
   else throw new SimpleIRError('INVALID_ARGUMENT', `tileSize must be 'auto', 0 (no tiling) or a positive integer; got ${String(requested)}.`);

@@ -31,9 +31,9 @@ export interface AxisTilePlan {
   readonly weights: readonly Float32Array[];
 }
 
-/** Frames with more pixels than this are tiled when `tileSize` is `'auto'`. */
+/** Frames with more pixels than this are tiled when `tileSize` is `'auto'` (on webgpu, the device's limits decide instead). */
 export const AUTO_TILE_PIXELS = 1920 * 1088;
-/** Largest tile side used when `tileSize` is `'auto'`. */
+/** Largest tile side used when `tileSize` is `'auto'` (on webgpu: {@link webgpuTileSize}). */
 export const AUTO_TILE_SIZE = 512;
 
 /** The WebGPU device limits that bound one full-resolution pass (fields of `GPUSupportedLimits`). */

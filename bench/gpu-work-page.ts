@@ -30,6 +30,8 @@ export interface FrameWork {
   fallbackAdapter: boolean;
   /** Whether the GPU ran no workgroups (a dry run: same counts, no results; see `countFrameWork`). */
   dryRun: boolean;
+  /** The `tileSize` option of the restore (`'auto'` unless asked). */
+  tileSize: number | 'auto';
   /** Wall time of the warm-up frame and of each counted frame (ms; not meaningful on SwiftShader). */
   warmMs: number;
   ms: number[];
@@ -49,7 +51,7 @@ declare global {
      * 1080p frame on a software adapter is counted in seconds instead of many minutes. Outputs are then
      * meaningless (the model's outputs are checked by the model tests, not here).
      */
-    countFrameWork: (args: { preset: PresetName; width: number; height: number; frames: number; dryRun?: boolean }) => Promise<FrameWork>;
+    countFrameWork: (args: { preset: PresetName; width: number; height: number; frames: number; dryRun?: boolean; tileSize?: number | 'auto' }) => Promise<FrameWork>;
     /** Counts, on webgpu, the upload of `n` float32 values plus one add, and then their readback (checks the counter). */
     countKnownWork: (n: number) => Promise<{ upload: GpuWork; readback: GpuWork }>;
   }
@@ -159,7 +161,7 @@ window.countKnownWork = async (n) => {
   return { upload, readback };
 };
 
-window.countFrameWork = async ({ preset, width, height, frames, dryRun = false }) => {
+window.countFrameWork = async ({ preset, width, height, frames, dryRun = false, tileSize = 'auto' }) => {
   const info = await selectBackend('webgpu', { onWarning: () => undefined });
   const adapter = await navigator.gpu.requestAdapter();
   const model = await SimpleIR.load(preset, { weightsBaseUrl: '/weights/' });
@@ -168,7 +170,7 @@ window.countFrameWork = async ({ preset, width, height, frames, dryRun = false }
   const tensorsBefore = tf.memory().numTensors;
   const restoreOne = async (): Promise<number> => {
     const t0 = performance.now();
-    const y = await model.restore(x);
+    const y = await model.restore(x, { tileSize });
     await gpuDone();
     y.dispose();
     return performance.now() - t0;
@@ -190,6 +192,7 @@ window.countFrameWork = async ({ preset, width, height, frames, dryRun = false }
     adapter: adapterName(adapter),
     fallbackAdapter: info.fallbackAdapter,
     dryRun,
+    tileSize,
     warmMs,
     ms,
     frames: counted,

@@ -8,6 +8,7 @@
  * frame of `tiny` computed on SwiftShader takes over ten minutes here).
  *
  * Options: --presets tiny,base  --sizes 1920x1080,1280x720  --frames 1  --compute  --out bench/results  --label NAME
+ *          --tile-size auto|N (the restore's `tileSize`)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,6 +25,7 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: 'bench/results' },
     label: { type: 'string' },
     compute: { type: 'boolean', default: false },
+    'tile-size': { type: 'string', default: 'auto' },
   },
 });
 const presets = args.presets.split(',') as PresetName[];
@@ -37,7 +39,7 @@ try {
   for (const preset of presets) {
     for (const [width, height] of sizes) {
       process.stderr.write(`# ${preset} ${width}x${height}...\n`);
-      const r = await runInPage(page, (a) => window.countFrameWork(a), { preset, width, height, frames, dryRun: !args.compute }, { timeoutMs: 1_800_000 });
+      const r = await runInPage(page, (a) => window.countFrameWork(a), { preset, width, height, frames, dryRun: !args.compute, tileSize: args['tile-size'] === 'auto' ? ('auto' as const) : Number(args['tile-size']) }, { timeoutMs: 1_800_000 });
       results.push(r);
       process.stderr.write(`#   warm-up ${(r.warmMs / 1000).toFixed(1)} s, counted frames ${r.ms.map((m) => (m / 1000).toFixed(1)).join(', ')} s\n`);
     }
@@ -47,10 +49,10 @@ try {
 }
 
 console.log(`adapter: ${results[0]?.adapter ?? '?'}${results[0]?.fallbackAdapter ? ' (fallback adapter)' : ''}`);
-console.log(`\n| preset | size | dispatches | buffers created | bytes written | bytes read back | submits | s/frame${args.compute ? '' : ' (dry run)'} |\n|---|---|---:|---:|---:|---:|---:|---:|`);
+console.log(`\n| preset | size | tileSize | dispatches | buffers created | bytes written | bytes read back | submits | s/frame${args.compute ? '' : ' (dry run)'} |\n|---|---|---|---:|---:|---:|---:|---:|---:|`);
 for (const r of results) {
   const w = r.frames[r.frames.length - 1]!;
-  console.log(`| ${r.preset} | ${r.width}x${r.height} | ${w.dispatches} | ${w.buffersCreated} | ${w.bytesWritten} | ${w.bytesRead} | ${w.submits} | ${(r.ms[r.ms.length - 1]! / 1000).toFixed(1)} |`);
+  console.log(`| ${r.preset} | ${r.width}x${r.height} | ${r.tileSize} | ${w.dispatches} | ${w.buffersCreated} | ${w.bytesWritten} | ${w.bytesRead} | ${w.submits} | ${(r.ms[r.ms.length - 1]! / 1000).toFixed(1)} |`);
 }
 const date = new Date().toISOString().slice(0, 10);
 await mkdir(args.out, { recursive: true });

@@ -107,6 +107,17 @@ describe('checkFitsInWebGPU', () => {
     checkFitsInWebGPU(tiny, 2160, 3840, 2048, { ...USUAL, maxComputeWorkgroupsPerDimension: 4 * 65535 });
   });
 
+  test('a batch runs untiled as one pass: its maps are as many times larger', () => {
+    // 1080p, tiny: 33.2 MB per 4-channel map; 256 MiB buffers hold eight frames' worth.
+    const big = { ...USUAL, maxStorageBufferBindingSize: 256 * MiB };
+    checkFitsInWebGPU(tiny, 1080, 1920, 0, big, 8);
+    assert.throws(() => checkFitsInWebGPU(tiny, 1080, 1920, 0, big, 9), /tileSize: 0 \(no tiling\) at 1920x1080 with a batch of 9 is one pass/);
+    checkFitsInWebGPU(tiny, 1080, 1920, 1448, big, 9); // tiled: frame by frame
+    // 'auto' tiles such a batch (with the tiles of one frame), and leaves a batch that fits untiled.
+    assert.equal(resolveTiling(tiny, 1080, 1920, {}, big, 8).tileSize, 0);
+    assert.equal(resolveTiling(tiny, 1080, 1920, {}, big, 9).tileSize, 1448);
+  });
+
   test('refuses a frame whose untiled low-resolution body is past the limits, tiled or not', () => {
     checkFitsInWebGPU(tiny, 4320, 7680, 1448, USUAL); // 8K: 1920x1080 cells
     assert.throws(() => checkFitsInWebGPU(tiny, 4320, 8192, 1448, USUAL), /even tiled/);

@@ -9,7 +9,9 @@
  *   --backend webgpu|cpu|wasm (cpu/wasm: dry runs of the timing code where Dawn finds no adapter)
  *   --dawn PATH (dawn.node; default: beside this file, else node_modules/webgpu/dist/<platform>-<arch>)
  *   --peak-tflops N (the card's fp32 peak; default: looked up from the adapter's name)
- *   --untiled (predict with `tileSize: 0`: frames above 1920x1088 are otherwise tiled)
+ *   --tile-size auto|N (predict's `tileSize`; default auto: on webgpu, tiles from the device's limits,
+ *     1448 px with usual limits, so 4K makes 6 tiles and 1080p none)  --untiled (= --tile-size 0; on
+ *     webgpu a frame past the limits, such as 4K, is then refused)
  *   --out DIR (default $OUT, else bench/results)  --label NAME
  */
 import { existsSync } from 'node:fs';
@@ -19,6 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendName, PresetName, SimpleIR } from '../../src/index';
+import { activeWebGPULimits, resolveTiling } from '../../src/core/model/tiling';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,10 +33,14 @@ const { values: args } = parseArgs({
     dawn: { type: 'string' },
     'peak-tflops': { type: 'string' },
     untiled: { type: 'boolean', default: false },
+    'tile-size': { type: 'string', default: 'auto' },
     out: { type: 'string', default: process.env.OUT || 'bench/results' },
     label: { type: 'string' },
   },
 });
+
+/** predict's `tileSize` option. */
+const TILE_SIZE: number | 'auto' = args.untiled ? 0 : args['tile-size'] === 'auto' ? 'auto' : Number(args['tile-size']);
 
 /** fp32 (non-tensor-core) peaks in TFLOP/s, matched against the adapter's description. */
 const FP32_PEAK_TFLOPS: readonly [RegExp, number][] = [
@@ -50,6 +57,8 @@ interface Measurement {
   width: number;
   height: number;
   tiled: boolean;
+  /** The tile size predict used (0: untiled), as resolveTiling chose it on this backend. */
+  tileSize: number;
   /** Median, min and max of the timed frames (ms), each ending when one output value was read back. */
   msMedian: number;
   msMin: number;
@@ -146,7 +155,7 @@ function frameOnBackend(height: number, width: number): tf.Tensor4D {
 async function oneFrame(model: SimpleIR, x: tf.Tensor4D, dispatches?: { count: () => number; seen?: number }): Promise<number> {
   const t0 = performance.now();
   const before = dispatches?.count() ?? 0;
-  const y = model.predict(x, args.untiled ? { tileSize: 0 } : {});
+  const y = model.predict(x, { tileSize: TILE_SIZE });
   if (dispatches) dispatches.seen = dispatches.count() - before;
   const corner = tf.slice(y, [0, 0, 0, 0], [1, 1, 1, 1]);
   const [v] = await corner.data();
@@ -183,12 +192,15 @@ async function measure(model: SimpleIR, preset: PresetName, width: number, heigh
   const tensorsAfter = tf.memory().numTensors;
   x.dispose();
   const msMedian = median(ms);
+  const s = model.config.scale;
+  const { tileSize } = resolveTiling(model.config, Math.ceil(height / s) * s, Math.ceil(width / s) * s, { tileSize: TILE_SIZE }, activeWebGPULimits());
   const gflops = (model.flopsPerPixel * width * height) / (msMedian / 1000) / 1e9;
   return {
     preset,
     width,
     height,
-    tiled: !args.untiled && width * height > 1920 * 1088,
+    tiled: tileSize > 0,
+    tileSize,
     msMedian,
     msMin: Math.min(...ms),
     msMax: Math.max(...ms),
@@ -243,6 +255,6 @@ for (const r of results) {
 const date = new Date().toISOString();
 await mkdir(args.out, { recursive: true });
 const file = join(args.out, `gpubench-${date.slice(0, 10)}${args.label ? `-${args.label}` : ''}.json`);
-const body = { date, label: args.label, node: process.version, backend, adapter, adapterName: name, fp32PeakTflops: peak, warmup: Number(args.warmup), iterations: Number(args.iterations), untiled: args.untiled, results };
+const body = { date, label: args.label, node: process.version, backend, adapter, adapterName: name, fp32PeakTflops: peak, warmup: Number(args.warmup), iterations: Number(args.iterations), untiled: args.untiled, tileSizeOption: TILE_SIZE, results };
 await writeFile(file, `${JSON.stringify(body, null, 2)}\n`);
 console.log(`\nwrote ${file}`);

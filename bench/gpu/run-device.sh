@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one prepared GPU run (issue 17 part 4), on the lent machine (no network, no Node, no browser): unpacks
 # what bench/gpu/prepare.sh put under .gpu-carry/ (the Vulkan loader debs, Node, the benchmark bundle and
-# Dawn), then times `tiny` and `base` at 720p, 1080p and 4K on Dawn's WebGPU (4K tiled, as `predict` does
-# by default, and untiled), each run under a time limit. Writes to $OUT: the JSON of each run, log.txt and
+# Dawn), then times `tiny` and `base` at 720p, 1080p and 4K on Dawn's WebGPU (4K in the tiles `predict`
+# takes from the device's limits by default, and in 512-pixel tiles; untiled 4K is past every WebGPU
+# device's dispatch limit), each run under a time limit. Writes to $OUT: the JSON of each run, log.txt and
 # gpu.txt (nvidia-smi and the Vulkan driver seen).
 #   GPUBENCH_MODE=full (default) | dry: dry = 64x64 only, 1 warm-up, 1 timed frame; the webgpu run may
 #     fail where Dawn finds no adapter (reported, not fatal), then the same on tfjs's cpu backend, so
@@ -66,7 +67,8 @@ main() {
     bench dry-cpu --backend cpu "${small[@]}" || status=1
   else
     bench webgpu --sizes 1280x720,1920x1080,3840x2160 --warmup 3 --iterations 20 || status=1
-    bench webgpu-4k-untiled --untiled --sizes 3840x2160 --warmup 3 --iterations 20 || status=1
+    # 4K in the 512-pixel tiles used before tiles came from the device's limits (40 tiles, not 6).
+    bench webgpu-4k-tiles512 --tile-size 512 --sizes 3840x2160 --warmup 3 --iterations 20 || status=1
   fi
   say "done, exit $status; files in $OUT: $(ls "$OUT" | tr '\n' ' ')"
   return $status

@@ -88,3 +88,13 @@ test('a Content-Security-Policy without wasm-unsafe-eval: wasm is passed over wi
   assert.match(wasm.reason, /Content-Security-Policy/);
   assert.match(wasm.reason, /wasmPaths/);
 });
+
+test('wasmThreads with the built-in threaded binary: 2 threads in a cross-origin isolated page, none fetched from the server', async () => {
+  const { page, requests } = await openApp();
+  const r = await runInPage(page, (n) => window.wasmThreadsEmbedded(n), 2, { timeoutMs: 120_000 });
+  await page.close();
+  assert.equal(r.info.name, 'wasm');
+  assert.equal(r.info.wasmThreads, 2);
+  assert.deepEqual(r.warnings, []);
+  assert.deepEqual(requests.filter((u) => u.startsWith('http') && u.endsWith('.wasm')), []);
+});

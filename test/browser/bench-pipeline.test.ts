@@ -21,7 +21,8 @@ before(async () => {
   fx = await createBrowserFixture({ routes: { '/media/': media.dir } });
   const page = await fx.open('/blank.html', { entry: 'bench/browser-page.ts' });
   const backend = await runInPage(page, (b) => window.benchBackend(b), 'wasm' as const);
-  assert.deepEqual(backend, { name: 'wasm', fallbackAdapter: false });
+  // tfjs's own thread count: half of the page's hardwareConcurrency, at least 1, at most 8.
+  assert.deepEqual(backend, { name: 'wasm', fallbackAdapter: false, wasmThreads: Math.min(8, Math.max(1, Math.floor((await page.page.evaluate(() => navigator.hardwareConcurrency)) / 2))) });
   timing = await runInPage(page, () => window.benchPipeline('/media/h264-aac.mp4', 'tiny', 1), undefined);
 });
 

@@ -181,9 +181,9 @@ export function predictWith(config: SimpleIRConfig, weights: ParamMap, x: tf.Ten
   const pad = networkPadding(config, h, w);
   const [hp, wp] = [pad.top + h + pad.bottom, pad.left + w + pad.right];
   const limits = activeWebGPULimits();
-  const { tileSize, overlap } = resolveTiling(config, hp, wp, options, limits);
+  const { tileSize, overlap } = resolveTiling(config, hp, wp, options, limits, b);
   checkFitsInWasm(config, hp, wp, tileSize, tf.getBackend());
-  if (limits) checkFitsInWebGPU(config, hp, wp, tileSize, limits);
+  if (limits) checkFitsInWebGPU(config, hp, wp, tileSize, limits, b);
   return tf.tidy(() => {
     const xp = padFrame(x, pad);
     let y: tf.Tensor4D;

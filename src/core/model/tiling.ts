@@ -31,9 +31,9 @@ export interface AxisTilePlan {
   readonly weights: readonly Float32Array[];
 }
 
-/** Frames with more pixels than this are tiled when `tileSize` is `'auto'`. */
+/** Frames with more pixels than this are tiled when `tileSize` is `'auto'` (on webgpu, the device's limits decide instead). */
 export const AUTO_TILE_PIXELS = 1920 * 1088;
-/** Largest tile side used when `tileSize` is `'auto'`. */
+/** Largest tile side used when `tileSize` is `'auto'` (on webgpu: {@link webgpuTileSize}). */
 export const AUTO_TILE_SIZE = 512;
 
 /** The WebGPU device limits that bound one full-resolution pass (fields of `GPUSupportedLimits`). */
@@ -76,6 +76,11 @@ export function webgpuMaxPixels(config: SimpleIRConfig, limits: GpuTileLimits): 
 export function webgpuTileSize(config: SimpleIRConfig, limits: GpuTileLimits): number {
   const side = Math.floor(Math.sqrt(webgpuMaxPixels(config, limits)));
   return side - (side % config.scale);
+}
+
+/** True when `images` frames of `pixels` pixels fit one full-resolution pass on the device (dispatch and buffers). */
+function fitsOnePass(config: SimpleIRConfig, pixels: number, images: number, limits: GpuTileLimits): boolean {
+  return pixels <= webgpuMaxPixels(config, limits) && images * pixels * 4 * Math.max(config.detailWidth, 3) <= bufferLimit(limits);
 }
 
 /** The active backend's WebGPU device limits, or undefined on any other backend. */
@@ -130,9 +135,10 @@ export function axisTilePlan(length: number, maxSize: number, overlap: number, r
 
 /**
  * Resolves tile options for a padded frame; returns 0 when the frame runs untiled. `limits`: the WebGPU
- * device's, on the webgpu backend (they choose `'auto'` tiles there).
+ * device's, on the webgpu backend (they choose `'auto'` tiles there, for a batch of `batch` frames,
+ * which runs untiled as one pass).
  */
-export function resolveTiling(config: SimpleIRConfig, height: number, width: number, options: TileOptions = {}, limits?: GpuTileLimits): { tileSize: number; overlap: number } {
+export function resolveTiling(config: SimpleIRConfig, height: number, width: number, options: TileOptions = {}, limits?: GpuTileLimits, batch = 1): { tileSize: number; overlap: number } {
   const s = config.scale;
   const radius = fullResReceptiveRadius(config);
   const minOverlap = 2 * radius;
@@ -142,7 +148,7 @@ export function resolveTiling(config: SimpleIRConfig, height: number, width: num
   }
   const requested = options.tileSize ?? 'auto';
   let tileSize: number;
-  if (requested === 'auto' && limits) tileSize = height * width > webgpuMaxPixels(config, limits) ? webgpuTileSize(config, limits) : 0;
+  if (requested === 'auto' && limits) tileSize = fitsOnePass(config, height * width, batch, limits) ? 0 : webgpuTileSize(config, limits);
   else if (requested === 'auto') tileSize = height * width > AUTO_TILE_PIXELS ? AUTO_TILE_SIZE : 0;
   else if (typeof requested === 'number' && Number.isInteger(requested) && requested >= 0) tileSize = requested;
   else throw new SimpleIRError('INVALID_ARGUMENT', `tileSize must be 'auto', 0 (no tiling) or a positive integer; got ${String(requested)}.`);
@@ -212,22 +218,26 @@ export function checkFitsInWasm(config: SimpleIRConfig, height: number, width: n
  * "Dispatch size exceeds WebGPU limits" or a buffer it cannot bind): an untiled frame or a tile of more
  * than {@link webgpuMaxPixels} pixels, or a frame whose low-resolution body (never tiled: its widest
  * map has `2 * width` channels, or the `3 * scale²` of the space-to-depth input) is past the limits.
- * `height` and `width` are the padded frame's.
+ * `height` and `width` are the padded frame's. A batch of `batch` frames runs untiled as one pass whose
+ * maps are `batch` times larger (tiled, frame by frame).
  * @throws SimpleIRError `INVALID_ARGUMENT` naming the size, the limit and what to do instead.
  */
-export function checkFitsInWebGPU(config: SimpleIRConfig, height: number, width: number, tileSize: number, limits: GpuTileLimits): void {
-  const max = webgpuMaxPixels(config, limits);
+export function checkFitsInWebGPU(config: SimpleIRConfig, height: number, width: number, tileSize: number, limits: GpuTileLimits, batch = 1): void {
+  const images = tileSize === 0 ? batch : 1;
+  const max = Math.min(webgpuMaxPixels(config, limits), Math.floor(bufferLimit(limits) / (4 * Math.max(config.detailWidth, 3) * images)));
   const auto = webgpuTileSize(config, limits);
   const pass = tileSize === 0 ? height * width : Math.min(tileSize, height) * Math.min(tileSize, width);
   const details = { width, height, tileSize, maxPixels: max, maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension, maxBufferBytes: bufferLimit(limits) };
   const s = config.scale;
   const cells = (height / s) * (width / s);
-  const bodyMax = Math.min(WEBGPU_ROWS_PER_WORKGROUP * limits.maxComputeWorkgroupsPerDimension, Math.floor(bufferLimit(limits) / (4 * Math.max(2 * config.width, 3 * s * s))));
+  const bodyMax = Math.min(WEBGPU_ROWS_PER_WORKGROUP * limits.maxComputeWorkgroupsPerDimension, Math.floor(bufferLimit(limits) / (4 * Math.max(2 * config.width, 3 * s * s) * images)));
   if (cells > bodyMax) {
-    throw new SimpleIRError('INVALID_ARGUMENT', `A ${width}x${height} frame is past this WebGPU device's limits even tiled: the low-resolution body of the network runs on the whole frame at once (${cells} cells; at most ${bodyMax} here). Use a smaller frame.`, details);
+    const frames = images > 1 ? `A batch of ${images} ${width}x${height} frames is past this WebGPU device's limits untiled` : `A ${width}x${height} frame is past this WebGPU device's limits even tiled`;
+    const fix = images > 1 ? "fewer frames at once, tileSize 'auto', or a smaller frame" : 'a smaller frame';
+    throw new SimpleIRError('INVALID_ARGUMENT', `${frames}: the low-resolution body of the network runs on the whole frame at once (${cells} cells; at most ${bodyMax} here). Use ${fix}.`, details);
   }
   if (pass <= max) return;
-  const what = tileSize === 0 ? `tileSize: 0 (no tiling) at ${width}x${height}` : `Tiles of ${Math.min(tileSize, height)}x${Math.min(tileSize, width)}`;
+  const what = tileSize === 0 ? `tileSize: 0 (no tiling) at ${width}x${height}${images > 1 ? ` with a batch of ${images}` : ''}` : `Tiles of ${Math.min(tileSize, height)}x${Math.min(tileSize, width)}`;
   throw new SimpleIRError(
     'INVALID_ARGUMENT',
     `${what} ${tileSize === 0 ? 'is one pass' : 'are passes'} of ${pass} pixels, past this WebGPU device's ${max} (maxComputeWorkgroupsPerDimension ${limits.maxComputeWorkgroupsPerDimension}, buffers of at most ${bufferLimit(limits)} bytes): leave tileSize at 'auto' (tiles of ${auto} here) or give a tile size of at most ${auto}.`,

@@ -7,11 +7,16 @@ import { embedWasmPlugin } from './scripts/embed-wasm.mjs';
 // alike, and the CLI uses the same chunks (one copy of each preset in dist/ per format). The CLI's CJS
 // copy (dist/cli.cjs) is a by-product; bin/simpleir.js runs dist/cli.js. No shims: tsup's
 // `__filename`/`__dirname` shim imports Node's `path` and `url`, which browser bundlers cannot resolve
-// (test/consumer/browser-clean.test.ts walks the built imports). The shipped presets become chunks of
+// (test/consumer/browser-clean.test.ts walks the built imports). dist/worker.js is the model worker
+// (`simpleir-stream/worker`): the browser build starts it with `new Worker(new URL('./worker.js',
+// import.meta.url), { type: 'module' })`, a line Vite and webpack recognise and emit the worker from; in
+// the CJS build `import.meta.url` is defined as undefined (import.meta is a syntax error in CommonJS), so
+// that line fails when called (loadWorkerModel then rejects with WORKER_FAILED and asks for
+// `{ worker: url }`), never on require. The shipped presets become chunks of
 // their own, loaded on first use, and so do the wasm backend's binaries (scripts/embed-wasm.mjs builds
 // those of the installed @tensorflow/tfjs-backend-wasm in place of src/core/wasm-binaries.ts).
 export default defineConfig({
-  entry: { index: 'src/index.ts', browser: 'src/browser.ts', node: 'src/node.ts', cli: 'src/cli/index.ts' },
+  entry: { index: 'src/index.ts', browser: 'src/browser.ts', node: 'src/node.ts', cli: 'src/cli/index.ts', worker: 'src/worker.ts' },
   format: ['esm', 'cjs'],
   dts: { entry: { index: 'src/index.ts', browser: 'src/browser.ts', node: 'src/node.ts' } },
   sourcemap: true,
@@ -20,4 +25,8 @@ export default defineConfig({
   target: 'es2022',
   splitting: true,
   esbuildPlugins: [embedWasmPlugin()],
+  // CommonJS has no import.meta (a syntax error there, on require): the package worker's URL is unknown.
+  esbuildOptions(options, context) {
+    if (context.format === 'cjs') options.define = { ...options.define, 'import.meta.url': 'undefined' };
+  },
 });

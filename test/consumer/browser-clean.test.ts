@@ -98,7 +98,7 @@ test('sideEffects lists exactly the files that register something (or serve the 
       assert.ok(listed.has(relative(pkgDir, file)), `${relative(pkgDir, file)} registers a frame converter on import but is not in sideEffects`);
     }
   }
-  assert.deepEqual(registering.sort(), ['dist/browser.cjs', 'dist/browser.js', 'dist/worker.cjs', 'dist/worker.js'], 'the VideoFrame converter should be registered by the browser entry only, the model served by the worker entry only (ESM and CJS)');
+  assert.deepEqual(registering.sort(), ['dist/browser.cjs', 'dist/browser.js', 'dist/worker.js'], 'the VideoFrame converter should be registered by the browser entry only, the model served by the worker entry only (ESM and CJS)');
   // dist/ entries are in the package; src/ entries matter to bundles of the sources (the demo pages, the
   // test pages): esbuild drops a module's top-level call unless the module is listed.
   for (const f of listed) {

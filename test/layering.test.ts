@@ -14,7 +14,7 @@ import ts from 'typescript';
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../src');
 
-/** Where a file sits in the layering; entries are the package's three entry files. */
+/** Where a file sits in the layering; entries are the package's entry files (three modules, and the model worker). */
 type Layer =
   | 'core'
   | 'streams'
@@ -24,7 +24,8 @@ type Layer =
   | 'cli'
   | 'entry:index'
   | 'entry:browser'
-  | 'entry:node';
+  | 'entry:node'
+  | 'entry:worker';
 
 /**
  * What each layer may import (its own layer included). Imports point inward: adapters -> streams ->
@@ -42,6 +43,7 @@ const ALLOWED: Readonly<Record<Layer, readonly Layer[]>> = {
   'entry:index': ['core', 'streams'],
   'entry:browser': ['core', 'streams', 'adapters/browser', 'entry:index'],
   'entry:node': ['core', 'streams', 'adapters/node', 'training'],
+  'entry:worker': ['adapters/browser'],
 };
 
 /** Packages a layer must not import, with why (a package matches itself and its subpaths). */
@@ -110,6 +112,7 @@ function layerOf(path: string): Layer | undefined {
   if (path === 'index.ts') return 'entry:index';
   if (path === 'browser.ts') return 'entry:browser';
   if (path === 'node.ts') return 'entry:node';
+  if (path === 'worker.ts') return 'entry:worker';
   for (const layer of ['core', 'streams', 'adapters/browser', 'adapters/node', 'training', 'cli'] as const) {
     if (path.startsWith(`${layer}/`)) return layer;
   }

@@ -1,8 +1,11 @@
 /**
  * The live demo: camera (or, without one, the bundled sample clip) → `restore(model, { mode: 'live' })`
  * → a split view of original and restored frames, with the operator's metrics, preset / backend / size
- * selectors, a temporal restoration toggle and online Review Learning ("adapt to this scene"). `window.simpleirDemo` exposes the
- * metrics and a capture of both pictures for automation.
+ * selectors, a temporal restoration toggle and online Review Learning ("adapt to this scene"). The model
+ * and the learner run in a worker (`loadWorkerModel`), so the page's thread never waits for them;
+ * `?worker=off` (and temporal restoration, which runs on this thread) keeps them on the page's thread.
+ * `window.simpleirDemo` exposes the metrics (with the longest main-thread task of the last 10 s) and a
+ * capture of both pictures for automation.
  */
 import { defer, finalize, Observable, type MonoTypeOperatorFunction, type Subscription } from 'rxjs';
 import {
@@ -20,8 +23,11 @@ import {
   type ObservableLearner,
   type PresetName,
   type RestoreMetrics,
+  type SimpleIR,
+  type WorkerLearner,
+  WorkerModel,
 } from '../../src/browser';
-import { BACKEND_CHOICES, byId, describeBackend, describeChoice, fillSelect, loadPreset, PRESET_CHOICES, queryChoice, setBanner, startBackend, type BackendChoice, type LoadedPreset } from '../shared/setup';
+import { BACKEND_CHOICES, byId, describeBackend, describeChoice, fillSelect, loadPreset, loadWorkerPreset, PRESET_CHOICES, queryChoice, setBanner, startBackend, type BackendChoice } from '../shared/setup';
 import { InputSnapshots } from './snapshots';
 import { splitView } from './split-view';
 
@@ -35,6 +41,28 @@ const LEARN_KINDS: readonly DegradationKind[] = ['rain', 'snow', 'lowlight', 'bl
 const LEARN_BUDGETS = ['8', '30', '100', '250'] as const;
 /** Frames the restorer works on at once. */
 const MAX_IN_FLIGHT = 2;
+
+/** `?worker=off` runs the model on the page's thread; by default it runs in a worker. */
+const WORKER_CHOICE = queryChoice('worker', ['on', 'off'], 'on');
+/** Long main-thread tasks are reported over this window. */
+const BLOCK_WINDOW_MS = 10_000;
+
+/** The model the page runs: in a worker, or on the page's thread (with whether trained weights were found). */
+interface LoadedModel {
+  readonly model: SimpleIR | WorkerModel;
+  readonly preset: PresetName;
+  readonly trained: boolean;
+  readonly message: string | null;
+}
+
+/** The live restore operator's metrics, plus how long the page's thread was blocked. */
+export interface DemoMetrics extends RestoreMetrics {
+  /**
+   * The longest task on the page's main thread in the last 10 s, in ms (PerformanceObserver 'longtask':
+   * tasks of 50 ms or more; 0 when there was none).
+   */
+  readonly mainThreadMaxBlockMs: number;
+}
 
 /** Both pictures of the split view as PNG data URLs, drawn from the same input frame. */
 export interface DemoCapture {
@@ -63,6 +91,8 @@ export interface DemoStatus {
   readonly framesShown: number;
   /** Whether the running stream restores temporally (the "Temporal (video) restoration" toggle). */
   readonly temporal: boolean;
+  /** Whether the model (and the learner) run in a worker. */
+  readonly worker: boolean;
   readonly learning: 'off' | 'on' | 'paused' | 'unavailable';
   readonly learnerSteps: number;
   readonly error: string | null;
@@ -70,8 +100,8 @@ export interface DemoStatus {
 
 /** The automation interface on `window.simpleirDemo`. */
 export interface SimpleIRDemo {
-  /** The live restore operator's latest metrics report (null before the first). */
-  metrics(): RestoreMetrics | null;
+  /** The live restore operator's latest metrics report (null before the first), with `mainThreadMaxBlockMs`. */
+  metrics(): DemoMetrics | null;
   status(): DemoStatus;
   /** The original and the restored picture now on screen, or null before a matched pair was drawn. */
   capture(): DemoCapture | null;
@@ -113,7 +143,9 @@ const ui = {
 
 const state = {
   source: null as SourceChoice | null,
-  loaded: null as LoadedPreset | null,
+  loaded: null as LoadedModel | null,
+  /** Whether the loaded model runs in a worker. */
+  worker: false,
   backend: null as BackendInfo | null,
   metrics: null as RestoreMetrics | null,
   /** The running stream's temporal setting. */
@@ -122,7 +154,7 @@ const state = {
   framesShown: 0,
   pipeline: null as Subscription | null,
   metricsSub: null as Subscription | null,
-  learner: null as ObservableLearner | null,
+  learner: null as ObservableLearner | WorkerLearner | null,
   learnerSub: null as Subscription | null,
   learnDegradation: null as Degradation | null,
   learning: 'off' as DemoStatus['learning'],
@@ -141,6 +173,23 @@ const snapshots = new InputSnapshots(MAX_IN_FLIGHT);
 /** The learning panel's explanation, shown while no learner runs. */
 const LEARN_NOTE = ui.learnStatus.textContent ?? '';
 splitView(ui.stage, ui.restored, ui.handle);
+
+// ---- main-thread blocking ------------------------------------------------------------------------
+
+/** Ends and durations of the page's long tasks (50 ms or more) of the last {@link BLOCK_WINDOW_MS}. */
+const longTasks: { end: number; duration: number }[] = [];
+if (PerformanceObserver.supportedEntryTypes?.includes('longtask')) {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) longTasks.push({ end: e.startTime + e.duration, duration: e.duration });
+  }).observe({ type: 'longtask', buffered: true });
+}
+
+/** The longest main-thread task that ended in the last {@link BLOCK_WINDOW_MS}, in ms (0: none of 50 ms or more). */
+function mainThreadMaxBlockMs(): number {
+  const since = performance.now() - BLOCK_WINDOW_MS;
+  while (longTasks.length > 0 && longTasks[0]!.end < since) longTasks.shift();
+  return longTasks.reduce((max, t) => Math.max(max, t.duration), 0);
+}
 
 // ---- frames --------------------------------------------------------------------------------------
 
@@ -331,7 +380,10 @@ function renderMetrics(m: RestoreMetrics): void {
 
 // ---- model and backend -----------------------------------------------------------------------------
 
-/** Selects the backend and loads the preset (disposing the previous model and learner). */
+/**
+ * Selects the backend and loads the preset (disposing the previous model and learner): in a worker,
+ * unless `?worker=off`, temporal restoration (which runs on this thread) or a worker that fails to start.
+ */
 async function setUp(backend: BackendChoice, preset: PresetName): Promise<void> {
   stopPipeline();
   disposeLearner();
@@ -339,12 +391,26 @@ async function setUp(backend: BackendChoice, preset: PresetName): Promise<void> 
   state.loaded = null;
   ui.placeholder.hidden = false;
   ui.placeholder.textContent = 'Loading the model…';
-  state.backend = await startBackend(backend, preset);
-  ui.backendNote.textContent = describeChoice(state.backend) ?? `Backend chosen by you: ${describeBackend(state.backend)}.`;
-  state.loaded = await loadPreset(preset);
+  state.worker = false;
+  if (WORKER_CHOICE === 'on' && !ui.temporal.checked) {
+    try {
+      const model = await loadWorkerPreset(backend, preset);
+      state.backend = model.backend;
+      state.loaded = { model, preset, trained: true, message: null };
+      state.worker = true;
+    } catch (e) {
+      console.warn(`[demo] the model worker did not start (${e instanceof Error ? e.message : String(e)}); running the model on the page's thread`);
+    }
+  }
+  if (!state.loaded) {
+    state.backend = await startBackend(backend, preset);
+    state.loaded = await loadPreset(preset);
+  }
+  const info = state.backend!;
+  ui.backendNote.textContent = describeChoice(info) ?? `Backend chosen by you: ${describeBackend(info)}.`;
   setBanner(ui.weightsBanner, state.loaded.message, 'warn');
-  if (state.backend.warnings.length > 0) ui.sourceNote.title = state.backend.warnings.join('\n');
-  ui.backendStat.textContent = `${describeBackend(state.backend)} · ${preset}`;
+  if (info.warnings.length > 0) ui.sourceNote.title = info.warnings.join('\n');
+  ui.backendStat.textContent = `${describeBackend(info)} · ${preset}`;
 }
 
 async function reconfigure(): Promise<void> {
@@ -389,7 +455,9 @@ function toggleLearning(): void {
   if (!loaded || !state.source) return;
   try {
     if (!state.learner) {
-      state.learner = createOnlineLearner(loaded.model, { stepBudgetMs: Number(ui.learnBudget.value) });
+      const options = { stepBudgetMs: Number(ui.learnBudget.value) };
+      // In a worker, the learner trains there too (on the frames the worker restores).
+      state.learner = loaded.model instanceof WorkerModel ? loaded.model.createOnlineLearner(options) : createOnlineLearner(loaded.model, options);
       state.learnerSub = state.learner.events$.subscribe((e) => renderLearning(e));
       state.learnDegradation = learnDegradation();
       state.learning = 'on';
@@ -440,7 +508,11 @@ ui.source.addEventListener('change', () => {
   startPipeline(ui.source.value as SourceChoice);
 });
 ui.size.addEventListener('change', () => state.source && startPipeline(state.source));
-ui.temporal.addEventListener('change', () => state.source && startPipeline(state.source));
+// Temporal restoration runs on the page's thread: with the worker on, toggling it moves the model.
+ui.temporal.addEventListener('change', () => {
+  if (WORKER_CHOICE === 'on') void reconfigure();
+  else if (state.source) startPipeline(state.source);
+});
 ui.preset.addEventListener('change', () => void reconfigure());
 ui.backend.addEventListener('change', () => void reconfigure());
 ui.adapt.addEventListener('click', toggleLearning);
@@ -459,7 +531,7 @@ ui.learnKind.addEventListener('change', () => {
 });
 
 window.simpleirDemo = {
-  metrics: () => state.metrics,
+  metrics: () => (state.metrics ? { ...state.metrics, mainThreadMaxBlockMs: mainThreadMaxBlockMs() } : null),
   status: () => ({
     source: state.source,
     preset: (state.loaded?.preset ?? ui.preset.value) as PresetName,
@@ -471,6 +543,7 @@ window.simpleirDemo = {
     framesSeen: state.framesSeen,
     framesShown: state.framesShown,
     temporal: state.temporal,
+    worker: state.worker,
     learning: state.learning,
     learnerSteps: state.learnerSteps,
     error: state.error,

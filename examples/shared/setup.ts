@@ -6,7 +6,7 @@
  * The examples import the SDK from its TypeScript sources (`../../src/browser`), bundled by esbuild in
  * `npm start`; an application imports the same names from `simpleir-stream/browser`.
  */
-import { SimpleIR, selectBackend, type BackendInfo, type BackendName, type PresetName } from '../../src/browser';
+import { loadWorkerModel, SimpleIR, selectBackend, type BackendInfo, type BackendName, type PresetName, type WorkerModel } from '../../src/browser';
 
 /** Where `npm start` serves the repository's `weights/` folder. */
 export const WEIGHTS_BASE_URL = '/weights/';
@@ -77,6 +77,24 @@ export async function loadPreset(preset: PresetName): Promise<LoadedPreset> {
         `Train and ship them with: npm run simpleir -- train --preset ${preset} --ship ${preset}.`,
     };
   }
+}
+
+/** Where `npm start` serves the model worker (bundled from src/worker.ts, as simpleir-stream/worker). */
+export const WORKER_URL = '/bundles/worker.js';
+
+/**
+ * Starts the model worker: it selects the backend as {@link startBackend} does (measured for `preset`
+ * at 640x360 when `auto`) and loads `preset` from `/weights/`. Rejects when the worker or the weights
+ * cannot be loaded (the page then runs the model on its own thread).
+ */
+export async function loadWorkerPreset(choice: BackendChoice, preset: PresetName): Promise<WorkerModel> {
+  return loadWorkerModel(preset, {
+    backend: choice === 'auto' ? 'auto' : (choice as BackendName),
+    wasmPaths: WASM_PATHS,
+    weightsBaseUrl: WEIGHTS_BASE_URL,
+    worker: WORKER_URL,
+    probe: { preset, width: 640, height: 360 },
+  });
 }
 
 /** The element with `id`; throws when the page lacks it. */

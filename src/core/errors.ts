@@ -16,7 +16,9 @@ export type SimpleIRErrorCode =
   | 'DEVICE_LOST'
   | 'IO_ERROR'
   | 'DISPOSED'
-  | 'ABORTED';
+  | 'ABORTED'
+  /** A worker that runs the model (`loadWorkerModel`) failed to start, crashed, or was terminated. */
+  | 'WORKER_FAILED';
 
 /** The one error class the SDK throws. `code` is stable; `message` explains the problem and the fix. */
 export class SimpleIRError extends Error {

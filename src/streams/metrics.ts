@@ -29,9 +29,9 @@ export interface RestoreMetrics {
   readonly latencyP50: number;
   /** 95th percentile of the same, in ms. */
   readonly latencyP95: number;
-  /** The tfjs backend (`tf.getBackend()`). */
+  /** The tfjs backend (`tf.getBackend()`; of the worker, for a model in a worker). */
   readonly backend: string;
-  /** Bytes held by live tensors (`tf.memory().numBytes`), all of tfjs, not this stream alone. */
+  /** Bytes held by live tensors (`tf.memory().numBytes`), all of tfjs (the worker's, for a model in a worker), not this stream alone. */
   readonly tensorBytes: number;
   /** Live tensors (`tf.memory().numTensors`), all of tfjs. */
   readonly numTensors: number;
@@ -40,6 +40,20 @@ export interface RestoreMetrics {
   /** True on the last report of a stream (completed, failed or unsubscribed). */
   readonly done: boolean;
 }
+
+/** Where a stream's model runs: its backend and tensor memory (default: this thread's tfjs). */
+export interface ModelRuntime {
+  /** The tfjs backend, e.g. `wasm`. */
+  backend(): string;
+  /** Live tensors and their bytes, as `tf.memory()` counts them. */
+  memory(): { readonly numBytes: number; readonly numTensors: number };
+}
+
+/** This thread's tfjs. */
+export const localRuntime: ModelRuntime = {
+  backend: () => tf.getBackend() ?? 'none',
+  memory: () => tf.memory(),
+};
 
 /** Counters a stream updates as frames move. */
 export interface MetricsCounters {
@@ -81,6 +95,7 @@ export class MetricsRecorder {
     private readonly mode: 'lossless' | 'live',
     private readonly report: (m: RestoreMetrics) => void,
     private readonly intervalMs = 250,
+    private readonly runtime: ModelRuntime = localRuntime,
   ) {}
 
   /** Records one output whose frame arrived at `arrival` (a `performance.now()` time). */
@@ -99,14 +114,14 @@ export class MetricsRecorder {
     const recent = this.outputTimes.filter((t) => t >= now - FPS_WINDOW_MS);
     // Before a full second has passed, the rate is over the time elapsed so far.
     const span = Math.min(FPS_WINDOW_MS, now - this.start);
-    const memory = tf.memory();
+    const memory = this.runtime.memory();
     return {
       mode: this.mode,
       ...this.counters,
       fps: span > 0 ? (recent.length * 1000) / span : 0,
       latencyP50: quantile(this.latencies, 0.5),
       latencyP95: quantile(this.latencies, 0.95),
-      backend: tf.getBackend() ?? 'none',
+      backend: this.runtime.backend(),
       tensorBytes: memory.numBytes,
       numTensors: memory.numTensors,
       elapsedMs: now - this.start,

@@ -8,7 +8,7 @@ import { invalidArgument, isOptionsObject, SimpleIRError, type SimpleIRErrorCode
 import { checkLowLight } from '../core/model/exposure.js';
 import type { PredictOptions } from '../core/model/simpleir.js';
 import { selectFrameConverter, type FrameConverter, type FrameTensor } from './frames.js';
-import { MetricsRecorder, type RestoreMetrics } from './metrics.js';
+import { MetricsRecorder, type ModelRuntime, type RestoreMetrics } from './metrics.js';
 import { onDemand, pullFrom, pullSource, type PullOperator, type PullProducer, type PullSource, type PullSubscription } from './pull.js';
 import { temporalStage, type TemporalOption, type TemporalStage } from './temporal.js';
 
@@ -24,6 +24,27 @@ export interface FramePredictor {
    * forward pass; it should cost nothing while the weights are unchanged (see `SimpleIR.assertFiniteWeights`).
    */
   assertFiniteWeights?(): Promise<void>;
+}
+
+/**
+ * A model that restores whole frames itself, away from this thread: a model in a worker (from
+ * `loadWorkerModel` in `simpleir-stream/browser`). The `restore` operator hands it each frame and awaits
+ * the restored one, keeping its own order, live/lossless policy, metrics and closing rules.
+ */
+export interface FrameRestoringModel<F = unknown> {
+  /**
+   * Restores one frame. Takes `frame` over: closes (or transfers) it on every path, also when it
+   * rejects. Resolves with a new frame with the input's timestamp and duration, owned by the caller.
+   * Rejects with a `SimpleIRError` (`WORKER_FAILED` once the worker is gone, `DISPOSED` after `dispose()`).
+   */
+  restoreFrame(frame: F, options: PredictOptions): Promise<F>;
+  /** Where the model runs: its backend and tensor memory, for the metrics. */
+  readonly runtime: ModelRuntime;
+}
+
+/** True when `model` restores whole frames itself (a {@link FrameRestoringModel}). */
+function restoresFrames<F>(model: FramePredictor | FrameRestoringModel<F>): model is FrameRestoringModel<F> {
+  return typeof (model as Partial<FrameRestoringModel<F>>).restoreFrame === 'function';
 }
 
 /** Options of the {@link restore} operator and {@link createRestorer} (a stream of frames; `SimpleIR.restore` of one image takes `ModelRestoreOptions`). Tiling options and `lowLight` are passed to `predict`. */
@@ -68,7 +89,7 @@ export interface Restorer<F> {
 }
 
 /** Errors that are not about one frame: they end a live stream too. */
-const FATAL_CODES: readonly SimpleIRErrorCode[] = ['DISPOSED', 'DEVICE_LOST'];
+const FATAL_CODES: readonly SimpleIRErrorCode[] = ['DISPOSED', 'DEVICE_LOST', 'WORKER_FAILED'];
 
 /**
  * Restores every frame of a stream with `model`; frames keep their timestamp and duration. The
@@ -84,19 +105,23 @@ const FATAL_CODES: readonly SimpleIRErrorCode[] = ['DISPOSED', 'DEVICE_LOST'];
  *   a {@link PullSource}: a consumer that pulls (e.g. the y4m sink) holds the whole chain back.
  * - `live`: at most `maxInFlight` frames in work and one waiting; a newer frame replaces the waiting
  *   one, which is closed at once and counted as dropped. A failing frame is counted, reported to
- *   `onFrameError`, and skipped (except `DISPOSED` and `DEVICE_LOST`, which end the stream).
+ *   `onFrameError`, and skipped (except `DISPOSED`, `DEVICE_LOST` and `WORKER_FAILED`, which end the stream).
+ *
+ * `model` is a {@link FramePredictor} (a `SimpleIR`: frames are converted to tensors here), or a
+ * {@link FrameRestoringModel} (a model in a worker: frames go to it whole, and come back restored).
  *
  * Unsubscribing releases everything: waiting frames are closed, frames in work are closed when their
  * step ends (their tensors disposed, their outputs closed), and the source is unsubscribed.
  */
-export function restore<F>(model: FramePredictor, options: RestoreOperatorOptions<F> = {}): PullOperator<F, F> {
+export function restore<F>(model: FramePredictor | FrameRestoringModel<F>, options: RestoreOperatorOptions<F> = {}): PullOperator<F, F> {
   return createRestorer(model, options).operator;
 }
 
 /** Like {@link restore}, and also gives the metrics as an Observable. */
-export function createRestorer<F>(model: FramePredictor, options: RestoreOperatorOptions<F> = {}): Restorer<F> {
-  if (typeof (model as Partial<FramePredictor> | null)?.predict !== 'function') {
-    throw invalidArgument('restore(model)', 'a model with predict(x) (a SimpleIR from SimpleIR.load or SimpleIR.create)', model);
+export function createRestorer<F>(model: FramePredictor | FrameRestoringModel<F>, options: RestoreOperatorOptions<F> = {}): Restorer<F> {
+  const m = model as Partial<FramePredictor & FrameRestoringModel<F>> | null;
+  if (typeof m?.predict !== 'function' && typeof m?.restoreFrame !== 'function') {
+    throw invalidArgument('restore(model)', 'a model with predict(x) (a SimpleIR from SimpleIR.load or SimpleIR.create) or restoreFrame(frame) (a model from loadWorkerModel)', model);
   }
   if (!isOptionsObject(options)) throw invalidArgument('restore(model, options)', "an options object such as { mode: 'live' }", options);
   const mode = options.mode ?? 'lossless';
@@ -109,7 +134,11 @@ export function createRestorer<F>(model: FramePredictor, options: RestoreOperato
   }
   checkLowLight(options.lowLight, 'restore(model, options)');
   // Checks the temporal options now (each run builds its own stage).
-  temporalStage(options.temporal)?.dispose();
+  const temporal = temporalStage(options.temporal);
+  temporal?.dispose();
+  if (temporal && restoresFrames(model)) {
+    throw new SimpleIRError('INVALID_ARGUMENT', 'restore: temporal restoration runs on this thread; use a SimpleIR (not a model in a worker) with { temporal: true }, or drop the option.');
+  }
   const subject = new Subject<RestoreMetrics>();
   const report = (m: RestoreMetrics): void => {
     options.onMetrics?.(m);
@@ -175,12 +204,12 @@ class RestoreRun<F> {
   private temporalTurn: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly model: FramePredictor,
+    private readonly model: FramePredictor | FrameRestoringModel<F>,
     private readonly settings: RunSettings<F>,
     private readonly source: Observable<F>,
     private readonly producer: PullProducer<F>,
   ) {
-    this.metrics = new MetricsRecorder(settings.mode, settings.report, settings.metricsIntervalMs);
+    this.metrics = new MetricsRecorder(settings.mode, settings.report, settings.metricsIntervalMs, restoresFrames(model) ? model.runtime : undefined);
     this.converter = settings.converter;
     this.temporal = temporalStage(settings.temporal);
     this.waitForDemand = onDemand(producer, () => {
@@ -259,14 +288,15 @@ class RestoreRun<F> {
         this.temporalTurn = new Promise<void>((resolve) => (job.endTurn = resolve));
       }
       this.jobs.push(job);
-      void this.work(job);
+      const model = this.model;
+      void (restoresFrames(model) ? this.handOver(job, model) : this.work(job, model));
     }
     this.count();
     this.metrics.changed();
   }
 
   /** Converts, predicts and converts back one frame; never throws (errors go to `job.error`). */
-  private async work(job: Job<F>): Promise<void> {
+  private async work(job: Job<F>, model: FramePredictor): Promise<void> {
     let x: tf.Tensor4D | undefined;
     let y: tf.Tensor4D | undefined;
     let stage = 'conversion';
@@ -286,9 +316,9 @@ class RestoreRun<F> {
       if (this.closed) return;
       stage = 'the model';
       // Broken weights would give black frames and no error on wasm, whose clip turns NaN into 0.
-      await this.model.assertFiniteWeights?.();
+      await model.assertFiniteWeights?.();
       if (this.closed) return;
-      y = await this.model.predict(x, { tileSize: this.settings.tileSize, overlap: this.settings.overlap, lowLight: this.settings.lowLight });
+      y = await model.predict(x, { tileSize: this.settings.tileSize, overlap: this.settings.overlap, lowLight: this.settings.lowLight });
       x.dispose();
       x = undefined;
       if (this.temporal) {
@@ -309,6 +339,32 @@ class RestoreRun<F> {
       x?.dispose();
       y?.dispose();
       job.endTurn?.();
+      job.settled = true;
+    }
+    if (!this.closed) this.emitReady();
+  }
+
+  /** Hands one frame whole to a model that restores frames itself (in a worker); never throws. */
+  private async handOver(job: Job<F>, model: FrameRestoringModel<F>): Promise<void> {
+    let stage = 'conversion';
+    try {
+      let pending: Promise<F>;
+      try {
+        // Checks the frame against the stream's converter (which also closes outputs).
+        this.converterFor(job.frame);
+        stage = 'the model';
+        pending = model.restoreFrame(job.frame, { tileSize: this.settings.tileSize, overlap: this.settings.overlap, lowLight: this.settings.lowLight });
+      } catch (e) {
+        // Thrown before the model took the frame over.
+        this.release(job.frame);
+        throw e;
+      }
+      const out = await pending;
+      if (this.closed) this.closeOutput(out);
+      else job.output = out;
+    } catch (e) {
+      job.error = frameError(e, this.timestampOf(job.frame), stage);
+    } finally {
       job.settled = true;
     }
     if (!this.closed) this.emitReady();

@@ -63,6 +63,23 @@ export interface ReviewLearningOptions<F> {
   readonly converter?: FrameConverter<F, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
+/**
+ * A learner that runs where its model runs (the worker of `loadWorkerModel`, from
+ * `model.createOnlineLearner()`) and learns from the frames that model restores, between them:
+ * `reviewLearning` passes the stream's frames on unchanged and tells it what to learn.
+ */
+export interface RemoteLearner {
+  /**
+   * Starts learning `domain` from crops of the frames the model restores, degraded by `degrade`;
+   * `onError` gets a failure of learning. Returns the function that stops it.
+   */
+  teach(lesson: { readonly domain: string; readonly degrade: Degradation }, onError: (e: SimpleIRError) => void): () => void;
+}
+
+function isRemoteLearner(x: unknown): x is RemoteLearner {
+  return !(x instanceof OnlineLearner) && typeof (x as Partial<RemoteLearner> | null)?.teach === 'function';
+}
+
 /** Learners with a subscribed operator: one stream teaches a learner at a time. */
 const attached = new WeakSet<OnlineLearner>();
 
@@ -78,12 +95,15 @@ const attached = new WeakSet<OnlineLearner>();
  * and closes the frames held.
  * @throws SimpleIRError `INVALID_ARGUMENT` (on subscribe) when `'synthesize'` has no `degrade`, or the learner is already taught by another stream.
  */
-export function reviewLearning<F = unknown>(learner: OnlineLearner, options: ReviewLearningOptions<F>): <T extends F>(source: Observable<T>) => PullSource<T> {
-  if (!(learner instanceof OnlineLearner)) throw invalidArgument('reviewLearning(learner)', 'a learner from createOnlineLearner(model)', learner);
+export function reviewLearning<F = unknown>(learner: OnlineLearner | RemoteLearner, options: ReviewLearningOptions<F>): <T extends F>(source: Observable<T>) => PullSource<T> {
+  if (!(learner instanceof OnlineLearner) && !isRemoteLearner(learner)) {
+    throw invalidArgument('reviewLearning(learner)', 'a learner from createOnlineLearner(model) or workerModel.createOnlineLearner()', learner);
+  }
   if (!isOptionsObject(options)) throw invalidArgument('reviewLearning(learner, options)', "options such as { domain: 'night-rain', pairs: 'synthesize', degrade }", options);
   if (options.pairs !== 'synthesize' && !(options.pairs instanceof Observable)) {
     throw invalidArgument('reviewLearning: options.pairs', "'synthesize' or an Observable of training pairs", options.pairs);
   }
+  if (isRemoteLearner(learner)) return teachRemote(learner, options);
   return <T extends F>(source: Observable<T>) =>
     pullSource<T>((producer) => {
       if (options.pairs === 'synthesize' && !options.degrade) {
@@ -108,6 +128,57 @@ export function reviewLearning<F = unknown>(learner: OnlineLearner, options: Rev
         session.close();
         upstream.unsubscribe();
         attached.delete(learner);
+      };
+    });
+}
+
+/**
+ * `reviewLearning` for a {@link RemoteLearner}: frames pass on unchanged (paced by downstream's demand);
+ * the learner learns from them where the model restores them.
+ */
+function teachRemote<F>(learner: RemoteLearner, options: ReviewLearningOptions<F>): <T extends F>(source: Observable<T>) => PullSource<T> {
+  if (options.pairs !== 'synthesize' || options.isClean !== undefined) {
+    throw new SimpleIRError(
+      'INVALID_ARGUMENT',
+      "reviewLearning: a learner in a worker learns from the frames its model restores: use pairs: 'synthesize' with degrade, and no isClean (or learn on this thread with createOnlineLearner(model)).",
+    );
+  }
+  return <T extends F>(source: Observable<T>) =>
+    pullSource<T>((producer) => {
+      if (!options.degrade) {
+        producer.error(new SimpleIRError('INVALID_ARGUMENT', "reviewLearning: pairs 'synthesize' needs a degrade generator (e.g. createDegradation('rain', { seed, strength }))."));
+        return;
+      }
+      let stop: () => void;
+      try {
+        stop = learner.teach({ domain: options.domain, degrade: options.degrade }, (e) => producer.error(e));
+      } catch (e) {
+        producer.error(e);
+        return;
+      }
+      let upstream: PullFromSubscription | undefined;
+      const askOne = (): void => {
+        if (producer.closed) return;
+        if (producer.demand > 0) upstream?.request(1);
+        else waitForDemand();
+      };
+      const waitForDemand = onDemand(producer, askOne);
+      upstream = pullFrom(source, {
+        next: (frame) => {
+          if (producer.closed) {
+            (frame as { close?: () => void } | null)?.close?.();
+            return;
+          }
+          producer.next(frame);
+          askOne();
+        },
+        error: (e) => producer.error(e),
+        complete: () => producer.complete(),
+      });
+      upstream.request(Math.max(1, producer.demand));
+      return () => {
+        stop();
+        upstream?.unsubscribe();
       };
     });
 }

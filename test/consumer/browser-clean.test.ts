@@ -71,18 +71,18 @@ for (const entry of ['dist/browser.js', 'dist/index.js']) {
   });
 }
 
-/** Files under `dir` (relative to the repository root) whose source calls the converter registry at top level. */
+/** Files under `dir` (relative to the repository root) whose source calls the converter registry (or the worker's server) at top level. */
 async function sourcesRegistering(dir: string): Promise<string[]> {
   const found: string[] = [];
   for (const entry of await readdir(join(REPO_ROOT, dir), { withFileTypes: true, recursive: true })) {
     if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
     const file = join(entry.parentPath, entry.name);
-    if (/^registerFrameConverter\(/m.test(await readFile(file, 'utf8'))) found.push(relative(REPO_ROOT, file));
+    if (/^(?:registerFrameConverter|serveModel)\(/m.test(await readFile(file, 'utf8'))) found.push(relative(REPO_ROOT, file));
   }
   return found.sort();
 }
 
-test('sideEffects lists exactly the files that register something on import (built and source), and those files exist', async () => {
+test('sideEffects lists exactly the files that register something (or serve the worker) on import (built and source), and those files exist', async () => {
   const pkg = JSON.parse(await readFile(join(pkgDir, 'package.json'), 'utf8')) as { sideEffects: string[] | boolean };
   assert.ok(Array.isArray(pkg.sideEffects), 'sideEffects should list the files with side effects');
   const listed = new Set(pkg.sideEffects.map((f) => f.replace(/^\.\//, '')));
@@ -90,14 +90,15 @@ test('sideEffects lists exactly the files that register something on import (bui
   for (const name of await readdir(join(pkgDir, 'dist'))) {
     if (!/\.c?js$/.test(name)) continue;
     const file = join(pkgDir, 'dist', name);
-    // A top-level call (at the start of a line) of the converter registry is a side effect of importing
-    // the file: `registerFrameConverter(...)` in ESM, `_chunkX.registerFrameConverter.call(void 0, ...)` in CJS.
-    if (/^(?:registerFrameConverter\(|[\w$]+\.registerFrameConverter\.call\()/m.test(await readFile(file, 'utf8'))) {
+    // A top-level call (at the start of a line) of the converter registry, or of the model worker's
+    // server, is a side effect of importing the file: `registerFrameConverter(...)` in ESM,
+    // `_chunkX.registerFrameConverter.call(void 0, ...)` in CJS (and the same of `serveModel`).
+    if (/^(?:(?:registerFrameConverter|serveModel)\(|[\w$]+\.(?:registerFrameConverter|serveModel)\.call\()/m.test(await readFile(file, 'utf8'))) {
       registering.push(relative(pkgDir, file));
       assert.ok(listed.has(relative(pkgDir, file)), `${relative(pkgDir, file)} registers a frame converter on import but is not in sideEffects`);
     }
   }
-  assert.deepEqual(registering.sort(), ['dist/browser.cjs', 'dist/browser.js'], 'the VideoFrame converter should be registered by the browser entry only (ESM and CJS)');
+  assert.deepEqual(registering.sort(), ['dist/browser.cjs', 'dist/browser.js', 'dist/worker.js'], 'the VideoFrame converter should be registered by the browser entry only, the model served by the worker entry only (ESM and CJS)');
   // dist/ entries are in the package; src/ entries matter to bundles of the sources (the demo pages, the
   // test pages): esbuild drops a module's top-level call unless the module is listed.
   for (const f of listed) {
@@ -105,7 +106,7 @@ test('sideEffects lists exactly the files that register something on import (bui
     else await readFile(join(pkgDir, f));
   }
   const registeringSources = await sourcesRegistering('src');
-  assert.deepEqual(registeringSources, ['src/browser.ts'], 'only the browser entry should register the VideoFrame converter: update this test and sideEffects');
+  assert.deepEqual(registeringSources, ['src/browser.ts', 'src/worker.ts'], 'only the browser entry should register the VideoFrame converter, and only the worker entry serve the model: update this test and sideEffects');
   assert.deepEqual([...listed].sort(), [...registering, ...registeringSources].sort(), 'sideEffects should list exactly the files that register on import');
 });
 

@@ -99,6 +99,15 @@ export function currentLeaks(): Leaks {
   return { openFrames: open.size, framesMade, decoders: decoders.map((d) => d.state), encoders: encoders.map((e) => e.state) };
 }
 
+/**
+ * Like {@link currentLeaks}, but a frame transferred to a worker (`postMessage(m, [frame])`, which
+ * closes it here without a `close()` call: its coded size reads 0) counts as closed.
+ */
+export function currentLeaksAfterTransfer(): Leaks {
+  const stillOpen = [...open].filter((f) => f.codedWidth > 0).length;
+  return { ...currentLeaks(), openFrames: stillOpen };
+}
+
 /** What is left open, after a short wait (codec callbacks and closes settle). */
 export async function leaks(): Promise<Leaks> {
   await tick();

@@ -97,11 +97,13 @@ test('the CommonJS bundle of the CLI (built by tsup.config.ts) finds weights/*.o
   mkdirSync(bundleDir, { recursive: true });
   const bundle = join(bundleDir, 'cli.cjs');
   // The package's own build config (tsup.config.ts: an array of builds; the one with the CLI entry),
-  // the CLI entry only, CommonJS, no type declarations.
+  // the CLI entry only, CommonJS, no type declarations. `config: false`: tsup's build() would otherwise
+  // load tsup.config.ts again and run each of its builds with these options, two builds writing
+  // cli.cjs at once (a torn file, a SyntaxError on require, now and then).
   const configs = (Array.isArray(tsupConfig) ? tsupConfig : [tsupConfig]) as Options[];
   const cliConfig = configs.find((c) => typeof c.entry === 'object' && !Array.isArray(c.entry) && 'cli' in c.entry);
   assert.ok(cliConfig, 'tsup.config.ts has a build with the cli entry');
-  await build({ ...cliConfig, entry: { cli: join(root, 'src/cli/index.ts') }, format: ['cjs'], dts: false, sourcemap: false, clean: false, outDir: bundleDir, silent: true });
+  await build({ ...cliConfig, config: false, entry: { cli: join(root, 'src/cli/index.ts') }, format: ['cjs'], dts: false, sourcemap: false, clean: false, outDir: bundleDir, silent: true });
   const out = join(dir, 'cjs.png');
   const ref = join(dir, 'ort-sources.png');
   const fromSources = await cli(['restore', input, '-o', ref, '--model', 'base', '--engine', 'ort']);

@@ -45,8 +45,8 @@ export interface GpuTileLimits {
 
 /**
  * Output rows (pixels of a convolution's output) one workgroup of tfjs-backend-webgpu 4.x's
- * convolution and matrix-product programs covers along the dispatch's y axis (16 threads of 2 rows,
- * or 8 of 4). tfjs cannot spread that axis over several dispatch dimensions, so a pass of more than
+ * convolution and matrix-product programs covers along the dispatch's y axis (8 threads of 4 rows in
+ * the vec4 convolution and the matrix product, 16 of 2 in the scalar convolution). tfjs cannot spread that axis over several dispatch dimensions, so a pass of more than
  * this times `maxComputeWorkgroupsPerDimension` pixels fails ("Dispatch size exceeds WebGPU limits in
  * Y or Z dimension").
  */

@@ -104,9 +104,8 @@ export function serveModel(scope: WorkerScope): void {
     const degrade = createDegradation(degradeSpec.kind, degradeSpec.params);
     const frames = new Subject<VideoFrame>();
     const waiting = new Map<VideoFrame, { id: number; options: PredictOptions }>();
-    const l: Lesson = { frames, degrade, waiting, subscription: undefined as unknown as Subscription };
-    lesson = l;
-    (l as { subscription: Subscription }).subscription = frames
+    let failed = false;
+    const subscription = frames
       .pipe(reviewLearning<BrowserFrame>(learner, { domain, pairs: 'synthesize', degrade, converter: videoFrameConverter }))
       .subscribe({
         next: (frame) => {
@@ -116,10 +115,13 @@ export function serveModel(scope: WorkerScope): void {
           else frame.close();
         },
         error: (e: unknown) => {
+          failed = true;
           post({ t: 'learner-failed', error: errorData(e, 'INVALID_ARGUMENT') });
-          if (lesson === l) endLesson();
+          if (lesson?.frames === frames) endLesson();
         },
       });
+    if (failed) degrade.dispose();
+    else lesson = { frames, degrade, waiting, subscription };
   }
 
   function control(op: 'pause' | 'resume' | 'reset' | 'dispose'): void {

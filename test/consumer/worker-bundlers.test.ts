@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startServer } from '../../scripts/serve';
 import { launchBrowser, openPage, runInPage } from '../browser/harness';
-import { makeMedia, type AppMedia } from './browser-app';
+import { makeMedia, WEBPACK_CONFIG, type AppMedia } from './browser-app';
 import { scratchApp, type ScratchApp } from './scratch';
 
 /** `npm run test:node` (SIMPLEIR_SKIP_BROWSER=1) skips the browser tests, this one included; it says so. */
@@ -118,14 +118,7 @@ test('Vite 7 emits the package worker; an MP4 restored through it equals the pag
 
 test('webpack 5 emits the package worker; an MP4 restored through it equals the page-thread model within 1/255', { skip }, async () => {
   const dir = await project('worker-webpack-app');
-  const config = `module.exports = {
-  mode: 'production',
-  entry: './main.js',
-  output: { path: __dirname + '/out', filename: 'main.js', chunkFilename: '[name].[contenthash].js' },
-  performance: { hints: false },
-};
-`;
-  await writeFile(join(dir, 'webpack.config.cjs'), config);
+  await writeFile(join(dir, 'webpack.config.cjs'), WEBPACK_CONFIG);
   await app.exec(join(app.dir, 'node_modules/.bin/webpack'), ['--config', 'webpack.config.cjs'], { cwd: dir });
   await writeFile(join(dir, 'out', 'index.html'), HTML);
   await runApp(join(dir, 'out'), 'webpack');

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
-import { build } from 'tsup';
+import { build, type Options } from 'tsup';
 import tsupConfig from '../tsup.config.js';
 import sharp from 'sharp';
 
@@ -96,8 +96,12 @@ test('restore --engine ort equals --engine tfjs on a video, frame for frame (tin
 test('the CommonJS bundle of the CLI (built by tsup.config.ts) finds weights/*.onnx and restores with --engine ort as the sources do', { skip: noPhoto }, async () => {
   mkdirSync(bundleDir, { recursive: true });
   const bundle = join(bundleDir, 'cli.cjs');
-  // The package's own build config (tsup.config.ts), the CLI entry only, CommonJS, no type declarations.
-  await build({ ...(tsupConfig as object), entry: { cli: join(root, 'src/cli/index.ts') }, format: ['cjs'], dts: false, sourcemap: false, clean: false, outDir: bundleDir, silent: true });
+  // The package's own build config (tsup.config.ts: an array of builds; the one with the CLI entry),
+  // the CLI entry only, CommonJS, no type declarations.
+  const configs = (Array.isArray(tsupConfig) ? tsupConfig : [tsupConfig]) as Options[];
+  const cliConfig = configs.find((c) => typeof c.entry === 'object' && !Array.isArray(c.entry) && 'cli' in c.entry);
+  assert.ok(cliConfig, 'tsup.config.ts has a build with the cli entry');
+  await build({ ...cliConfig, entry: { cli: join(root, 'src/cli/index.ts') }, format: ['cjs'], dts: false, sourcemap: false, clean: false, outDir: bundleDir, silent: true });
   const out = join(dir, 'cjs.png');
   const ref = join(dir, 'ort-sources.png');
   const fromSources = await cli(['restore', input, '-o', ref, '--model', 'base', '--engine', 'ort']);

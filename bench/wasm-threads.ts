@@ -8,7 +8,7 @@
  * bench/results/wasm-threads-<date>.json.
  *
  * Options: --threads 2 (the count compared with 1)  --cases tiny@1280x720,base@1920x1080
- *          --rounds 2 (A B B A per round)  --reps 3  --out DIR
+ *          --rounds 2 (A B B A per round)  --reps 3  --out DIR  --label NAME (added to the file name)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -25,6 +25,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '2' },
     reps: { type: 'string', default: '3' },
     out: { type: 'string', default: 'bench/results' },
+    label: { type: 'string' },
   },
 });
 const many = Number(args.threads);
@@ -82,6 +83,6 @@ for (const r of results) {
   console.log(`| ${r.preset} | ${r.size} | ${r.medianOne.toFixed(0)} | ${r.medianMany.toFixed(0)} | x${r.ratio.toFixed(2)} | ${r.pairRatios.map((x) => `x${x.toFixed(2)}`).join(', ')} |`);
 }
 await mkdir(args.out, { recursive: true });
-const file = join(args.out, `wasm-threads-${new Date().toISOString().slice(0, 10)}.json`);
+const file = join(args.out, `wasm-threads-${new Date().toISOString().slice(0, 10)}${args.label ? `-${args.label}` : ''}.json`);
 await writeFile(file, `${JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, cpu: cpus()[0]?.model, threads: many, rounds, reps, results }, null, 2)}\n`);
 console.log(`\nwritten: ${file}`);

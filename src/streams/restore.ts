@@ -465,6 +465,32 @@ class RestoreRun<F> {
   }
 }
 
+/**
+ * One frame through `converter` and `model`, as the operator restores a frame (without temporal
+ * restoration): read (the frame is closed once read, on every path), checked, restored, and written
+ * back as a new frame with its timestamp and duration; tensors disposed. The model worker runs it on
+ * each frame the page sends.
+ * @throws SimpleIRError as the converter and the model do (`INVALID_IMAGE`, `NON_FINITE`, ...).
+ */
+export async function restoreFrameWith<F>(model: FramePredictor, converter: FrameConverter<F, unknown>, frame: F, options: PredictOptions = {}): Promise<F> {
+  let t: FrameTensor<unknown>;
+  try {
+    t = await converter.toTensor(frame);
+  } finally {
+    converter.close(frame);
+  }
+  let y: tf.Tensor4D | undefined;
+  try {
+    checkInput(t.x, converter.name);
+    await model.assertFiniteWeights?.();
+    y = model.predict(t.x, options);
+    return await converter.fromTensor(y, t.info);
+  } finally {
+    t.x.dispose();
+    y?.dispose();
+  }
+}
+
 function checkInput(x: tf.Tensor4D, converter: string): void {
   const s = x?.shape;
   if (!s || s.length !== 4 || s[0] !== 1 || s[3] !== 3 || x.dtype !== 'float32') {

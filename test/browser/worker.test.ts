@@ -1,7 +1,8 @@
 /**
  * The model in a dedicated worker (`loadWorkerModel`, wasm inside the worker), in headless Chromium: an
  * MP4 and the fake webcam restored through the worker equal the same model on the page's thread within
- * 1/255, in order, with every VideoFrame closed; unsubscribing and disposing release everything; a
+ * 1/255, in order, with every VideoFrame closed (and WebGPU in the worker, on its own device, equals WebGPU
+ * on the page); unsubscribing and disposing release everything; a
  * crashing worker fails the stream with WORKER_FAILED, and so does a worker script that is not there;
  * online Review Learning runs in the worker while frames flow.
  */
@@ -32,15 +33,15 @@ after(async () => {
   await media?.remove();
 });
 
-function checkSame(r: CompareResult, frames: number, what: string): void {
+function checkSame(r: CompareResult, frames: number, what: string, backend = 'wasm'): void {
   console.log(`# ${what}: ${r.timestamps.length} frames, max diff ${r.maxDiff}/255 against the page's thread, mean change ${r.changed.toFixed(2)}/255, worker backend ${r.workerBackend}, metrics backend ${r.metrics?.backend}`);
   assert.equal(r.timestamps.length, frames);
   assert.deepEqual(r.timestamps, r.reference, 'same frames, same order as on the page');
   for (let i = 1; i < r.timestamps.length; i++) assert.ok(r.timestamps[i]! > r.timestamps[i - 1]!, 'in order');
   assert.ok(r.maxDiff <= 1, `worker and page differ by ${r.maxDiff}/255`);
   assert.ok(r.changed > 0.5, `the restored frames equal their inputs (mean change ${r.changed}/255): the model did nothing`);
-  assert.equal(r.workerBackend, 'wasm');
-  assert.equal(r.metrics?.backend, 'wasm', "the metrics report the worker's backend");
+  assert.equal(r.workerBackend, backend);
+  assert.equal(r.metrics?.backend, backend, "the metrics report the worker's backend");
   assert.equal(r.metrics?.framesOut, frames);
   assert.equal(r.leaks.openFrames, 0, `${r.leaks.openFrames} VideoFrame(s) left open`);
 }
@@ -87,4 +88,9 @@ test('online learning in the worker: steps are taken there while restored frames
   assert.ok(r.framesAfterFirstStep >= 3);
   assert.ok(r.completed, 'events$ completes on dispose');
   assert.equal(r.leaks.openFrames, 0, `${r.leaks.openFrames} VideoFrame(s) left open`);
+});
+
+test("WebGPU in the worker (the worker's own device: frames imported and exported on the GPU there) equals WebGPU on the page's thread within 1/255 (last: it moves the page to webgpu)", async () => {
+  const r = await runInPage(page, (a) => window.compareMp4(a.url, a.worker, 'webgpu', 3), { url: '/media/h264-moov-end.mp4', worker: workerUrl }, { timeoutMs: 400_000 });
+  checkSame(r, 3, 'mp4, webgpu in the worker', 'webgpu');
 });

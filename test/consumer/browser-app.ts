@@ -62,6 +62,15 @@ window.consumer = {
 };
 `;
 
+/** The webpack 5 config of the consumer apps: production, `./main.js` into `out/` (chunks named by content). */
+export const WEBPACK_CONFIG = `module.exports = {
+  mode: 'production',
+  entry: './main.js',
+  output: { path: __dirname + '/out', filename: 'main.js', chunkFilename: '[name].[contenthash].js' },
+  performance: { hints: false },
+};
+`;
+
 /** The page that loads the built app (esbuild and webpack; Vite writes its own from the same). */
 export function appHtml(script: string, module: boolean): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>consumer</title></head><body><script ${module ? 'type="module" ' : ''}src="${script}"></script></body></html>\n`;

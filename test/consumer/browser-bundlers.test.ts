@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { APP_MAIN_JS, appHtml, makeMedia, runAndCheckApp, type AppMedia } from './browser-app';
+import { APP_MAIN_JS, appHtml, makeMedia, runAndCheckApp, WEBPACK_CONFIG, type AppMedia } from './browser-app';
 import { scratchApp, type ScratchApp } from './scratch';
 
 let app: ScratchApp;
@@ -69,14 +69,7 @@ test('Vite 7: presets with no options, image and MP4 restored', { skip }, async 
 
 test('webpack 5 (webpack-cli): presets with no options, image and MP4 restored', { skip }, async () => {
   const dir = await project('webpack-app');
-  const config = `module.exports = {
-  mode: 'production',
-  entry: './main.js',
-  output: { path: __dirname + '/out', filename: 'main.js', chunkFilename: '[name].[contenthash].js' },
-  performance: { hints: false },
-};
-`;
-  await writeFile(join(dir, 'webpack.config.cjs'), config);
+  await writeFile(join(dir, 'webpack.config.cjs'), WEBPACK_CONFIG);
   await app.exec(join(app.dir, 'node_modules/.bin/webpack'), ['--config', 'webpack.config.cjs'], { cwd: dir });
   const out = join(dir, 'out');
   await writeFile(join(out, 'index.html'), appHtml('main.js', false));

@@ -45,8 +45,8 @@ export interface GpuTileLimits {
 
 /**
  * Output rows (pixels of a convolution's output) one workgroup of tfjs-backend-webgpu 4.x's
- * convolution and matrix-product programs covers along the dispatch's y axis (16 threads of 2 rows,
- * or 8 of 4). tfjs cannot spread that axis over several dispatch dimensions, so a pass of more than
+ * convolution and matrix-product programs covers along the dispatch's y axis (8 threads of 4 rows in
+ * the vec4 convolution and the matrix product, 16 of 2 in the scalar convolution). tfjs cannot spread that axis over several dispatch dimensions, so a pass of more than
  * this times `maxComputeWorkgroupsPerDimension` pixels fails ("Dispatch size exceeds WebGPU limits in
  * Y or Z dimension").
  */
@@ -58,13 +58,14 @@ function bufferLimit(limits: GpuTileLimits): number {
 }
 
 /**
- * Most pixels one full-resolution pass (a tile, or an untiled frame) may have on a WebGPU device:
- * within the dispatch limit (see {@link WEBGPU_ROWS_PER_WORKGROUP}), and with its widest map (the
- * detail branch's `detailWidth` channels, or 3) within one buffer.
+ * Most pixels a frame may have in one full-resolution pass (a tile, or an untiled frame) on a WebGPU
+ * device: within the dispatch limit (see {@link WEBGPU_ROWS_PER_WORKGROUP}), and with its widest map
+ * (the detail branch's `detailWidth` channels, or 3), `images` frames of it in an untiled batch, within
+ * one buffer.
  */
-export function webgpuMaxPixels(config: SimpleIRConfig, limits: GpuTileLimits): number {
+export function webgpuMaxPixels(config: SimpleIRConfig, limits: GpuTileLimits, images = 1): number {
   const byDispatch = WEBGPU_ROWS_PER_WORKGROUP * limits.maxComputeWorkgroupsPerDimension;
-  const byBuffer = Math.floor(bufferLimit(limits) / (4 * Math.max(config.detailWidth, 3)));
+  const byBuffer = Math.floor(bufferLimit(limits) / (4 * Math.max(config.detailWidth, 3) * images));
   return Math.min(byDispatch, byBuffer);
 }
 
@@ -76,11 +77,6 @@ export function webgpuMaxPixels(config: SimpleIRConfig, limits: GpuTileLimits): 
 export function webgpuTileSize(config: SimpleIRConfig, limits: GpuTileLimits): number {
   const side = Math.floor(Math.sqrt(webgpuMaxPixels(config, limits)));
   return side - (side % config.scale);
-}
-
-/** True when `images` frames of `pixels` pixels fit one full-resolution pass on the device (dispatch and buffers). */
-function fitsOnePass(config: SimpleIRConfig, pixels: number, images: number, limits: GpuTileLimits): boolean {
-  return pixels <= webgpuMaxPixels(config, limits) && images * pixels * 4 * Math.max(config.detailWidth, 3) <= bufferLimit(limits);
 }
 
 /** The active backend's WebGPU device limits, or undefined on any other backend. */
@@ -148,7 +144,7 @@ export function resolveTiling(config: SimpleIRConfig, height: number, width: num
   }
   const requested = options.tileSize ?? 'auto';
   let tileSize: number;
-  if (requested === 'auto' && limits) tileSize = fitsOnePass(config, height * width, batch, limits) ? 0 : webgpuTileSize(config, limits);
+  if (requested === 'auto' && limits) tileSize = height * width <= webgpuMaxPixels(config, limits, batch) ? 0 : webgpuTileSize(config, limits);
   else if (requested === 'auto') tileSize = height * width > AUTO_TILE_PIXELS ? AUTO_TILE_SIZE : 0;
   else if (typeof requested === 'number' && Number.isInteger(requested) && requested >= 0) tileSize = requested;
   else throw new SimpleIRError('INVALID_ARGUMENT', `tileSize must be 'auto', 0 (no tiling) or a positive integer; got ${String(requested)}.`);
@@ -224,7 +220,7 @@ export function checkFitsInWasm(config: SimpleIRConfig, height: number, width: n
  */
 export function checkFitsInWebGPU(config: SimpleIRConfig, height: number, width: number, tileSize: number, limits: GpuTileLimits, batch = 1): void {
   const images = tileSize === 0 ? batch : 1;
-  const max = Math.min(webgpuMaxPixels(config, limits), Math.floor(bufferLimit(limits) / (4 * Math.max(config.detailWidth, 3) * images)));
+  const max = webgpuMaxPixels(config, limits, images);
   const auto = webgpuTileSize(config, limits);
   const pass = tileSize === 0 ? height * width : Math.min(tileSize, height) * Math.min(tileSize, width);
   const details = { width, height, tileSize, maxPixels: max, maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension, maxBufferBytes: bufferLimit(limits) };

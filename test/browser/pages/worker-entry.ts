@@ -61,7 +61,7 @@ export interface LearnResult {
 
 declare global {
   interface Window {
-    compareMp4: (url: string, workerUrl: string) => Promise<CompareResult>;
+    compareMp4: (url: string, workerUrl: string, backend?: 'wasm' | 'webgpu', frames?: number) => Promise<CompareResult>;
     compareCamera: (frames: number, workerUrl: string) => Promise<CompareResult>;
     teardown: (url: string, workerUrl: string) => Promise<TeardownResult>;
     crash: (url: string, crashUrl: string) => Promise<FailureResult>;
@@ -78,24 +78,26 @@ function pixels(frame: VideoFrame): Uint8ClampedArray {
   return ctx.getImageData(0, 0, canvas.width, canvas.height).data;
 }
 
-let pageModel: SimpleIR | undefined;
+let pageModel: { backend: string; model: SimpleIR } | undefined;
 
-async function setUp(): Promise<SimpleIR> {
-  if (!pageModel) {
-    await selectBackend('wasm', { wasmPaths: '/wasm/' });
-    pageModel = await SimpleIR.load('tiny');
+/** The reference model on the page's thread, on `backend` (switching backends loads it again). */
+async function setUp(backend: 'wasm' | 'webgpu' = 'wasm'): Promise<SimpleIR> {
+  if (pageModel?.backend !== backend) {
+    pageModel?.model.dispose();
+    await selectBackend(backend, { wasmPaths: '/wasm/' });
+    pageModel = { backend, model: await SimpleIR.load('tiny') };
   }
-  return pageModel;
+  return pageModel.model;
 }
 
-function workerModel(workerUrl: string): Promise<WorkerModel> {
-  return loadWorkerModel('tiny', { backend: 'wasm', wasmPaths: '/wasm/', worker: workerUrl });
+function workerModel(workerUrl: string, backend: 'wasm' | 'webgpu' = 'wasm'): Promise<WorkerModel> {
+  return loadWorkerModel('tiny', { backend, wasmPaths: '/wasm/', worker: workerUrl });
 }
 
 /** Restores copies of `inputs` on both threads; compares the outputs per timestamp. */
-async function compare(inputs: VideoFrame[], workerUrl: string): Promise<CompareResult> {
-  const model = await setUp();
-  const wm = await workerModel(workerUrl);
+async function compare(inputs: VideoFrame[], workerUrl: string, backend: 'wasm' | 'webgpu' = 'wasm'): Promise<CompareResult> {
+  const model = await setUp(backend);
+  const wm = await workerModel(workerUrl, backend);
   try {
     const originals = new Map(inputs.map((f) => [f.timestamp, pixels(f)]));
     let metrics: RestoreMetrics | null = null;
@@ -123,10 +125,10 @@ async function compare(inputs: VideoFrame[], workerUrl: string): Promise<Compare
   }
 }
 
-window.compareMp4 = async (url, workerUrl) => {
+window.compareMp4 = async (url, workerUrl, backend = 'wasm', frames = Infinity) => {
   resetTracking();
-  const inputs = await lastValueFrom(fromMp4(url).pipe(toArray()));
-  return compare(inputs, workerUrl);
+  const inputs = await lastValueFrom(fromMp4(url).pipe(take(frames), toArray()));
+  return compare(inputs, workerUrl, backend);
 };
 
 /** A copy of a frame in memory of its own (the camera has few buffers: frames held open would stall it); `frame` is closed. */

@@ -3,7 +3,6 @@
  * its online learner; restores the VideoFrames the page transfers and transfers the results back.
  * Learning steps run here, between frames, so the page's thread never waits for them.
  */
-import * as tf from '@tensorflow/tfjs';
 import { Subject, type Subscription } from 'rxjs';
 import { selectBackend } from '../../../core/backend.js';
 import { createDegradation, type Degradation } from '../../../core/degrade/index.js';
@@ -11,6 +10,8 @@ import { SimpleIRError } from '../../../core/errors.js';
 import { isPresetName } from '../../../core/config.js';
 import { SimpleIR, type PredictOptions } from '../../../core/model/simpleir.js';
 import type { WeightSource } from '../../../core/model/source.js';
+import { localRuntime } from '../../../streams/metrics.js';
+import { restoreFrameWith } from '../../../streams/restore.js';
 import { createOnlineLearner, reviewLearning, type ObservableLearner } from '../../../streams/review-learning.js';
 import { videoFrameConverter, type BrowserFrame } from '../frames/video-frame.js';
 import { errorData, type FromWorker, type RuntimeStats, type ToWorker } from './protocol.js';
@@ -38,37 +39,18 @@ export function serveModel(scope: WorkerScope): void {
   const post = (m: FromWorker, transfer: Transferable[] = []): void => scope.postMessage(m, transfer);
 
   const runtime = (): RuntimeStats => {
-    const m = tf.memory();
-    return { backend: tf.getBackend() ?? 'none', numBytes: m.numBytes, numTensors: m.numTensors };
+    const m = localRuntime.memory();
+    return { backend: localRuntime.backend(), numBytes: m.numBytes, numTensors: m.numTensors };
   };
 
   async function restoreOne(id: number, frame: VideoFrame, options: PredictOptions): Promise<void> {
-    let x: tf.Tensor4D | undefined;
-    let y: tf.Tensor4D | undefined;
     try {
       if (!model) throw new SimpleIRError('DISPOSED', 'The worker has no model (it failed to load or was disposed).');
-      const t = await (async () => {
-        try {
-          return await videoFrameConverter.toTensor(frame);
-        } finally {
-          frame.close();
-        }
-      })();
-      x = t.x;
-      await model.assertFiniteWeights();
-      y = model.predict(x, options);
-      x.dispose();
-      x = undefined;
-      const out = (await videoFrameConverter.fromTensor(y, t.info)) as VideoFrame;
-      y.dispose();
-      y = undefined;
+      const out = (await restoreFrameWith<BrowserFrame>(model, videoFrameConverter, frame, options)) as VideoFrame;
       post({ t: 'restored', id, frame: out, runtime: runtime() }, [out]);
     } catch (e) {
       frame.close();
       post({ t: 'rejected', id, error: errorData(e, 'INVALID_IMAGE'), runtime: runtime() });
-    } finally {
-      x?.dispose();
-      y?.dispose();
     }
   }
 
@@ -104,9 +86,8 @@ export function serveModel(scope: WorkerScope): void {
     const degrade = createDegradation(degradeSpec.kind, degradeSpec.params);
     const frames = new Subject<VideoFrame>();
     const waiting = new Map<VideoFrame, { id: number; options: PredictOptions }>();
-    const l: Lesson = { frames, degrade, waiting, subscription: undefined as unknown as Subscription };
-    lesson = l;
-    (l as { subscription: Subscription }).subscription = frames
+    let failed = false;
+    const subscription = frames
       .pipe(reviewLearning<BrowserFrame>(learner, { domain, pairs: 'synthesize', degrade, converter: videoFrameConverter }))
       .subscribe({
         next: (frame) => {
@@ -116,10 +97,13 @@ export function serveModel(scope: WorkerScope): void {
           else frame.close();
         },
         error: (e: unknown) => {
+          failed = true;
           post({ t: 'learner-failed', error: errorData(e, 'INVALID_ARGUMENT') });
-          if (lesson === l) endLesson();
+          if (lesson?.frames === frames) endLesson();
         },
       });
+    if (failed) degrade.dispose();
+    else lesson = { frames, degrade, waiting, subscription };
   }
 
   function control(op: 'pause' | 'resume' | 'reset' | 'dispose'): void {

@@ -205,11 +205,11 @@ export class WorkerModel implements FrameRestoringModel<VideoFrame> {
       return Promise.reject(new SimpleIRError('INVALID_IMAGE', `A model in a worker restores VideoFrames; got ${describeValue(frame)}. Make one with new VideoFrame(source, { timestamp }).`));
     }
     const id = ++this.nextId;
-    const options_ = { tileSize: options.tileSize, overlap: options.overlap, lowLight: options.lowLight };
+    const predictOptions = { tileSize: options.tileSize, overlap: options.overlap, lowLight: options.lowLight };
     return new Promise<VideoFrame>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       try {
-        this.post({ t: 'restore', id, frame, options: options_ }, [frame]);
+        this.post({ t: 'restore', id, frame, options: predictOptions }, [frame]);
       } catch (e) {
         this.pending.delete(id);
         closeQuietly(frame);

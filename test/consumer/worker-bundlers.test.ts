@@ -1,7 +1,7 @@
 /**
- * The model worker of the packed package in a Vite 7 app: `loadWorkerModel('tiny', { backend: 'wasm' })`
- * with no worker URL, so the worker comes from the package's `new Worker(new URL('./worker.js',
- * import.meta.url), { type: 'module' })`, which Vite must find and emit. The app restores an ffmpeg MP4
+ * The model worker of the packed package in Vite 7 and webpack 5 apps: `loadWorkerModel('tiny', { backend:
+ * 'wasm' })` with no worker URL, so the worker comes from the package's `new Worker(new URL('./worker.js',
+ * import.meta.url), { type: 'module' })`, which the bundler must find and emit. The app restores an ffmpeg MP4
  * through the worker and the same MP4 with the model on the page's thread: every frame, in order, equal
  * within 1/255. And the CommonJS build: requiring `simpleir-stream/browser` in Node does not fail on
  * `import.meta`; `loadWorkerModel` there rejects with WORKER_FAILED.
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startServer } from '../../scripts/serve';
 import { launchBrowser, openPage, runInPage } from '../browser/harness';
-import { makeMedia, type AppMedia } from './browser-app';
+import { makeMedia, WEBPACK_CONFIG, type AppMedia } from './browser-app';
 import { scratchApp, type ScratchApp } from './scratch';
 
 /** `npm run test:node` (SIMPLEIR_SKIP_BROWSER=1) skips the browser tests, this one included; it says so. */
@@ -70,16 +70,17 @@ after(async () => {
   if (media) await rm(media.dir, { recursive: true, force: true });
 });
 
-test('Vite 7 emits the package worker; an MP4 restored through it equals the page-thread model within 1/255', { skip }, async () => {
-  const dir = join(app.dir, 'worker-vite-app');
+/** A fresh app folder with the app's code. */
+async function project(name: string): Promise<string> {
+  const dir = join(app.dir, name);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'main.js'), MAIN_JS);
-  await writeFile(join(dir, 'index.html'), '<!doctype html><html><head><meta charset="utf-8"><title>worker</title></head><body><script type="module" src="./main.js"></script></body></html>\n');
-  await app.exec(join(app.dir, 'node_modules/.bin/vite'), ['build', '--outDir', 'out', '--emptyOutDir', '--logLevel', 'warn'], { cwd: dir });
-  const out = join(dir, 'out');
-  const assets = await readdir(join(out, 'assets'));
-  assert.ok(assets.some((f) => /^worker-[\w-]+\.js$/.test(f)), `Vite emitted no worker file: ${assets.join(', ')}`);
+  return dir;
+}
+
+/** Serves the built app, runs it in headless Chromium and checks the worker's frames against the page's. */
+async function runApp(out: string, what: string): Promise<void> {
   const server = await startServer({ root: out, routes: { '/media/': media.dir } });
   const context = await launchBrowser();
   try {
@@ -91,7 +92,7 @@ test('Vite 7 emits the package worker; an MP4 restored through it equals the pag
       `/media/${media.mp4}`,
       { timeoutMs: 600_000 },
     );
-    console.log(`# vite worker: ${r.timestamps.length} frames, backend ${r.workerBackend}, max diff ${r.maxDiff}/255 against the page thread, mean change ${r.changed.toFixed(2)}/255`);
+    console.log(`# ${what} worker: ${r.timestamps.length} frames, backend ${r.workerBackend}, max diff ${r.maxDiff}/255 against the page thread, mean change ${r.changed.toFixed(2)}/255`);
     assert.equal(r.workerBackend, 'wasm');
     assert.equal(r.timestamps.length, media.mp4Frames);
     assert.deepEqual(r.timestamps, r.reference);
@@ -102,6 +103,25 @@ test('Vite 7 emits the package worker; an MP4 restored through it equals the pag
     await context.close().catch(() => undefined);
     await server.close();
   }
+}
+
+const HTML = '<!doctype html><html><head><meta charset="utf-8"><title>worker</title></head><body><script type="module" src="./main.js"></script></body></html>\n';
+
+test('Vite 7 emits the package worker; an MP4 restored through it equals the page-thread model within 1/255', { skip }, async () => {
+  const dir = await project('worker-vite-app');
+  await writeFile(join(dir, 'index.html'), HTML);
+  await app.exec(join(app.dir, 'node_modules/.bin/vite'), ['build', '--outDir', 'out', '--emptyOutDir', '--logLevel', 'warn'], { cwd: dir });
+  const assets = await readdir(join(dir, 'out', 'assets'));
+  assert.ok(assets.some((f) => /^worker-[\w-]+\.js$/.test(f)), `Vite emitted no worker file: ${assets.join(', ')}`);
+  await runApp(join(dir, 'out'), 'vite');
+});
+
+test('webpack 5 emits the package worker; an MP4 restored through it equals the page-thread model within 1/255', { skip }, async () => {
+  const dir = await project('worker-webpack-app');
+  await writeFile(join(dir, 'webpack.config.cjs'), WEBPACK_CONFIG);
+  await app.exec(join(app.dir, 'node_modules/.bin/webpack'), ['--config', 'webpack.config.cjs'], { cwd: dir });
+  await writeFile(join(dir, 'out', 'index.html'), HTML);
+  await runApp(join(dir, 'out'), 'webpack');
 });
 
 test('the CommonJS browser build loads in Node despite import.meta; loadWorkerModel rejects with WORKER_FAILED there', { skip }, async () => {

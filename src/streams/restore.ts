@@ -483,7 +483,7 @@ export async function restoreFrameWith<F>(model: FramePredictor, converter: Fram
   try {
     checkInput(t.x, converter.name);
     await model.assertFiniteWeights?.();
-    y = model.predict(t.x, options);
+    y = await model.predict(t.x, options);
     return await converter.fromTensor(y, t.info);
   } finally {
     t.x.dispose();

@@ -90,7 +90,7 @@ export function opening(x: tf.Tensor4D, k: number): tf.Tensor4D {
 }
 
 /** Maximum over a k x k square (separable: two passes of k, not k^2 per pixel). */
-function dilate(x: tf.Tensor4D, k: number): tf.Tensor4D {
+export function dilate(x: tf.Tensor4D, k: number): tf.Tensor4D {
   return k <= 1 ? x : tf.maxPool(tf.maxPool(x, [k, 1], 1, 'same'), [1, k], 1, 'same');
 }
 
@@ -100,7 +100,7 @@ function erode(x: tf.Tensor4D, k: number): tf.Tensor4D {
 }
 
 /** Mean over a k x k square (separable; at the borders, over the part inside the frame). */
-function boxMean(x: tf.Tensor4D, k: number): tf.Tensor4D {
+export function boxMean(x: tf.Tensor4D, k: number): tf.Tensor4D {
   return k <= 1 ? x : tf.avgPool(tf.avgPool(x, [k, 1], 1, 'same'), [1, k], 1, 'same');
 }
 

@@ -282,6 +282,37 @@ describe('TemporalFilter', () => {
     assert.ok(temporal - perFrame > 5, `per-frame ${perFrame.toFixed(2)} dB, temporal ${temporal.toFixed(2)} dB`);
   });
 
+  test('alignment is less pulled by moving flakes: on a still scene with dense bright flakes the aligned output stays close to the unaligned one', async () => {
+    // 240x136 with 150 flakes of 4x4 px per frame at new places: without the opening before
+    // correlation they pulled the estimated shift off zero (as on still snow clips).
+    const big = await photo(0, 240, 136);
+    const flakes = (seed: number): tf.Tensor4D => {
+      const rng = new Random(seed);
+      const mask = new Float32Array(136 * 240);
+      for (let k = 0; k < 150; k++) {
+        const x = rng.int(0, 240 - 4);
+        const y = rng.int(0, 136 - 4);
+        for (let dy = 0; dy < 4; dy++) for (let dx = 0; dx < 4; dx++) mask[(y + dy) * 240 + x + dx] = 0.7;
+      }
+      return tf.tidy(() => tf.add(big, tf.mul(tf.tensor4d(mask, [1, 136, 240, 1]), tf.sub(1, big))) as tf.Tensor4D);
+    };
+    const aligned = new TemporalFilter();
+    const still = new TemporalFilter({ align: false });
+    const worst: number[] = []; // PSNR of the aligned output against the unaligned one, per frame
+    for (let i = 0; i < 10; i++) {
+      const y = flakes(2000 + i);
+      const [a, b] = [aligned.process(y), still.process(y)];
+      worst.push(psnr(a, b));
+      tf.dispose([y, a, b]);
+    }
+    aligned.dispose();
+    still.dispose();
+    big.dispose();
+    // Measured: 38.5 dB on average over frames 2-9 with the opening, 36.0 without it.
+    const mean = worst.slice(2).reduce((x, y) => x + y, 0) / 8;
+    assert.ok(mean > 37.5, `aligned vs unaligned outputs: ${worst.map((p) => p.toFixed(1)).join(', ')} dB (mean ${mean.toFixed(2)})`);
+  });
+
   test('a cut (another photograph) clears the history: the first frame after it is the per-frame output, bit for bit', () => {
     const filter = new TemporalFilter({ frames: 5 });
     for (let i = 0; i < 6; i++) {

@@ -62,12 +62,12 @@ export interface TemporalFilterOptions {
    * degraded input frames: the aligned inputs' per-pixel `inputQuantile` (where streaks and flakes
    * have passed, the scene shows through with its full detail) guides a guided filter of the aligned
    * outputs' `guideQuantile` (the network removed the veil: it gives the level and colour). It fixes
-   * part of what outputs-only fusion cannot, the per-frame network's static error: +2.3 to +4.4 dB
+   * part of what outputs-only fusion cannot, the per-frame network's static error: +1.8 to +4.4 dB
    * over per-frame on rain and snow clips against +0.5 to +1.4 (measured with `tiny`, docs/temporal.md).
    * Areas where the result differs from the outputs-only one in a way removed streaks and flakes do
    * not explain keep the outputs-only result, but a moving object brighter than the scene can still
-   * ghost (measured: −2.3 dB on a clean clip with a moving object): for fixed or panning cameras over
-   * still scenes.
+   * ghost (measured: −2.3 dB on a clean clip with a moving object), and clean pans and shake lose
+   * 0.6-1.0 dB: for fixed or panning cameras over still scenes in rain or snow.
    */
   readonly guide?: boolean;
   /**

@@ -4,7 +4,9 @@
  * static camera, a slow sub-pixel pan, hand shake, a moving object pasted over the scene and a cut,
  * under animated rain and snow from the SDK's generators (and clean). Prints a Markdown table and
  * writes bench/results/temporal-<date>.json. `--clips static-rain,pan-snow` runs some clips only;
- * `--temporal '{"frames":7}'` passes options to the temporal filter.
+ * `--temporal '{"frames":7}'` passes options to the temporal filter; the filter is given each frame's
+ * degraded input (input guidance) unless `--outputs-only`; `--tag NAME` names the file
+ * temporal-<date>-NAME.json.
  *
  * Per clip and model: PSNR against the clean clip of the per-frame output and of the temporal output
  * (every frame, the first ones included), the moving object's own region, and flicker: the mean
@@ -23,7 +25,7 @@ import { Random } from '../src/core/random.js';
 import { TemporalFilter, type TemporalFilterOptions } from '../src/core/temporal/filter.js';
 
 const { values: args } = parseArgs({
-  options: { models: { type: 'string' }, size: { type: 'string' }, frames: { type: 'string' }, photos: { type: 'string' }, out: { type: 'string' }, clips: { type: 'string' }, temporal: { type: 'string' } },
+  options: { models: { type: 'string' }, size: { type: 'string' }, frames: { type: 'string' }, photos: { type: 'string' }, out: { type: 'string' }, clips: { type: 'string' }, temporal: { type: 'string' }, 'outputs-only': { type: 'boolean' }, tag: { type: 'string' } },
 });
 const models = (args.models ?? 'tiny').split(',');
 const [W, H] = (args.size ?? '480x272').split('x').map(Number) as [number, number];
@@ -135,7 +137,7 @@ function runClip(model: SimpleIR, clean: tf.Tensor4D[], degradation: Degradation
     y.dataSync();
     msPredict += performance.now() - t0;
     t0 = performance.now();
-    const z = filter.process(y);
+    const z = args['outputs-only'] ? filter.process(y) : filter.process(y, x);
     z.dataSync();
     msTemporal += performance.now() - t0;
     const m = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.mean(tf.squaredDifference(a, b)).dataSync()[0]!);
@@ -217,7 +219,7 @@ for (const modelName of models) {
 const seconds = (Date.now() - t0) / 1000;
 const outDir = args.out ?? 'bench/results';
 await mkdir(outDir, { recursive: true });
-const file = join(outDir, `temporal-${new Date().toISOString().slice(0, 10)}.json`);
+const file = join(outDir, `temporal-${new Date().toISOString().slice(0, 10)}${args.tag ? `-${args.tag}` : ''}.json`);
 await writeFile(
   file,
   JSON.stringify(

@@ -125,9 +125,23 @@ describe('simpleir restore --temporal', { skip: noFfmpeg }, () => {
     assert.throws(() => readFileSync(join(dir, 'x.png')), /ENOENT/, 'nothing written');
   });
 
+  test('--temporal-guide implies --temporal and gives a different output from --temporal, closer to the clean clip', async () => {
+    const guided = join(dir, 'guided.y4m');
+    const plain = join(dir, 'plain.y4m');
+    const r = await cli(['restore', join(dir, 'rainy.y4m'), '-o', guided, '--model', 'tiny', '--temporal-guide']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /with tiny \(temporal\)/);
+    assert.equal((await cli(['restore', join(dir, 'rainy.y4m'), '-o', plain, '--model', 'tiny', '--temporal'])).code, 0);
+    const [g, p, clean] = [await read(guided), await read(plain), await read(join(dir, 'clean.y4m'))];
+    assert.equal(g.length, FRAMES);
+    for (let i = 2; i < FRAMES; i++) assert.notDeepEqual(g[i]!.data, p[i]!.data, `frame ${i} is guided`);
+    assert.ok(clipPsnr(g, clean) > clipPsnr(p, clean), `guided ${clipPsnr(g, clean).toFixed(2)} dB, outputs only ${clipPsnr(p, clean).toFixed(2)} dB`);
+  });
+
   test('--help lists --temporal and --temporal-frames', async () => {
     const r = await cli(['restore', '--help']);
     assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /--temporal-guide\s+video only: --temporal guided by the degraded inputs/);
     assert.match(r.stdout, /--temporal\s+video only: temporal restoration/);
     assert.match(r.stdout, /--temporal-frames <n>\s+video only: frames fused/);
   });

@@ -319,16 +319,17 @@ class RestoreRun<F> {
       await model.assertFiniteWeights?.();
       if (this.closed) return;
       y = await model.predict(x, { tileSize: this.settings.tileSize, overlap: this.settings.overlap, lowLight: this.settings.lowLight });
-      x.dispose();
-      x = undefined;
       if (this.temporal) {
         stage = 'temporal restoration';
         await job.turn;
         if (this.closed) return;
-        const fused = this.temporal.process(y, timestamp);
+        // The degraded input guides the temporal step (input guidance, docs/temporal.md).
+        const fused = this.temporal.process(y, timestamp, x);
         y.dispose();
         y = fused;
       }
+      x.dispose();
+      x = undefined;
       stage = 'output conversion';
       const out = await converter.fromTensor(y, t.info);
       if (this.closed) this.closeOutput(out);

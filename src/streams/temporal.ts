@@ -45,15 +45,16 @@ export class TemporalStage {
 
   /**
    * The temporal output for the per-frame output `y` of the frame at `timestamp` (µs; `undefined` when
-   * unknown): a new tensor, `y` untouched. Clears the history first on a timestamp discontinuity.
+   * unknown) and, when given, the degraded input `x` it was restored from (input guidance): a new
+   * tensor, `y` and `x` untouched. Clears the history first on a timestamp discontinuity.
    */
-  process(y: tf.Tensor4D, timestamp: number | undefined): tf.Tensor4D {
+  process(y: tf.Tensor4D, timestamp: number | undefined, x?: tf.Tensor4D): tf.Tensor4D {
     if (timestamp !== undefined && Number.isFinite(timestamp)) {
       const last = this.lastTimestamp;
       if (last !== undefined && (timestamp < last || timestamp - last > this.maxGapUs)) this.filter.reset();
       this.lastTimestamp = timestamp;
     }
-    return this.filter.process(y);
+    return this.filter.process(y, x);
   }
 
   /** Frees every tensor the stage holds. Idempotent. */

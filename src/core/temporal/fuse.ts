@@ -84,8 +84,13 @@ export function changeMask(current: tf.Tensor4D, reference: tf.Tensor4D, options
   });
 }
 
+/** Grey-level opening over k x k squares (erosion, then dilation): removes bright details thinner than k. */
+export function opening(x: tf.Tensor4D, k: number): tf.Tensor4D {
+  return tf.tidy(() => dilate(erode(x, k), k));
+}
+
 /** Maximum over a k x k square (separable: two passes of k, not k^2 per pixel). */
-function dilate(x: tf.Tensor4D, k: number): tf.Tensor4D {
+export function dilate(x: tf.Tensor4D, k: number): tf.Tensor4D {
   return k <= 1 ? x : tf.maxPool(tf.maxPool(x, [k, 1], 1, 'same'), [1, k], 1, 'same');
 }
 
@@ -95,6 +100,32 @@ function erode(x: tf.Tensor4D, k: number): tf.Tensor4D {
 }
 
 /** Mean over a k x k square (separable; at the borders, over the part inside the frame). */
-function boxMean(x: tf.Tensor4D, k: number): tf.Tensor4D {
+export function boxMean(x: tf.Tensor4D, k: number): tf.Tensor4D {
   return k <= 1 ? x : tf.avgPool(tf.avgPool(x, [k, 1], 1, 'same'), [1, k], 1, 'same');
+}
+
+/**
+ * He, Sun and Tang's guided filter, per channel, computed on a grid `factor` times coarser (He and
+ * Sun's fast guided filter): the output is `A * guide + B`, where `A` and `B` are the smoothed
+ * coefficients of the least-squares linear fit of `target` on `guide` over windows of about
+ * `(2 radius + 1)^2` full-resolution pixels, regularised by `epsilon`. It carries the guide's
+ * structure with the target's local level and contrast.
+ */
+export function guidedFilter(guide: tf.Tensor4D, target: tf.Tensor4D, radius: number, epsilon: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [, h, w] = guide.shape;
+    const factor = Math.max(1, Math.min(Math.floor(radius / 4), Math.floor(Math.min(h, w) / 8)));
+    const down = (x: tf.Tensor4D): tf.Tensor4D => (factor > 1 ? tf.avgPool(x, factor, factor, 'same') : x);
+    const g = down(guide);
+    const t = down(target);
+    const k = 2 * Math.max(1, Math.round(radius / factor)) + 1;
+    const mg = boxMean(g, k);
+    const mt = boxMean(t, k);
+    const cov = tf.sub(boxMean(tf.mul(g, t) as tf.Tensor4D, k), tf.mul(mg, mt));
+    const variance = tf.relu(tf.sub(boxMean(tf.square(g) as tf.Tensor4D, k), tf.square(mg)));
+    const a = tf.div(cov, tf.add(variance, epsilon)) as tf.Tensor4D;
+    const b = tf.sub(mt, tf.mul(a, mg)) as tf.Tensor4D;
+    const up = (x: tf.Tensor4D): tf.Tensor4D => (factor > 1 ? (tf.image.resizeBilinear(x, [h, w]) as tf.Tensor4D) : x);
+    return tf.add(tf.mul(up(boxMean(a, k)), guide), up(boxMean(b, k))) as tf.Tensor4D;
+  });
 }

@@ -1,5 +1,5 @@
 /**
- * Browser entry of temporal.test.ts: `restore(model, { temporal: true })` on the zero-copy WebGPU
+ * Browser entry of temporal.test.ts: `restore(model, { temporal: true })` (or `{ guide: true }`) on the zero-copy WebGPU
  * path (VideoFrames in, VideoFrames out) with every CPU readback counted; frames of a smooth scene
  * with bright streaks at new places in every frame.
  */
@@ -28,7 +28,7 @@ export interface TemporalRunResult {
 
 declare global {
   interface Window {
-    temporalRun: (n: number) => Promise<TemporalRunResult>;
+    temporalRun: (n: number, guide?: boolean) => Promise<TemporalRunResult>;
   }
 }
 
@@ -86,7 +86,8 @@ function psnr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return 10 * Math.log10((255 * 255) / Math.max(se / n, 1e-10));
 }
 
-window.temporalRun = async (n) => {
+window.temporalRun = async (n, guide = false) => {
+  const temporal = guide ? { guide: true } : true;
   await selectBackend('webgpu', { onWarning: () => undefined });
   const converter = createVideoFrameConverter({ path: 'gpu' }) as unknown as FrameConverter<VideoFrame, VideoFrameInfo>;
   const model = SimpleIR.create('tiny'); // the identity: what changes is the temporal stage's doing
@@ -94,14 +95,14 @@ window.temporalRun = async (n) => {
   const frame = (data: Uint8Array, i: number): VideoFrame =>
     new VideoFrame(data, { format: 'RGBA', codedWidth: W, codedHeight: H, timestamp: i * 40_000, duration: 40_000 });
   // Warm up (shader compilation) outside the count.
-  const warm = await firstValueFrom(from([0, 1].map((i) => frame(rainy(clean, 100 + i), i))).pipe(restore(model, { converter, temporal: true }), toArray()));
+  const warm = await firstValueFrom(from([0, 1].map((i) => frame(rainy(clean, 100 + i), i))).pipe(restore(model, { converter, temporal }), toArray()));
   warm.forEach((f) => f.close());
   const inputs = Array.from({ length: n }, (_, i) => frame(rainy(clean, i), i));
   const tensorsBefore = tf.memory().numTensors;
   const rb = startReadbackCount();
   let outputs: VideoFrame[];
   try {
-    outputs = await firstValueFrom(from(inputs).pipe(restore(model, { converter, temporal: true }), toArray()));
+    outputs = await firstValueFrom(from(inputs).pipe(restore(model, { converter, temporal }), toArray()));
   } finally {
     rb.restore();
   }

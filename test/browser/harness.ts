@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { build, version as esbuildVersion } from 'esbuild';
@@ -209,8 +209,8 @@ export async function bundleForBrowser(entry: string, outdir: string = BUNDLE_DI
   const job = (async (): Promise<Bundle> => {
     const t0 = performance.now();
     if (!existsSync(entryPath)) throw new Error(`bundleForBrowser: entry ${entryPath} does not exist`);
-    const rel = relative(REPO_ROOT, entryPath);
-    const name = `${basename(entryPath, extname(entryPath))}.${createHash('sha1').update(rel).digest('hex').slice(0, 8)}.js`;
+    // The absolute path: two checkouts sharing one .cache (git worktrees) must not overwrite each other's bundles.
+    const name = `${basename(entryPath, extname(entryPath))}.${createHash('sha1').update(entryPath).digest('hex').slice(0, 8)}.js`;
     const outfile = join(outDirPath, name);
     const manifestFile = `${outfile}.inputs.json`;
     const url = `/bundles/${name}`;

@@ -11,15 +11,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import sharp from 'sharp';
 import { loadPhotoSet } from '../src/training/photos.js';
 import { selectBackend } from '../src/core/backend.js';
-import { rain, snow, type Degradation } from '../src/core/degrade/index.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
-import { Random } from '../src/core/random.js';
 import { TemporalFilter, type TemporalFilterOptions } from '../src/core/temporal/filter.js';
 import { quantile } from '../src/core/temporal/fuse.js';
 import { shiftFrame } from '../src/core/temporal/align.js';
+import { cleanClip, degradationFor, type Motion, type Weather } from './temporal-clips.js';
 
 const { values: args } = parseArgs({
   options: { size: { type: 'string' }, frames: { type: 'string' }, photos: { type: 'string' }, clips: { type: 'string' }, variants: { type: 'string' }, strength: { type: 'string' }, model: { type: 'string' } },
@@ -35,35 +33,6 @@ await selectBackend('wasm');
 const set = await loadPhotoSet();
 const photos = set.val.slice(0, Number(args.photos ?? set.val.length));
 
-async function load(file: string, width: number, height: number): Promise<tf.Tensor4D> {
-  const { data, info } = await sharp(file).resize(width, height, { fit: 'cover' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return tf.tensor4d(Float32Array.from(data, (v) => v / 255), [1, info.height, info.width, 3]);
-}
-function view(scene: tf.Tensor4D, oy: number, ox: number): tf.Tensor4D {
-  const [, sh, sw] = scene.shape;
-  const box = [oy / (sh - 1), ox / (sw - 1), (oy + H - 1) / (sh - 1), (ox + W - 1) / (sw - 1)];
-  return tf.image.cropAndResize(scene, tf.tensor2d([box]), [0], [H, W], 'bilinear') as tf.Tensor4D;
-}
-/** Clean frames and their view origins (the true camera position). */
-async function cleanClip(motion: string, index: number): Promise<{ frames: tf.Tensor4D[]; origins: Array<[number, number]> }> {
-  const margin = 48;
-  const scene = await load(photos[index]!, W + 2 * margin, H + 2 * margin);
-  const rng = new Random(100 + index);
-  const frames: tf.Tensor4D[] = [];
-  const origins: Array<[number, number]> = [];
-  for (let i = 0; i < N; i++) {
-    const o: [number, number] = motion === 'pan' ? [margin - 6 + 0.6 * i, margin - 16 + 1.7 * i] : motion === 'shake' ? [margin + rng.uniform(-4, 4), margin + rng.uniform(-4, 4)] : [margin, margin];
-    origins.push(o);
-    frames.push(tf.tidy(() => view(scene, o[0], o[1])));
-  }
-  scene.dispose();
-  return { frames, origins };
-}
-function degradationFor(weather: string, seed: number): Degradation | undefined {
-  if (weather === 'rain') return rain({ seed, strength: STRENGTH });
-  if (weather === 'snow') return snow({ seed, strength: STRENGTH });
-  return undefined;
-}
 const mseOf = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.mean(tf.squaredDifference(a, b)).dataSync()[0]!);
 const db = (v: number): number => 10 * Math.log10(1 / v);
 
@@ -85,14 +54,14 @@ function guided(g: tf.Tensor4D, t: tf.Tensor4D, r: number, eps: number): tf.Tens
 const model = await SimpleIR.load(args.model ?? 'tiny');
 console.log(`${W}x${H}, ${N} frames, ${photos.length} photos, strength ${STRENGTH}`);
 for (const clipName of clipNames) {
-  const [motion, weather] = clipName.split('-') as [string, string];
+  const [motion, weather] = clipName.split('-') as [Motion, Weather];
   const acc: Record<string, number> = {};
   const add = (k: string, v: number): void => {
     acc[k] = (acc[k] ?? 0) + v / photos.length;
   };
   for (let p = 0; p < photos.length; p++) {
-    const { frames: clean, origins } = await cleanClip(motion, p);
-    const deg = degradationFor(weather, 7000 + p);
+    const { frames: clean, origins } = await cleanClip(photos, p, motion, { width: W, height: H, frames: N });
+    const deg = degradationFor(weather, 7000 + p, STRENGTH);
     const xs = clean.map((c, i) => (deg ? (deg.apply(c, { time: i / FPS }) as tf.Tensor4D) : c.clone()));
     const ys = xs.map((x) => model.predict(x));
     // True alignment of past frame j onto frame i: shift d = o_j - o_i (current(p) = past(p - d)).

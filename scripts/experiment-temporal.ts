@@ -16,13 +16,12 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import sharp from 'sharp';
 import { loadPhotoSet } from '../src/training/photos.js';
 import { selectBackend } from '../src/core/backend.js';
-import { rain, snow, type Degradation } from '../src/core/degrade/index.js';
+import type { Degradation } from '../src/core/degrade/index.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
-import { Random } from '../src/core/random.js';
 import { TemporalFilter, type TemporalFilterOptions } from '../src/core/temporal/filter.js';
+import { cleanClip, degradationFor, type Box, type Motion, type Weather } from './temporal-clips.js';
 
 const { values: args } = parseArgs({
   options: { models: { type: 'string' }, size: { type: 'string' }, frames: { type: 'string' }, photos: { type: 'string' }, out: { type: 'string' }, clips: { type: 'string' }, temporal: { type: 'string' }, 'outputs-only': { type: 'boolean' }, tag: { type: 'string' } },
@@ -34,8 +33,6 @@ const FPS = 25;
 /** `--temporal '{"frames":7}'`: options of the temporal filter (default: its defaults). */
 const temporalOptions = JSON.parse(args.temporal ?? '{}') as TemporalFilterOptions;
 
-type Motion = 'static' | 'pan' | 'shake' | 'object' | 'cut';
-type Weather = 'rain' | 'snow' | 'clean';
 interface ClipSpec {
   readonly name: string;
   readonly motion: Motion;
@@ -52,65 +49,9 @@ await selectBackend('wasm');
 const set = await loadPhotoSet();
 const photos = set.val.slice(0, Number(args.photos ?? set.val.length));
 
-/** A photograph resized to cover `width` x `height`, `[1, h, w, 3]`. */
-async function load(file: string, width: number, height: number): Promise<tf.Tensor4D> {
-  const { data, info } = await sharp(file).resize(width, height, { fit: 'cover' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return tf.tensor4d(Float32Array.from(data, (v) => v / 255), [1, info.height, info.width, 3]);
-}
-
-/** The `H` x `W` view of `scene` with its top-left corner at (`oy`, `ox`), sub-pixel (bilinear). */
-function view(scene: tf.Tensor4D, oy: number, ox: number): tf.Tensor4D {
-  const [, sh, sw] = scene.shape;
-  const box = [oy / (sh - 1), ox / (sw - 1), (oy + H - 1) / (sh - 1), (ox + W - 1) / (sw - 1)];
-  return tf.image.cropAndResize(scene, tf.tensor2d([box]), [0], [H, W], 'bilinear') as tf.Tensor4D;
-}
-
-/** The clean frames of a clip and, for `object`, the object's box per frame. */
-async function cleanClip(spec: ClipSpec, index: number): Promise<{ frames: tf.Tensor4D[]; boxes?: Array<[number, number, number, number]> }> {
-  const margin = 48;
-  const scene = await load(photos[index]!, W + 2 * margin, H + 2 * margin);
-  const second = await load(photos[(index + 1) % photos.length]!, W + 2 * margin, H + 2 * margin);
-  const rng = new Random(100 + index);
-  const frames: tf.Tensor4D[] = [];
-  const boxes: Array<[number, number, number, number]> = [];
-  const size = Math.round(H / 3);
-  const patch = tf.tidy(() => view(second, margin, margin).slice([0, 0, 0, 0], [1, size, size, 3]).mul(0.7).add(0.15)) as tf.Tensor4D;
-  for (let i = 0; i < N; i++) {
-    const f = tf.tidy(() => {
-      switch (spec.motion) {
-        case 'static':
-          return view(scene, margin, margin);
-        case 'pan':
-          return view(scene, margin - 6 + 0.6 * i, margin - 16 + 1.7 * i);
-        case 'shake':
-          return view(scene, margin + rng.uniform(-4, 4), margin + rng.uniform(-4, 4));
-        case 'cut':
-          return view(i < N / 2 ? scene : second, margin, margin);
-        case 'object': {
-          const top = Math.round(H / 2 - size / 2);
-          const left = Math.round(W * 0.1 + 5 * i);
-          boxes.push([top, left, size, size]);
-          const pad: Array<[number, number]> = [[0, 0], [top, H - top - size], [left, W - left - size], [0, 0]];
-          const mask = tf.pad(tf.ones([1, size, size, 1]), pad);
-          return tf.add(tf.mul(view(scene, margin, margin), tf.sub(1, mask)), tf.pad(patch, pad)) as tf.Tensor4D;
-        }
-      }
-    });
-    frames.push(f);
-  }
-  tf.dispose([scene, second, patch]);
-  return spec.motion === 'object' ? { frames, boxes } : { frames };
-}
-
-function degradationFor(weather: Weather, seed: number): Degradation | undefined {
-  if (weather === 'rain') return rain({ seed, strength: 0.6 });
-  if (weather === 'snow') return snow({ seed, strength: 0.6 });
-  return undefined;
-}
-
 const psnrOf = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => 10 * Math.log10(1 / tf.mean(tf.squaredDifference(a, b)).dataSync()[0]!));
 const meanAbs = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.mean(tf.abs(tf.sub(a, b))).dataSync()[0]!);
-const region = (t: tf.Tensor4D, [top, left, h, w]: [number, number, number, number]): tf.Tensor4D => tf.slice(t, [0, top, left, 0], [1, h, w, 3]);
+const region = (t: tf.Tensor4D, [top, left, h, w]: Box): tf.Tensor4D => tf.slice(t, [0, top, left, 0], [1, h, w, 3]);
 
 interface ClipResult {
   psnrDegraded: number;
@@ -123,7 +64,7 @@ interface ClipResult {
 }
 
 /** Runs one clip through the model per frame and through the temporal filter; MSE-pooled PSNRs. */
-function runClip(model: SimpleIR, clean: tf.Tensor4D[], degradation: Degradation | undefined, boxes?: Array<[number, number, number, number]>): ClipResult & { msPredict: number; msTemporal: number } {
+function runClip(model: SimpleIR, clean: tf.Tensor4D[], degradation: Degradation | undefined, boxes?: Box[]): ClipResult & { msPredict: number; msTemporal: number } {
   const filter = new TemporalFilter(temporalOptions);
   const mse = { degraded: 0, perFrame: 0, temporal: 0, objPer: 0, objTem: 0 };
   const flick = { clean: 0, perFrame: 0, temporal: 0 };
@@ -184,8 +125,8 @@ for (const modelName of models) {
   for (const spec of clips) {
     const perPhoto: Array<ReturnType<typeof runClip> & { photo: string }> = [];
     for (let p = 0; p < photos.length; p++) {
-      const { frames, boxes } = await cleanClip(spec, p);
-      const degradation = degradationFor(spec.weather, 7000 + p);
+      const { frames, boxes } = await cleanClip(photos, p, spec.motion, { width: W, height: H, frames: N });
+      const degradation = degradationFor(spec.weather, 7000 + p, 0.6);
       perPhoto.push({ photo: basename(photos[p]!), ...runClip(model, frames, degradation, boxes) });
       degradation?.dispose();
       tf.dispose(frames);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -72,6 +72,15 @@ export const WEBPACK_CONFIG = `module.exports = {
 `;
 
 /** The page that loads the built app (esbuild and webpack; Vite writes its own from the same). */
+/** A fresh project folder `name` inside the scratch app at `appDir`, holding the app's code as `main.js`. */
+export async function appProject(appDir: string, name: string, mainJs: string): Promise<string> {
+  const dir = join(appDir, name);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'main.js'), mainJs);
+  return dir;
+}
+
 export function appHtml(script: string, module: boolean): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>consumer</title></head><body><script ${module ? 'type="module" ' : ''}src="${script}"></script></body></html>\n`;
 }

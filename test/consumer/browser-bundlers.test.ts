@@ -5,10 +5,10 @@
  * (every frame), in headless Chromium.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { APP_MAIN_JS, appHtml, makeMedia, runAndCheckApp, WEBPACK_CONFIG, type AppMedia } from './browser-app';
+import { appProject, APP_MAIN_JS, appHtml, makeMedia, runAndCheckApp, WEBPACK_CONFIG, type AppMedia } from './browser-app';
 import { scratchApp, type ScratchApp } from './scratch';
 
 let app: ScratchApp;
@@ -27,15 +27,6 @@ after(async () => {
   if (media) await rm(media.dir, { recursive: true, force: true });
 });
 
-/** A fresh project folder for one bundler inside the scratch app, with the app's code. */
-async function project(name: string): Promise<string> {
-  const dir = join(app.dir, name);
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'main.js'), APP_MAIN_JS);
-  return dir;
-}
-
 /** The presets must come out as chunks of their own, loaded only when asked for. */
 async function assertLazyPresets(outDir: string, mainFile: string): Promise<void> {
   const files = await readdir(outDir, { recursive: true });
@@ -47,7 +38,7 @@ async function assertLazyPresets(outDir: string, mainFile: string): Promise<void
 }
 
 test('esbuild (platform browser): presets with no options, image and MP4 restored', { skip }, async () => {
-  const dir = await project('esbuild-app');
+  const dir = await appProject(app.dir, 'esbuild-app', APP_MAIN_JS);
   const out = join(dir, 'out');
   await app.exec(join(app.dir, 'node_modules/.bin/esbuild'), ['main.js', '--bundle', '--format=esm', '--platform=browser', '--splitting', '--minify', `--outdir=${out}`], { cwd: dir });
   await writeFile(join(out, 'index.html'), appHtml('main.js', true));
@@ -56,7 +47,7 @@ test('esbuild (platform browser): presets with no options, image and MP4 restore
 });
 
 test('Vite 7: presets with no options, image and MP4 restored', { skip }, async () => {
-  const dir = await project('vite-app');
+  const dir = await appProject(app.dir, 'vite-app', APP_MAIN_JS);
   await writeFile(join(dir, 'index.html'), appHtml('./main.js', true));
   await app.exec(join(app.dir, 'node_modules/.bin/vite'), ['build', '--outDir', 'out', '--emptyOutDir', '--logLevel', 'warn'], { cwd: dir });
   const out = join(dir, 'out');
@@ -68,7 +59,7 @@ test('Vite 7: presets with no options, image and MP4 restored', { skip }, async 
 });
 
 test('webpack 5 (webpack-cli): presets with no options, image and MP4 restored', { skip }, async () => {
-  const dir = await project('webpack-app');
+  const dir = await appProject(app.dir, 'webpack-app', APP_MAIN_JS);
   await writeFile(join(dir, 'webpack.config.cjs'), WEBPACK_CONFIG);
   await app.exec(join(app.dir, 'node_modules/.bin/webpack'), ['--config', 'webpack.config.cjs'], { cwd: dir });
   const out = join(dir, 'out');

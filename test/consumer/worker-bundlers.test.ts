@@ -7,12 +7,12 @@
  * `import.meta`; `loadWorkerModel` there rejects with WORKER_FAILED.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startServer } from '../../scripts/serve';
 import { launchBrowser, openPage, runInPage } from '../browser/harness';
-import { makeMedia, WEBPACK_CONFIG, type AppMedia } from './browser-app';
+import { appProject, makeMedia, WEBPACK_CONFIG, type AppMedia } from './browser-app';
 import { scratchApp, type ScratchApp } from './scratch';
 
 /** `npm run test:node` (SIMPLEIR_SKIP_BROWSER=1) skips the browser tests, this one included; it says so. */
@@ -70,15 +70,6 @@ after(async () => {
   if (media) await rm(media.dir, { recursive: true, force: true });
 });
 
-/** A fresh app folder with the app's code. */
-async function project(name: string): Promise<string> {
-  const dir = join(app.dir, name);
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'main.js'), MAIN_JS);
-  return dir;
-}
-
 /** Serves the built app, runs it in headless Chromium and checks the worker's frames against the page's. */
 async function runApp(out: string, what: string): Promise<void> {
   const server = await startServer({ root: out, routes: { '/media/': media.dir } });
@@ -108,7 +99,7 @@ async function runApp(out: string, what: string): Promise<void> {
 const HTML = '<!doctype html><html><head><meta charset="utf-8"><title>worker</title></head><body><script type="module" src="./main.js"></script></body></html>\n';
 
 test('Vite 7 emits the package worker; an MP4 restored through it equals the page-thread model within 1/255', { skip }, async () => {
-  const dir = await project('worker-vite-app');
+  const dir = await appProject(app.dir, 'worker-vite-app', MAIN_JS);
   await writeFile(join(dir, 'index.html'), HTML);
   await app.exec(join(app.dir, 'node_modules/.bin/vite'), ['build', '--outDir', 'out', '--emptyOutDir', '--logLevel', 'warn'], { cwd: dir });
   const assets = await readdir(join(dir, 'out', 'assets'));
@@ -117,7 +108,7 @@ test('Vite 7 emits the package worker; an MP4 restored through it equals the pag
 });
 
 test('webpack 5 emits the package worker; an MP4 restored through it equals the page-thread model within 1/255', { skip }, async () => {
-  const dir = await project('worker-webpack-app');
+  const dir = await appProject(app.dir, 'worker-webpack-app', MAIN_JS);
   await writeFile(join(dir, 'webpack.config.cjs'), WEBPACK_CONFIG);
   await app.exec(join(app.dir, 'node_modules/.bin/webpack'), ['--config', 'webpack.config.cjs'], { cwd: dir });
   await writeFile(join(dir, 'out', 'index.html'), HTML);

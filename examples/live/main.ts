@@ -1,7 +1,7 @@
 /**
  * The live demo: camera (or, without one, the bundled sample clip) → `restore(model, { mode: 'live' })`
  * → a split view of original and restored frames, with the operator's metrics, preset / backend / size
- * selectors, a temporal restoration toggle and online Review Learning ("adapt to this scene"). The model
+ * selectors, a temporal restoration selector (per frame, temporal, input-guided) and online Review Learning ("adapt to this scene"). The model
  * and the learner run in a worker (`loadWorkerModel`), so the page's thread never waits for them;
  * `?worker=off` (and temporal restoration, which runs on this thread) keeps them on the page's thread.
  * `window.simpleirDemo` exposes the metrics (with the longest main-thread task of the last 10 s) and a
@@ -28,6 +28,7 @@ import {
   WorkerModel,
 } from '../../src/browser';
 import { BACKEND_CHOICES, byId, describeBackend, describeChoice, fillSelect, loadPreset, loadWorkerPreset, PRESET_CHOICES, queryChoice, setBanner, startBackend, type BackendChoice } from '../shared/setup';
+import { setUpTemporalSelect, temporalOptions, type TemporalMode } from '../shared/temporal';
 import { InputSnapshots } from './snapshots';
 import { splitView } from './split-view';
 
@@ -89,8 +90,11 @@ export interface DemoStatus {
   readonly framesSeen: number;
   /** Restored frames drawn since the stream (re)started. */
   readonly framesShown: number;
-  /** Whether the running stream restores temporally (the "Temporal (video) restoration" toggle). */
-  readonly temporal: boolean;
+  /**
+   * What the running stream does (the "Restoration" selector, `?temporal=`): `off` per frame, `on`
+   * temporal (`temporal: true`), `guide` temporal guided by the inputs (`temporal: { guide: true }`).
+   */
+  readonly temporal: TemporalMode;
   /** Whether the model (and the learner) run in a worker. */
   readonly worker: boolean;
   readonly learning: 'off' | 'on' | 'paused' | 'unavailable';
@@ -127,7 +131,8 @@ const ui = {
   preset: byId<HTMLSelectElement>('preset'),
   backend: byId<HTMLSelectElement>('backend'),
   size: byId<HTMLSelectElement>('size'),
-  temporal: byId<HTMLInputElement>('temporal'),
+  temporal: byId<HTMLSelectElement>('temporal'),
+  temporalNote: byId('temporal-note'),
   learnKind: byId<HTMLSelectElement>('learn-kind'),
   learnBudget: byId<HTMLSelectElement>('learn-budget'),
   adapt: byId<HTMLButtonElement>('adapt'),
@@ -148,8 +153,8 @@ const state = {
   worker: false,
   backend: null as BackendInfo | null,
   metrics: null as RestoreMetrics | null,
-  /** The running stream's temporal setting. */
-  temporal: false,
+  /** The running stream's temporal mode. */
+  temporal: 'off' as TemporalMode,
   framesSeen: 0,
   framesShown: 0,
   pipeline: null as Subscription | null,
@@ -291,13 +296,13 @@ function startPipeline(source: SourceChoice): void {
   ui.placeholder.textContent = source === 'camera' ? 'Opening the camera…' : 'Playing the sample clip…';
   ui.sourceNote.textContent =
     source === 'camera' ? 'Source: your camera (frames stay on this device).' : 'Source: the bundled sample clip (a photograph with synthetic rain, made by npm run sample-clip).';
-  // Temporal restoration fuses past frames of this stream: toggling it restarts the stream, so the
-  // new setting applies from the next frames with an empty history.
-  state.temporal = ui.temporal.checked;
+  // Temporal restoration fuses past frames of this stream: changing the mode restarts the stream, so
+  // the new mode applies from the next frames with an empty history.
+  state.temporal = ui.temporal.value as TemporalMode;
   const restorer = createRestorer<VideoFrame>(loaded.model, {
     mode: 'live',
     maxInFlight: MAX_IN_FLIGHT,
-    ...(state.temporal ? { temporal: true } : {}),
+    ...temporalOptions(state.temporal),
     onFrameError: (e) => console.warn(`[demo] a frame failed and was skipped: ${e.message}`),
   });
   outputHistory.length = 0;
@@ -392,7 +397,7 @@ async function setUp(backend: BackendChoice, preset: PresetName): Promise<void> 
   ui.placeholder.hidden = false;
   ui.placeholder.textContent = 'Loading the model…';
   state.worker = false;
-  if (WORKER_CHOICE === 'on' && !ui.temporal.checked) {
+  if (WORKER_CHOICE === 'on' && ui.temporal.value === 'off') {
     try {
       const model = await loadWorkerPreset(backend, preset);
       state.backend = model.backend;
@@ -499,7 +504,7 @@ fillSelect(ui.source, ['camera', 'sample'], 'camera', { camera: 'Camera', sample
 fillSelect(ui.preset, PRESET_CHOICES, queryChoice('preset', PRESET_CHOICES, 'tiny'));
 fillSelect(ui.backend, BACKEND_CHOICES, queryChoice('backend', BACKEND_CHOICES, 'auto'));
 fillSelect(ui.size, SIZE_CHOICES, queryChoice('size', SIZE_CHOICES, 'native'), { native: 'Native', 1280: '1280 px', 640: '640 px', 320: '320 px', 160: '160 px' });
-ui.temporal.checked = queryChoice('temporal', ['on', 'off'], 'off') === 'on';
+setUpTemporalSelect(ui.temporal, ui.temporalNote);
 fillSelect(ui.learnKind, LEARN_KINDS, 'rain');
 fillSelect(ui.learnBudget, LEARN_BUDGETS, queryChoice('learnBudget', LEARN_BUDGETS, '8'), { 8: '8 ms', 30: '30 ms', 100: '100 ms', 250: '250 ms' });
 
@@ -508,9 +513,10 @@ ui.source.addEventListener('change', () => {
   startPipeline(ui.source.value as SourceChoice);
 });
 ui.size.addEventListener('change', () => state.source && startPipeline(state.source));
-// Temporal restoration runs on the page's thread: with the worker on, toggling it moves the model.
+// Temporal restoration runs on the page's thread: with the worker on, switching between per frame
+// and a temporal mode moves the model; between the two temporal modes only the stream restarts.
 ui.temporal.addEventListener('change', () => {
-  if (WORKER_CHOICE === 'on') void reconfigure();
+  if (WORKER_CHOICE === 'on' && state.worker !== (ui.temporal.value === 'off')) void reconfigure();
   else if (state.source) startPipeline(state.source);
 });
 ui.preset.addEventListener('change', () => void reconfigure());

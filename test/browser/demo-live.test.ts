@@ -6,9 +6,8 @@
  * frames flow, the operator's metrics count them, both halves of the split view show the same frame
  * (their timestamps), and the restored picture is closer to the clean one than the input is (both
  * captured from the page for the same frame); then the "Adapt" control
- * runs online Review Learning while frames keep flowing, and the "Temporal (video) restoration" toggle
- * restarts the stream with temporal restoration while frames keep flowing. Screenshots go to artifacts/. The fallback to the
- * sample clip is in demo-live-sample.test.ts.
+ * runs online Review Learning while frames keep flowing. Screenshots go to artifacts/. The fallback to the
+ * sample clip is in demo-live-sample.test.ts; the temporal restoration selector in demo-live-temporal.test.ts.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -16,10 +15,8 @@ import { after, before, test } from 'node:test';
 import type { BrowserContext } from 'playwright-core';
 import { startExamples, type ExamplesServer } from '../../scripts/start';
 import { launchBrowser, openPage, runInPage, type TestPage } from './harness';
-import { artifactPath, cleanScene, decodeDataUrl, demoWeights, ensureBackend, psnrRgb, writeRainClip, type CleanScene, type DemoWeights } from './pages/demo-fixtures';
+import { artifactPath, cleanScene, decodeDataUrl, demoWeights, psnrRgb, restoreInNode, writeRainClip, type CleanScene, type DemoWeights } from './pages/demo-fixtures';
 import { fixtureDir, type FixtureDir } from './video-fixtures';
-import * as tf from '@tensorflow/tfjs';
-import { SimpleIR } from '../../src/core/model/simpleir';
 import type { DemoCapture, DemoStatus } from '../../examples/live/main';
 import type { RestoreMetrics } from '../../src/streams/metrics';
 
@@ -57,23 +54,6 @@ after(async () => {
   await weights?.remove();
   await media?.remove();
 });
-
-/** The weights the page loads, run in this process (wasm) on an RGBA frame; returns RGB bytes. */
-async function restoreInNode(rgba: Uint8Array, width: number, height: number): Promise<Uint8Array> {
-  await ensureBackend();
-  const model = await SimpleIR.load(join(weights!.dir, 'tiny.json'));
-  try {
-    const out = tf.tidy(() => {
-      const x = tf.div(tf.cast(tf.slice(tf.tensor3d(rgba, [height, width, 4], 'int32'), [0, 0, 0], [-1, -1, 3]), 'float32'), 255).expandDims(0) as tf.Tensor4D;
-      return tf.cast(tf.round(tf.mul(model.predict(x), 255)), 'int32');
-    });
-    const bytes = Uint8Array.from(await out.data());
-    out.dispose();
-    return bytes;
-  } finally {
-    model.dispose();
-  }
-}
 
 interface Snapshot {
   status: DemoStatus;
@@ -148,7 +128,7 @@ test('live demo: fake webcam with rain -> backend chosen by measurement, restore
   const original = await decodeDataUrl(capture.original);
   const restored = await decodeDataUrl(capture.restored);
   // The same weights in Node (wasm) on the frame the page captured as the original.
-  const expected = await restoreInNode(original.rgba, capture.width, capture.height);
+  const expected = await restoreInNode(weights!.dir, original.rgba, capture.width, capture.height);
   const dbInput = psnrRgb(original.rgba, 4, scene.rgb, 3);
   const dbRestored = psnrRgb(restored.rgba, 4, scene.rgb, 3);
   const dbNode = psnrRgb(expected, 3, scene.rgb, 3);
@@ -186,31 +166,6 @@ test('live demo: adapt to this scene runs online Review Learning while frames ke
   assert.match(text ?? '', /Learning "rain" on this scene: \d+ steps/);
   assert.ok((s.metrics?.framesOut ?? 0) >= 2, 'restored frames did not keep flowing while learning');
   await page.page.screenshot({ path: await artifactPath('demo-live-adapt.png') });
-  page.assertNoErrors();
-  await page.close();
-});
-
-
-test('live demo: the temporal toggle restarts the stream with temporal restoration, frames keep flowing, the status says so', async () => {
-  const page = await openLive('?backend=wasm');
-  const first = await waitFor(page, (x) => (x.metrics?.framesOut ?? 0) >= 2 || x.status.error !== null, 300_000);
-  assert.equal(first.status.error, null);
-  assert.equal(first.status.temporal, false, 'temporal restoration is off until toggled');
-  await page.page.check('#temporal');
-  // Toggling restarts the stream (an empty history): the frames shown count again from 0.
-  const s = await waitFor(page, (x) => (x.status.temporal && x.status.framesShown >= 3) || x.status.error !== null, 300_000);
-  console.log(`# temporal: ${JSON.stringify(s.status)}; metrics out ${s.metrics?.framesOut} dropped ${s.metrics?.dropped} errors ${s.metrics?.errors}`);
-  assert.equal(s.status.error, null);
-  assert.equal(s.status.temporal, true);
-  assert.ok(s.status.framesShown >= 3, `only ${s.status.framesShown} frames shown after the toggle`);
-  assert.equal(s.metrics?.errors, 0);
-  const split = await runInPage(page, () => window.simpleirDemo.status().split, undefined);
-  assert.equal(split.original, split.restored, 'both halves show one frame with temporal restoration');
-  await page.page.uncheck('#temporal');
-  const off = await waitFor(page, (x) => (!x.status.temporal && x.status.framesShown >= 2) || x.status.error !== null, 300_000);
-  assert.equal(off.status.error, null);
-  assert.equal(off.status.temporal, false);
-  await page.page.screenshot({ path: await artifactPath('demo-live-temporal.png') });
   page.assertNoErrors();
   await page.close();
 });

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../../src/core/backend';
+import { SimpleIR } from '../../../src/core/model/simpleir';
 import { rain, syntheticScene } from '../../../src/core/degrade/index';
 import { decodeWeights } from '../../../src/core/weights';
 import { createY4mWriter, rgbToYuv420 } from '../../../src/adapters/node/y4m';
@@ -89,6 +90,23 @@ let backendReady: Promise<unknown> | undefined;
 /** Selects tfjs's wasm backend in this (Node) process, once. */
 export function ensureBackend(): Promise<unknown> {
   return (backendReady ??= selectBackend('wasm'));
+}
+
+/** The `tiny` weights in `weightsDir` run in this process (wasm) on an RGBA frame, as the pages restore it per frame; returns RGB bytes. */
+export async function restoreInNode(weightsDir: string, rgba: Uint8Array, width: number, height: number): Promise<Uint8Array> {
+  await ensureBackend();
+  const model = await SimpleIR.load(join(weightsDir, 'tiny.json'));
+  try {
+    const out = tf.tidy(() => {
+      const x = tf.div(tf.cast(tf.slice(tf.tensor3d(rgba, [height, width, 4], 'int32'), [0, 0, 0], [-1, -1, 3]), 'float32'), 255).expandDims(0) as tf.Tensor4D;
+      return tf.cast(tf.round(tf.mul(model.predict(x), 255)), 'int32');
+    });
+    const bytes = Uint8Array.from(await out.data());
+    out.dispose();
+    return bytes;
+  } finally {
+    model.dispose();
+  }
 }
 
 /** Options of {@link writeRainClip}. */

@@ -1,8 +1,8 @@
 /**
  * The file demo: an MP4 chosen or dropped by the user goes `fromMp4 → restore (lossless) →
- * toMp4({ source })` (per frame, temporal or input-guided temporal, as its selector says), with a progress bar fed by the operator's metrics; the restored MP4 (audio copied,
- * written to the origin's private file system as it is made where the browser has one)
- * is downloaded and shown. `window.simpleirFileDemo` exposes the progress for automation.
+ * toMp4({ source })` (per frame, temporal or temporal guided by the inputs, as its selector says),
+ * with a progress bar fed by the operator's metrics; the restored MP4 (audio copied, written to the
+ * origin's private file system as it is made where the browser has one) is downloaded and shown. `window.simpleirFileDemo` exposes the progress for automation.
  */
 import { from, switchMap, type Observable, type Subscription } from 'rxjs';
 import { createRestorer, fromMp4, toMp4, type BackendInfo, type Mp4Info, type PresetName, type RestoreMetrics } from '../../src/browser';

@@ -1,9 +1,10 @@
 /**
  * The live demo: camera (or, without one, the bundled sample clip) → `restore(model, { mode: 'live' })`
  * → a split view of original and restored frames, with the operator's metrics, preset / backend / size
- * selectors, a temporal restoration selector (per frame, temporal, input-guided) and online Review Learning ("adapt to this scene"). The model
- * and the learner run in a worker (`loadWorkerModel`), so the page's thread never waits for them;
- * `?worker=off` (and temporal restoration, which runs on this thread) keeps them on the page's thread.
+ * selectors, the restoration selector (per frame, temporal, temporal guided by the inputs) and online
+ * Review Learning ("adapt to this scene"). The model and the learner run in a worker
+ * (`loadWorkerModel`), so the page's thread never waits for them; `?worker=off` (and temporal
+ * restoration, which runs on this thread) keeps them on the page's thread.
  * `window.simpleirDemo` exposes the metrics (with the longest main-thread task of the last 10 s) and a
  * capture of both pictures for automation.
  */

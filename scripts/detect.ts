@@ -18,8 +18,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/core/backend.js';
 import { createDegradation, type DegradationKind } from '../src/core/degrade/index.js';
-import { psnr } from '../src/core/quality.js';
-import { RGB_LUMA as LUMA } from '../src/core/colour.js';
+import { meanLuma, meanMatchedGamma, psnr } from '../src/core/quality.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
 import { DEFAULT_PHOTOS_DIR, hasPhotos, photosDir, trainingPhotosOrExit } from '../src/cli/photos.js';
 import { agreement, CenterNetDetector, type Detection, type DetectorOptions } from '../examples/shared/detector.js';
@@ -58,32 +57,7 @@ export async function loadRestorer(model: string): Promise<{ model: SimpleIR; fr
   return { model: await SimpleIR.load(resolve(model)), from: model };
 }
 
-/** Mean BT.601 luma of an image in [0, 1] (synchronous). */
-function meanLuma(x: tf.Tensor): number {
-  return tf.tidy(() => tf.mean(tf.sum(tf.mul(x, tf.tensor1d([...LUMA])), -1)).dataSync()[0]!);
-}
-
-/**
- * The gamma correction `x^gamma` of `x` (an image in [0, 1]) whose mean BT.601 luma is `targetMean`,
- * found by bisection on log gamma in [1/64, 64] to 1e-4 in the mean: the classic brightening a
- * restorer of low light must beat. Returns the gamma and the corrected image (owned by the caller).
- */
-export function meanMatchedGamma(x: tf.Tensor3D, targetMean: number): { gamma: number; corrected: tf.Tensor3D } {
-  const at = (g: number): tf.Tensor3D => tf.tidy(() => tf.pow(tf.clipByValue(x, 0, 1), g) as tf.Tensor3D);
-  let [lo, hi] = [Math.log(1 / 64), Math.log(64)];
-  for (let i = 0; i < 50 && hi - lo > 1e-6; i++) {
-    const mid = (lo + hi) / 2;
-    const y = at(Math.exp(mid));
-    const m = meanLuma(y);
-    y.dispose();
-    if (Math.abs(m - targetMean) < 1e-4) [lo, hi] = [mid, mid];
-    // The mean falls as gamma grows.
-    else if (m > targetMean) lo = mid;
-    else hi = mid;
-  }
-  const gamma = Math.exp((lo + hi) / 2);
-  return { gamma, corrected: at(gamma) };
-}
+export { meanMatchedGamma };
 
 /** What a row's "restored" columns are: SimpleIR's output, or the mean-matched gamma correction of the input. */
 export type DetectionMethod = 'SimpleIR' | 'mean-matched gamma';

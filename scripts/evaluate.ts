@@ -4,7 +4,7 @@
  * quality of a model on the held-out validation photographs (seeds distinct from training): PSNR,
  * high-pass PSNR (the image minus its Gaussian blur at sigma 2: streaks, flakes, edges) and SSIM of
  * degraded and restored frames per task at each strength (0 and 1 are the edges of the training
- * range) and over all; then the identity check: the clean photographs, and the same darkened, must
+ * range) and over all; low light also against a mean-matched gamma correction of the input; then the identity check: the clean photographs, and the same darkened, must
  * come out unchanged (worst-case PSNR against the input). Printed as Markdown tables and written to
  * bench/results/quality-<model>-<size>[-low-light-off]-<date>.json. `--photos` keeps only the named
  * validation photographs (for example the dark ones).
@@ -15,7 +15,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/core/backend.js';
-import { psnr } from '../src/core/quality.js';
+import { highPassPsnr, meanLuma, meanMatchedGamma, psnr } from '../src/core/quality.js';
 import { checkLowLight } from '../src/core/model/exposure.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
 import { trainingPhotosOrExit } from '../src/cli/photos.js';
@@ -37,6 +37,26 @@ const strengths = (args.strengths ?? '0,0.5,1').split(',').map(Number);
 const validation = await ValidationSet.create({ files: set.val, tasks, width, height, strengths });
 // Every photo at every strength: the means over strengths are the means over all cases.
 const byStrength = validation.evaluateByStrength(model.config, model.params, { highPass: true, predict: { lowLight } });
+
+/**
+ * Low light against the classic brightening (issue 15 part 3): each dark input raised to the gamma that
+ * gives it the clean image's mean luma, scored like the network's output. The high-pass PSNR of the
+ * restored frame against this baseline's says how much of the noise that brightening amplifies the
+ * network removes (the dark input's own high-pass band is small because it is dark, not clean).
+ */
+const lowLightBaseline = Object.fromEntries(
+  strengths.map((s) => {
+    const list = validation.casesOf('lowlight').filter((c) => c.strength === s);
+    let [p, hp] = [0, 0];
+    for (const c of list) {
+      const { corrected } = meanMatchedGamma(c.degraded, meanLuma(c.clean));
+      p += psnr(corrected, c.clean) / list.length;
+      hp += highPassPsnr(corrected, c.clean) / list.length;
+      corrected.dispose();
+    }
+    return [String(s), { psnrGamma: p, psnrHighPassGamma: hp }];
+  }),
+);
 validation.dispose();
 const average = (t: string, pick: (s: ValidationScore) => number): number => strengths.reduce((a, s) => a + pick(byStrength[t]![String(s)]!), 0) / strengths.length;
 const rows = tasks.map((t) => {
@@ -103,6 +123,14 @@ for (const t of tasks) {
   });
   console.log(`| ${t} | ${cells.join(' | ')} |`);
 }
+if (tasks.includes('lowlight')) {
+  console.log(`\nLow light against a mean-matched gamma correction of the input (PSNR, high-pass PSNR):\n\n| strength | gamma-corrected input | restored | restored − gamma |\n|---|---:|---:|---:|`);
+  for (const s of strengths) {
+    const g = lowLightBaseline[String(s)]!;
+    const v = byStrength.lowlight![String(s)]!;
+    console.log(`| ${s} | ${g.psnrGamma.toFixed(2)}, HP ${g.psnrHighPassGamma.toFixed(2)} | ${v.psnr.toFixed(2)}, HP ${v.psnrHighPass!.toFixed(2)} | ${signed(v.psnr - g.psnrGamma)}, HP ${signed(v.psnrHighPass! - g.psnrHighPassGamma)} |`);
+  }
+}
 console.log(`\nIdentity check (clean input, restored vs input; worst over the ${set.val.length} photos):\n\n| input | worst PSNR (photo) | mean PSNR | largest mean-level shift |\n|---|---:|---:|---:|`);
 for (const r of identity) console.log(`| ${r.variant} | ${r.worstPsnr.toFixed(2)} (${r.worstPhoto}) | ${r.meanPsnr.toFixed(2)} | ${signed(r.maxMeanShift, 3)} |`);
 const outDir = args.out ?? 'bench/results';
@@ -124,6 +152,7 @@ await writeFile(
       rows,
       meanGain: mean,
       byStrength,
+      ...(tasks.includes('lowlight') ? { lowLightBaseline } : {}),
       identity,
     },
     null,

@@ -107,3 +107,20 @@ test('highPass adds the high-pass PSNR of restored and degraded frames; predict 
   for (const m of [identity, random]) m.dispose();
   set.dispose();
 });
+
+test('casesOf gives a task’s cases (clean, degraded, strength) for baselines scored outside the network', async () => {
+  const set = await ValidationSet.create({ files, tasks: ['lowlight'], width: 48, height: 32, strengths: [0, 1] });
+  try {
+    const cases = set.casesOf('lowlight');
+    assert.equal(cases.length, 6);
+    assert.deepEqual(cases.map((c) => c.strength).sort(), [0, 0, 0, 1, 1, 1]);
+    for (const c of cases) {
+      assert.deepEqual(c.clean.shape, [1, 32, 48, 3]);
+      // Low light darkens: the degraded frame's mean is below the clean one's.
+      assert.ok(tf.mean(c.degraded).dataSync()[0]! < tf.mean(c.clean).dataSync()[0]!);
+    }
+    assert.deepEqual(set.casesOf('rain'), []);
+  } finally {
+    set.dispose();
+  }
+});

@@ -155,3 +155,30 @@ export function levelEntropy(levels: ArrayLike<number>, what = 'levelEntropy: le
   }
   return bits;
 }
+
+/** Mean BT.601 luma of an image in [0, 1] (synchronous). */
+export function meanLuma(x: tf.Tensor): number {
+  return tf.tidy(() => tf.mean(tf.sum(tf.mul(x, tf.tensor1d([...LUMA])), -1)).dataSync()[0]!);
+}
+
+/**
+ * The gamma correction `x^gamma` of `x` (an image in [0, 1]) whose mean BT.601 luma is `targetMean`,
+ * found by bisection on log gamma in [1/64, 64] to 1e-4 in the mean: the classic brightening a
+ * restorer of low light must beat. Returns the gamma and the corrected image (owned by the caller).
+ */
+export function meanMatchedGamma<T extends tf.Tensor>(x: T, targetMean: number): { gamma: number; corrected: T } {
+  const at = (g: number): T => tf.tidy(() => tf.pow(tf.clipByValue(x, 0, 1), g) as T);
+  let [lo, hi] = [Math.log(1 / 64), Math.log(64)];
+  for (let i = 0; i < 50 && hi - lo > 1e-6; i++) {
+    const mid = (lo + hi) / 2;
+    const y = at(Math.exp(mid));
+    const m = meanLuma(y);
+    y.dispose();
+    if (Math.abs(m - targetMean) < 1e-4) [lo, hi] = [mid, mid];
+    // The mean falls as gamma grows.
+    else if (m > targetMean) lo = mid;
+    else hi = mid;
+  }
+  const gamma = Math.exp((lo + hi) / 2);
+  return { gamma, corrected: at(gamma) };
+}

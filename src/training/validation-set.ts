@@ -15,7 +15,7 @@ import type { TaskScore } from '../core/review/trainer.js';
 import { checkPhotoFiles } from './photos.js';
 
 /** One validation case: a clean frame and its degraded version. */
-interface ValidationCase {
+export interface ValidationCase {
   readonly name: string;
   readonly strength: number;
   readonly clean: tf.Tensor4D;
@@ -106,6 +106,11 @@ export class ValidationSet {
   /** Tasks in the set. */
   get tasks(): string[] {
     return [...this.cases.keys()];
+  }
+
+  /** The cases of one task (the set owns their tensors: do not dispose them); empty for a task not in the set. */
+  casesOf(task: string): readonly ValidationCase[] {
+    return this.cases.get(task) ?? [];
   }
 
   /** Mean PSNR/SSIM per task of the network with these weights, against the degraded inputs' own scores. */

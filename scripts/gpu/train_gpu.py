@@ -126,6 +126,18 @@ def plan_stages(tasks: list[str], strategy: str, rho0: float, kind: str, weights
     return plan
 
 
+def night_like(clean: torch.Tensor, seed: int) -> torch.Tensor:
+    """Clean crops [N,3,H,W] made into scenes meant to be dark, deterministically: each whole crop becomes
+    b * x^g (b in 0.15..0.7, g in 1..2.2), rounded to 8 bits; no noise (a low-light frame has sensor noise)."""
+    gen = torch.Generator(device="cpu")
+    gen.manual_seed(seed)
+    n = clean.shape[0]
+    b = (0.15 + 0.55 * torch.rand(n, generator=gen)).view(-1, 1, 1, 1).to(clean.device)
+    g = (1.0 + 1.2 * torch.rand(n, generator=gen)).view(-1, 1, 1, 1).to(clean.device)
+    dark = b * clean.float().clamp(0, 1).pow(g)
+    return (torch.round(dark * 255) / 255).to(clean.dtype)
+
+
 def parse_task_values(text: str, what: str, tasks: list[str]) -> dict[str, float]:
     """`rain=1,snow=0.5` -> {'rain': 1.0, 'snow': 0.5}, each name one of `tasks`."""
     out: dict[str, float] = {}
@@ -173,6 +185,13 @@ def main() -> None:
     ap.add_argument("--identity-share", type=float, default=0.0, help="share of every batch that are identity samples (input = target)")
     ap.add_argument("--identity-pool", type=int, default=1024)
     ap.add_argument("--identity-dark-fraction", type=float, default=0.5, help="of the identity pool, the share of dark crops (the rest: any train crop)")
+    ap.add_argument("--identity-night-fraction", type=float, default=0.0,
+                    help="of the identity pool, the share of night-like crops: train crops darkened as a whole (b * x^g, "
+                         "b in 0.15..0.7, g in 1..2.2, 8-bit), no noise, input = target (scenes meant to be dark)")
+    ap.add_argument("--identity-zoom", default="1,1.6", help="LO,HI: identity crops cover crop * U(LO, HI) px of the photo "
+                    "(above 1.6: wider views brought down to the crop, as small video frames show a scene)")
+    ap.add_argument("--report-identity-sizes", default="320x180,480x270",
+                    help="WxH,...: the report's identity check also on the clean validation photographs at these sizes")
     ap.add_argument("--dark-share", default="", help="TASK=F,...: a share F of the task's pool made from dark crops (e.g. blur=0.3)")
     ap.add_argument("--highpass-weights", default="", help="TASK=W,...: add W * L1 of the high-pass band of the error to that task's loss")
     ap.add_argument("--highpass-sigma", type=float, default=2.0)
@@ -210,14 +229,17 @@ def main() -> None:
     # Dark crops come from the dark set and from the shadows of the ordinary train photographs.
     dark_sources = dg.load_photos(a.dark_photos, "train") + train_photos if uses_dark else []
 
+    identity_zoom = tuple(float(v) for v in a.identity_zoom.split(","))
+
     def pool_of(photos: list, task: str, n: int, seed: int, max_mean: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        zoom = {"zoom_range": identity_zoom} if task == "identity" else {}
         try:
-            deg, clean, _ = dg.make_pool(photos, task, n, crop=a.crop, seed=seed, device=device, max_mean=max_mean)
+            deg, clean, _ = dg.make_pool(photos, task, n, crop=a.crop, seed=seed, device=device, max_mean=max_mean, **zoom)
         except ValueError:
             raise
         except Exception as e:  # a GPU-only failure of the generators: make the pool on the CPU instead
             log(f"{name}: pool of {task} failed on {device} ({e!r}); making it on the CPU")
-            deg, clean, _ = dg.make_pool(photos, task, n, crop=a.crop, seed=seed, device="cpu", max_mean=max_mean)
+            deg, clean, _ = dg.make_pool(photos, task, n, crop=a.crop, seed=seed, device="cpu", max_mean=max_mean, **zoom)
         return deg.to(device), clean.to(device)
 
     pools: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -229,9 +251,13 @@ def main() -> None:
         pools[task] = (torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]))
     if a.identity_share > 0:
         n_dark = round(a.identity_pool * a.identity_dark_fraction)
+        n_night = min(round(a.identity_pool * a.identity_night_fraction), a.identity_pool - n_dark)
         parts = [pool_of(dark_sources, "identity", n_dark, a.seed * 1000 + 900, a.dark_max_mean)] if n_dark > 0 else []
-        if a.identity_pool - n_dark > 0:
-            parts.append(pool_of(train_photos, "identity", a.identity_pool - n_dark, a.seed * 1000 + 901))
+        if n_night > 0:
+            night = night_like(pool_of(train_photos, "identity", n_night, a.seed * 1000 + 902)[1], a.seed * 1000 + 903)
+            parts.append((night, night))
+        if a.identity_pool - n_dark - n_night > 0:
+            parts.append(pool_of(train_photos, "identity", a.identity_pool - n_dark - n_night, a.seed * 1000 + 901))
         pools["identity"] = (torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]))
     log(f"{name}: pools of {a.crop}px ready in {time.time() - t_start:.1f} s: " + ", ".join(f"{t} {len(p[0])}" for t, p in pools.items())
         + (f" (dark shares {dark_share})" if dark_share else ""))
@@ -544,7 +570,14 @@ def make_report_sets(a: argparse.Namespace, tasks: list[str], w: int, h: int, st
     return {
         "tasks": make_validation(a.photos, tasks, w, h, device, tuple(strengths), seed=9_500_000, frames=clean),
         "darkTasks": make_validation(a.dark_photos, tasks, 0, 0, device, tuple(strengths), seed=9_700_000, frames=dark),
-        "identity": {"clean": [c.half() for c in clean], "dark": [d.half() for d in dark]},
+        "identity": {
+            "clean": [c.half() for c in clean], "dark": [d.half() for d in dark],
+            # night-like (0.6 x^2.2, as npm run evaluate's identity check) and the clean photographs at other sizes:
+            # small frames show a scene at a coarser scale than the training crops.
+            "night": [(0.6 * c.float().clamp(0, 1).pow(2.2)).half() for c in clean],
+            **{f"clean {size}": [c.half() for c in validation_frames(a.photos, *(int(v) for v in size.split("x")), device)]
+               for size in a.report_identity_sizes.split(",") if size},
+        },
     }
 
 
@@ -617,13 +650,23 @@ def report(model: SimpleIR, sets: dict, sigma: float) -> dict:
     for key, frames in sets["identity"].items():
         ps, shifts = [], []
         for c in frames:
-            y = model(c.float(), clip=True)
+            y = padded_forward(model, c.float())
             ps.append(psnr(y, c))
             shifts.append(float(y.mean() - c.float().mean()))
         ident[key] = {"worstPsnr": float(np.min(ps)), "meanPsnr": float(np.mean(ps)), "psnr": ps, "levelShift": shifts}
     out["identity"] = ident
     model.train()
     return out
+
+
+def padded_forward(model: SimpleIR, x: torch.Tensor) -> torch.Tensor:
+    """The network on [1,3,H,W] of any size: bottom and right padded by reflection to a multiple of the
+    network's scale, as the TypeScript predict does (networkPadding), and cropped back."""
+    s = model.cfg.scale
+    h, w = x.shape[2], x.shape[3]
+    ph, pw = -h % s, -w % s
+    xp = torch.nn.functional.pad(x, (0, pw, 0, ph), mode="reflect") if ph or pw else x
+    return model(xp, clip=True)[:, :, :h, :w]
 
 
 def summarise(r: dict) -> str:

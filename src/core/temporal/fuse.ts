@@ -4,6 +4,7 @@
  * frame must be kept. Elementwise tfjs ops and pooling only, so they run on any backend's device.
  */
 import * as tf from '@tensorflow/tfjs';
+import { windowMax, windowMean } from './window.js';
 
 /**
  * The elementwise `q`-quantile (0: minimum, 0.5: median, 1: maximum) of `values` (tensors of one
@@ -89,9 +90,9 @@ export function opening(x: tf.Tensor4D, k: number): tf.Tensor4D {
   return tf.tidy(() => dilate(erode(x, k), k));
 }
 
-/** Maximum over a k x k square (separable: two passes of k, not k^2 per pixel). */
+/** Maximum over a k x k square (separable: two passes of k, not k^2 per pixel; wide windows without pooling ops, see window.ts). */
 export function dilate(x: tf.Tensor4D, k: number): tf.Tensor4D {
-  return k <= 1 ? x : tf.maxPool(tf.maxPool(x, [k, 1], 1, 'same'), [1, k], 1, 'same');
+  return k <= 1 ? x : tf.tidy(() => windowMax(windowMax(x, k, 1), k, 2));
 }
 
 /** Minimum over a k x k square. */
@@ -99,9 +100,9 @@ function erode(x: tf.Tensor4D, k: number): tf.Tensor4D {
   return k <= 1 ? x : tf.neg(dilate(tf.neg(x), k));
 }
 
-/** Mean over a k x k square (separable; at the borders, over the part inside the frame). */
+/** Mean over a k x k square (separable; at the borders, over the part inside the frame; wide windows without pooling ops, see window.ts). */
 export function boxMean(x: tf.Tensor4D, k: number): tf.Tensor4D {
-  return k <= 1 ? x : tf.avgPool(tf.avgPool(x, [k, 1], 1, 'same'), [1, k], 1, 'same');
+  return k <= 1 ? x : tf.tidy(() => windowMean(windowMean(x, k, 1), k, 2));
 }
 
 /**

@@ -194,6 +194,16 @@ describe('simpleir restore --temporal on media made by other tools', { skip: noF
     assert.ok(t > p + 0.5, `temporal ${t.toFixed(2)} dB, per frame ${p.toFixed(2)} dB (frames 2-7)`);
   });
 
+  test('a 4K clip with --temporal on wasm is refused in one line before the model loads, saying what fits (it aborted the process at the fourth frame)', async () => {
+    const uhd = join(dir, 'uhd.y4m');
+    ffmpeg('-f', 'lavfi', '-i', 'smptehdbars=size=3840x2160:rate=25', '-frames:v', '1', '-pix_fmt', 'yuv420p', '-f', 'yuv4mpegpipe', uhd);
+    const r = await cli(['restore', uhd, '-o', join(dir, 'uhd-out.y4m'), '--model', 'tiny', '--temporal']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr.trim(), /^simpleir: error \[INVALID_ARGUMENT\]: temporal restoration of 3840x2160 frames needs about 4\.9 GiB .* --temporal-frames 2\), scale the video down to about \d+x\d+ or less/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /restore \d+\/\d+/, 'no frame was restored');
+  });
+
   test('a long run through restoreVideo (the CLI path, in process): 60 frames, and tensor memory is back to where it was', async () => {
     const long = join(dir, 'long.y4m');
     await writeY4m(long, Array.from({ length: 60 }, (_, i) => ({ data: sceneA, width: W, height: H, channels: 3 as const, timestamp: i * FRAME_US })));

@@ -11,7 +11,10 @@ import { psnr } from '../src/core/quality.js';
 import { analysisGrid } from '../src/core/temporal/align.js';
 import { boxMean, dilate, quantile } from '../src/core/temporal/fuse.js';
 import { TemporalFilter } from '../src/core/temporal/filter.js';
+import { assertTemporalFits, temporalMemory, WASM_TEMPORAL_BUDGET } from '../src/core/temporal/memory.js';
 import { POOL_BUDGET, slidingMax, slidingMean } from '../src/core/temporal/window.js';
+import { TemporalStage } from '../src/streams/temporal.js';
+import type { SimpleIRError } from '../src/core/errors.js';
 import { tf, useBackend } from './helpers/tf.js';
 
 before(async () => {
@@ -147,5 +150,54 @@ describe('memory of the temporal median', () => {
     const extra = (profile.peakBytes - base) / frame;
     assert.ok(extra <= values.length + 2, `peak ${extra.toFixed(1)} frames beyond the inputs`);
     tf.dispose([...values, out!, expected]);
+  });
+});
+
+describe('memory of the temporal filter by frame size', () => {
+  test('the estimate bounds what the filter holds and peaks at (tf.profile over full rings at 270x480), within 20 %', async () => {
+    const [h, w] = [270, 480];
+    for (const [frames, guide] of [[3, false], [5, false], [3, true], [5, true]] as const) {
+      const filter = new TemporalFilter({ frames, guide });
+      let held = 0;
+      let peak = 0;
+      for (let i = 0; i < frames + 1; i++) {
+        const y = tf.tidy(() => tf.clipByValue(tf.add(tf.randomUniform([1, h, w, 3], 0, 0.05, 'float32', i), 0.4), 0, 1)) as tf.Tensor4D;
+        const base = tf.memory().numBytes;
+        let out: tf.Tensor4D | undefined;
+        const profile = await tf.profile(() => (out = filter.process(y, y)));
+        peak = Math.max(peak, profile.peakBytes - base + held + 2 * y.size * 4);
+        tf.dispose([y, out!]);
+        held = tf.memory().numBytes;
+      }
+      filter.dispose();
+      const estimate = temporalMemory(h, w, { frames, guide });
+      const label = `frames ${frames}${guide ? ', guided' : ''}`;
+      assert.ok(estimate.heldBytes >= held && estimate.heldBytes < held * 1.2, `${label}: held ${held}, estimated ${estimate.heldBytes}`);
+      assert.ok(estimate.peakBytes >= peak && estimate.peakBytes < peak * 1.2, `${label}: peak ${peak}, estimated ${estimate.peakBytes}`);
+    }
+  });
+
+  test('on wasm, 4K with the defaults is refused with what it needs and what fits; 1080p guided, and any size on other backends, pass', () => {
+    assert.throws(() => assertTemporalFits(2160, 3840, {}, 'wasm'), (e: SimpleIRError) => {
+      assert.equal(e.code, 'INVALID_ARGUMENT');
+      assert.match(e.message, /^temporal restoration of 3840x2160 frames needs about 4\.9 GiB .*\(5 frames fused\), more than the wasm backend's 4 GiB heap holds: fuse fewer frames \(temporal: \{ frames: 2 \}, CLI --temporal-frames 2\), scale the video down to about \d+x\d+ or less/);
+      return true;
+    });
+    assert.throws(() => assertTemporalFits(2160, 3840, { frames: 2, guide: true }, 'wasm'), /with input guidance needs about/);
+    assertTemporalFits(1080, 1920, { guide: true }, 'wasm');
+    assertTemporalFits(2160, 3840, { frames: 2 }, 'wasm');
+    assertTemporalFits(4320, 7680, { guide: true }, 'webgpu');
+    assert.ok(temporalMemory(2160, 3840).peakBytes > WASM_TEMPORAL_BUDGET);
+  });
+
+  test('the stream stage refuses a 4K frame on wasm before touching it (was: the process aborted at the fourth frame)', () => {
+    const stage = new TemporalStage({});
+    const y = tf.zeros([1, 2160, 3840, 3]) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    assert.throws(() => stage.process(y, 0), { code: 'INVALID_ARGUMENT' });
+    assert.equal(tf.memory().numTensors, before);
+    assert.equal(stage.length, 0);
+    y.dispose();
+    stage.dispose();
   });
 });

@@ -13,6 +13,7 @@ import type { VideoInfo } from '../adapters/node/video-info.js';
 import { toY4m } from '../adapters/node/y4m-sink.js';
 import { yuvOptionsOf } from '../adapters/node/y4m.js';
 import type { LowLightMode } from '../core/model/exposure.js';
+import { assertTemporalFits } from '../core/temporal/memory.js';
 import { restore } from '../streams/restore.js';
 import type { TemporalOption } from '../streams/temporal.js';
 import { loadCliModel, Progress, useBackend, type EngineName } from './common.js';
@@ -63,6 +64,11 @@ export async function restoreVideo(input: string, opts: RestoreVideoOptions): Pr
   const info: VideoInfo = inExt === '.y4m' ? await probeY4m(input) : await probeVideoFile(input);
   if (outExt === '.mp4') await ensureFfmpeg();
   const backend = await useBackend(opts.backend);
+  // Temporal restoration too large for the backend fails now, not after the first frame's network.
+  if (opts.temporal) {
+    const t = typeof opts.temporal === 'object' ? opts.temporal : {};
+    assertTemporalFits(info.height, info.width, { frames: t.frames ?? 5, guide: t.guide ?? false }, backend);
+  }
   const model = await loadCliModel(opts.model, opts.engine ?? 'tfjs', { tiled: opts.tiled ?? false, backend });
   const source = inExt === '.y4m' ? fromY4m(input) : fromFfmpeg(input);
   // The output keeps the input's timing (each frame's own timestamp into .mp4), pixel aspect, field

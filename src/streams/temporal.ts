@@ -5,6 +5,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { SimpleIRError } from '../core/errors.js';
 import { TemporalFilter, type TemporalFilterOptions } from '../core/temporal/filter.js';
+import { assertTemporalFits } from '../core/temporal/memory.js';
 
 /** Options of temporal restoration in a stream: the filter's, plus when timestamps mean a discontinuity. */
 export interface TemporalStreamOptions extends TemporalFilterOptions {
@@ -27,6 +28,8 @@ export class TemporalStage {
   private readonly filter: TemporalFilter;
   private readonly maxGapUs: number;
   private lastTimestamp: number | undefined;
+  /** The frame size last checked against the backend's memory (`assertTemporalFits`). */
+  private checkedSize = '';
 
   /** @throws SimpleIRError `INVALID_ARGUMENT` for bad options. */
   constructor(options: TemporalStreamOptions) {
@@ -47,8 +50,14 @@ export class TemporalStage {
    * The temporal output for the per-frame output `y` of the frame at `timestamp` (µs; `undefined` when
    * unknown) and, when given, the degraded input `x` it was restored from (input guidance): a new
    * tensor, `y` and `x` untouched. Clears the history first on a timestamp discontinuity.
+   * @throws SimpleIRError `INVALID_ARGUMENT` when the frame size cannot fit the backend's memory (wasm: 4 GiB).
    */
   process(y: tf.Tensor4D, timestamp: number | undefined, x?: tf.Tensor4D): tf.Tensor4D {
+    const [, h, w] = y.shape;
+    if (this.checkedSize !== `${h}x${w}`) {
+      assertTemporalFits(h, w, { frames: this.filter.options.frames, guide: this.filter.options.guide && x !== undefined });
+      this.checkedSize = `${h}x${w}`;
+    }
     if (timestamp !== undefined && Number.isFinite(timestamp)) {
       const last = this.lastTimestamp;
       if (last !== undefined && (timestamp < last || timestamp - last > this.maxGapUs)) this.filter.reset();

@@ -18,10 +18,12 @@ export interface AnalysisGrid {
 
 /**
  * The analysis grid of a `height` x `width` frame: the smallest integer factor that brings the longer
- * side to at most `maxSide` pixels. Shifts up to half the grid (times the factor) are found.
+ * side to at most `maxSide` pixels, but never above the shorter side (a strip such as 8x1920 keeps
+ * one row or column of cells: a factor above it would leave an empty grid). Shifts up to half the
+ * grid (times the factor) are found.
  */
 export function analysisGrid(height: number, width: number, maxSide = 192): AnalysisGrid {
-  const factor = Math.max(1, Math.ceil(Math.max(height, width) / maxSide));
+  const factor = Math.max(1, Math.min(Math.ceil(Math.max(height, width) / maxSide), height, width));
   return { factor, height: Math.floor(height / factor), width: Math.floor(width / factor) };
 }
 

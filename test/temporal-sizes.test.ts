@@ -201,3 +201,28 @@ describe('memory of the temporal filter by frame size', () => {
     stage.dispose();
   });
 });
+
+describe('4K', () => {
+  test('3840x2160 on wasm with frames: 2 (what fits its heap): a still scene comes out unchanged, a streak on the second frame is halved (two frames are averaged: +6 dB); memory held as estimated', () => {
+    const [h, w] = [2160, 3840];
+    const filter = new TemporalFilter({ frames: 2 });
+    const clean = tf.tidy(() => {
+      const ramp = tf.linspace(0.1, 0.6, w).reshape([1, 1, w, 1]);
+      return tf.tile(tf.concat([ramp, tf.mul(ramp, 0.8), tf.mul(ramp, 0.5)], 3), [1, h, 1, 1]) as tf.Tensor4D;
+    });
+    const base = tf.memory().numBytes;
+    const first = filter.process(clean);
+    assert.equal(tf.tidy(() => tf.max(tf.abs(tf.sub(first, clean))).dataSync()[0]), 0);
+    first.dispose();
+    const rainy = streak(clean, 1000, 100, 60);
+    const second = filter.process(rainy);
+    const [before, after] = [psnr(rainy, clean), psnr(second, clean)];
+    assert.ok(after > before + 5.5, `streak: ${before.toFixed(2)} dB in, ${after.toFixed(2)} dB out`);
+    tf.dispose([second, rainy]);
+    const held = tf.memory().numBytes - base;
+    const estimate = temporalMemory(h, w, { frames: 2 });
+    assert.ok(held <= estimate.heldBytes, `held ${(held / 2 ** 20).toFixed(0)} MiB, estimated ${(estimate.heldBytes / 2 ** 20).toFixed(0)} MiB`);
+    filter.dispose();
+    clean.dispose();
+  });
+});

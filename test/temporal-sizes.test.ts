@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
+import { from, lastValueFrom, toArray } from 'rxjs';
 import sharp from 'sharp';
 import { loadPhotoSet } from '../src/training/photos.js';
 import { psnr } from '../src/core/quality.js';
@@ -14,6 +15,10 @@ import { TemporalFilter } from '../src/core/temporal/filter.js';
 import { assertTemporalFits, temporalMemory, WASM_TEMPORAL_BUDGET } from '../src/core/temporal/memory.js';
 import { POOL_BUDGET, slidingMax, slidingMean } from '../src/core/temporal/window.js';
 import { TemporalStage } from '../src/streams/temporal.js';
+import { SimpleIR } from '../src/core/model/simpleir.js';
+import type { NodeFrame } from '../src/streams/frames.js';
+import { restore } from '../src/streams/restore.js';
+import { FRAME_US } from './helpers/streams.js';
 import type { SimpleIRError } from '../src/core/errors.js';
 import { tf, useBackend } from './helpers/tf.js';
 
@@ -199,5 +204,66 @@ describe('memory of the temporal filter by frame size', () => {
     assert.equal(stage.length, 0);
     y.dispose();
     stage.dispose();
+  });
+});
+
+describe('4K', () => {
+  test('3840x2160 on wasm with frames: 2 (what fits its heap): a still scene comes out unchanged, a streak on the second frame is halved (two frames are averaged: +6 dB); memory held as estimated', () => {
+    const [h, w] = [2160, 3840];
+    const filter = new TemporalFilter({ frames: 2 });
+    const clean = tf.tidy(() => {
+      const ramp = tf.linspace(0.1, 0.6, w).reshape([1, 1, w, 1]);
+      return tf.tile(tf.concat([ramp, tf.mul(ramp, 0.8), tf.mul(ramp, 0.5)], 3), [1, h, 1, 1]) as tf.Tensor4D;
+    });
+    const base = tf.memory().numBytes;
+    const first = filter.process(clean);
+    assert.equal(tf.tidy(() => tf.max(tf.abs(tf.sub(first, clean))).dataSync()[0]), 0);
+    first.dispose();
+    const rainy = streak(clean, 1000, 100, 60);
+    const second = filter.process(rainy);
+    const [before, after] = [psnr(rainy, clean), psnr(second, clean)];
+    assert.ok(after > before + 5.5, `streak: ${before.toFixed(2)} dB in, ${after.toFixed(2)} dB out`);
+    tf.dispose([second, rainy]);
+    const held = tf.memory().numBytes - base;
+    const estimate = temporalMemory(h, w, { frames: 2 });
+    assert.ok(held <= estimate.heldBytes, `held ${(held / 2 ** 20).toFixed(0)} MiB, estimated ${(estimate.heldBytes / 2 ** 20).toFixed(0)} MiB`);
+    filter.dispose();
+    clean.dispose();
+  });
+});
+
+describe('frames that change size mid-stream', () => {
+  test('restore with temporal: each size change starts over (the first frame of a new size is the per-frame output), every frame out at its own size, closed once, tensors flat', async () => {
+    const model = SimpleIR.create('tiny'); // the identity: what differs from the input is the temporal stage's
+    const sizes: Array<[number, number]> = [[48, 32], [48, 32], [48, 32], [32, 48], [32, 48], [33, 21], [48, 32], [48, 32]];
+    let closed = 0;
+    // The photograph at each size (still), with a bright streak in every frame's own column: fused frames lose it.
+    const scenes = new Map<string, Uint8Array>();
+    for (const [w, h] of sizes) {
+      const scene = await photo(w, h);
+      scenes.set(`${w}x${h}`, Uint8Array.from(scene.dataSync(), (v) => Math.round(v * 255)));
+      scene.dispose();
+    }
+    const frames = sizes.map(([w, h], i): NodeFrame => {
+      const data = Uint8Array.from(scenes.get(`${w}x${h}`)!);
+      const x = (5 + 7 * i) % w;
+      for (let y = 0; y < h; y++) for (let c = 0; c < 3; c++) data[3 * (y * w + x) + c] = Math.round(data[3 * (y * w + x) + c]! + 0.8 * (255 - data[3 * (y * w + x) + c]!));
+      return { data, width: w, height: h, channels: 3, timestamp: i * FRAME_US, duration: FRAME_US, close: () => void closed++ };
+    });
+    const inputs = frames.map((f) => Uint8Array.from(f.data));
+    const before = tf.memory().numTensors;
+    const out = await lastValueFrom(from(frames).pipe(restore(model, { temporal: true }), toArray()));
+    assert.equal(tf.memory().numTensors, before);
+    assert.equal(closed, frames.length);
+    assert.deepEqual(out.map((f) => [f.width, f.height]), sizes);
+    // The first frame of each size has no past of its size: the input, unchanged (identity model).
+    for (const i of [0, 3, 5, 6]) assert.deepEqual(Uint8Array.from(out[i]!.data), inputs[i], `frame ${i} starts over`);
+    // The third frame of the first run has two past frames of its size: its streak is removed.
+    const error = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((e, v, k) => e + (v - b[k]!) ** 2, 0);
+    const scene = scenes.get('48x32')!;
+    assert.ok(error(out[2]!.data, scene) < 0.5 * error(inputs[2]!, scene), 'frame 2: its streak is removed');
+    // Frame 7 is the second of its run: one past frame, and two frames are never averaged.
+    assert.deepEqual(Uint8Array.from(out[7]!.data), inputs[7], 'frame 7');
+    model.dispose();
   });
 });

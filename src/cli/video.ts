@@ -65,10 +65,7 @@ export async function restoreVideo(input: string, opts: RestoreVideoOptions): Pr
   if (outExt === '.mp4') await ensureFfmpeg();
   const backend = await useBackend(opts.backend);
   // Temporal restoration too large for the backend fails now, not after the first frame's network.
-  if (opts.temporal) {
-    const t = typeof opts.temporal === 'object' ? opts.temporal : {};
-    assertTemporalFits(info.height, info.width, { frames: t.frames ?? 5, guide: t.guide ?? false }, backend);
-  }
+  if (opts.temporal) assertTemporalFits(info.height, info.width, opts.temporal === true ? {} : opts.temporal, backend);
   const model = await loadCliModel(opts.model, opts.engine ?? 'tfjs', { tiled: opts.tiled ?? false, backend });
   const source = inExt === '.y4m' ? fromY4m(input) : fromFfmpeg(input);
   // The output keeps the input's timing (each frame's own timestamp into .mp4), pixel aspect, field

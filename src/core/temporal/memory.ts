@@ -4,14 +4,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { SimpleIRError } from '../errors.js';
+import type { TemporalFilterOptions } from './filter.js';
 
-/** What sets the temporal filter's memory: the frames fused and input guidance. */
-export interface TemporalMemoryOptions {
-  /** Frames fused, the current one included (default 5). */
-  readonly frames?: number;
-  /** Input guidance (default false): the inputs are kept and fused too. */
-  readonly guide?: boolean;
-}
+/** What sets the temporal filter's memory: the frames fused and input guidance (the inputs are kept and fused too). */
+export type TemporalMemoryOptions = Pick<TemporalFilterOptions, 'frames' | 'guide'>;
 
 /** Tensor memory of the temporal filter at one frame size, in bytes. */
 export interface TemporalMemory {

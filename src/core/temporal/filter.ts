@@ -437,12 +437,15 @@ export class TemporalFilter {
     const size = this.options.transientSize ?? defaultTransientSize(h, w);
     const pastInputs = this.history.map((e, i) => (shifts[i] ? shiftFrame(e.input!, shifts[i]!, interpolation).frame : e.input!));
     let weights = uses;
+    let keep: tf.Tensor4D | undefined;
     if (this.options.guideVotes === 'explained') {
       const tests = pastInputs.map((p, i) => this.explained(input, p, size, uses[i]!));
       // A change any past frame shows as the scene's (wide, or unexplained) stops every vote near it.
       const union = tests.map((t) => t.moved).reduce((a, b) => tf.maximum(a, b) as tf.Tensor4D);
       const moved = erode(dilate(union, 4 * size + 1), 2 * size + 1);
       weights = tests.map((t) => tf.mul(t.lighter, tf.sub(1, moved)) as tf.Tensor4D);
+      // Where the scene moved the guide would be the current input, occluders and all: keep \`out\`.
+      keep = boxMean(moved, 3);
     }
     const vote = (own: tf.Tensor4D, other: tf.Tensor4D, i: number): tf.Tensor4D => tf.add(own, tf.mul(weights[i]!, tf.sub(other, own))) as tf.Tensor4D;
     const inputs = pastInputs.map((p, i) => vote(input, p, i));
@@ -450,12 +453,16 @@ export class TemporalFilter {
     const guide = quantile([input, ...inputs], inputQuantile);
     const target = quantile([current, ...outputs], guideQuantile);
     const filtered: tf.Tensor4D = tf.clipByValue(guidedFilter(guide, target, this.options.guideRadius ?? defaultGuideRadius(h, w), guideEpsilon), 0, 1);
-    const covered = tf.clipByValue(tf.addN(uses.map((u) => u as tf.Tensor)), 0, 1);
+    // With 'explained' votes, the guided result needs three past frames of the shot (fewer while the
+    // ring fills): an object's trail is told from a wide streak by its width, which grows with the
+    // frames compared (5 px per frame: 15 px over three frames, wider than 2s + 1 at 272 rows).
+    const needed = this.options.guideVotes === 'explained' ? Math.min(3, this.options.frames - 1) : 1;
+    const covered = tf.clipByValue(tf.sub(tf.addN(uses.map((u) => u as tf.Tensor)), needed - 1), 0, 1);
     // Consistency: where the guided result differs from \`out\` over a (2s+1)^2 area by more than 0.05 on
     // average in a way the removal of an occluder does not explain (\`out\` is not the result lightened
     // towards white), the scene moved (a moving object's ghost in the minimum of the inputs): that
     // area, grown by s, keeps \`out\`.
-    if (!this.options.guideCheck) return tf.add(out, tf.mul(covered, tf.sub(filtered, out))) as tf.Tensor4D;
+    if (!this.options.guideCheck) return tf.add(out, tf.mul(keep ? tf.mul(covered, tf.sub(1, keep)) : covered, tf.sub(filtered, out))) as tf.Tensor4D;
     const unexplained = tf.mul(tf.max(tf.abs(tf.sub(filtered, out)), 3, true), tf.sub(1, this.occluder(out, filtered))) as tf.Tensor4D;
     const moved = dilate(tf.greater(boxMean(unexplained, 2 * size + 1), GUIDE_CONSISTENCY).toFloat() as tf.Tensor4D, 2 * size + 1);
     const weight = tf.mul(covered, tf.sub(1, moved));

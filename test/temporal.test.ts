@@ -508,8 +508,8 @@ describe('TemporalFilter with input guidance (the degraded inputs given)', () =>
 describe("TemporalFilter with input guidance, guideVotes: 'explained' (past frames vote only where occluders explain the change)", () => {
   const W = 96;
   const H = 64;
-  /** The settings measured in docs/temporal.md (fifth round). */
-  const EXPLAINED = { guide: true, guideVotes: 'explained', guideCheck: false, guideQuantile: 0, minDifference: 0.015 } as const;
+  /** The settings measured in docs/temporal.md (fifth round): `guideVotes: 'explained'` sets the other three by default. */
+  const EXPLAINED = { guide: true, guideVotes: 'explained' } as const;
   let big: tf.Tensor4D;
   let clean: tf.Tensor4D;
   let other: tf.Tensor4D;
@@ -623,6 +623,10 @@ describe("TemporalFilter with input guidance, guideVotes: 'explained' (past fram
     }
     assert.equal(Math.max(...counts.slice(5)), Math.min(...counts.slice(5)), `tensor counts vary: ${[...new Set(counts)].join(', ')}`);
     filter.dispose();
+    const { options } = new TemporalFilter(EXPLAINED);
+    assert.deepEqual([options.guideCheck, options.guideQuantile, options.minDifference], [false, 0, 0.015]);
+    const all = new TemporalFilter({ guide: true }).options;
+    assert.deepEqual([all.guideVotes, all.guideCheck, all.guideQuantile, all.minDifference], ['all', true, 0.25, 0.03]);
     assert.throws(() => new TemporalFilter({ guideVotes: 'some' as never }), { code: 'INVALID_ARGUMENT', message: /guideVotes must be 'all' or 'explained'/ });
     assert.throws(() => new TemporalFilter({ movedFraction: 0 }), { code: 'INVALID_ARGUMENT', message: /movedFraction/ });
     assert.throws(() => new TemporalFilter({ guideCheck: 1 as never }), { code: 'INVALID_ARGUMENT', message: /guideCheck must be true or false/ });

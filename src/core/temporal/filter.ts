@@ -48,8 +48,10 @@ export interface TemporalFilterOptions {
   readonly occluders?: 'brighter' | 'any';
   /**
    * Deviation from the fused value (of [0, 1] values) below which the current pixel is kept (default
-   * 0.03; fully replaced from twice that): keeps the current frame's detail where past frames are
-   * only slightly misaligned (sub-pixel pans). 0 replaces every pixel by the fused value.
+   * 0.03, 0.015 with `guideVotes: 'explained'`; fully replaced from twice that): keeps the current
+   * frame's detail where past frames are only slightly misaligned (sub-pixel pans). 0 replaces every
+   * pixel by the fused value. With `guideVotes: 'explained'` it is also how much brighter than the
+   * past input's 3x3 neighbourhood the current input must be for that past frame to vote.
    */
   readonly minDifference?: number;
   /**
@@ -80,22 +82,26 @@ export interface TemporalFilterOptions {
    * rows, 135 at 1080). Larger trusts the guide's structure more, smaller the network's local corrections.
    */
   readonly guideRadius?: number;
-  /** Quantile of the aligned outputs the guided filter fits (default 0.25: the occluders the network left are brighter). Ignored without inputs. */
+  /** Quantile of the aligned outputs the guided filter fits (default 0.25: the occluders the network left are brighter; 0 with `guideVotes: 'explained'`, where only frames that saw behind an occluder vote). Ignored without inputs. */
   readonly guideQuantile?: number;
   /** Regularisation of the guided filter's fit, in squared [0, 1] units (default 1e-5). */
   readonly guideEpsilon?: number;
   /**
-   * Which past frames vote, per pixel, into the guide and the target (default `'all'`).
-   * `'explained'`: a past frame votes only where the current input is that past input lightened
-   * towards white (the same fraction in every channel) by more than `minDifference` beyond the past
-   * input's 3x3 neighbourhood (so sub-pixel misalignment is not an occluder), and not inside an area
-   * where the two inputs differ in ways occluders do not explain (a moving object). Elsewhere the
-   * current input and output stand, so a clean scene keeps its own pixels.
+   * Which past frames vote, per pixel, into the guide and the target of input guidance (default
+   * `'all'`). `'explained'`: a past frame votes only where the current input is that past input
+   * lightened towards white (about the same fraction in every channel) by more than `minDifference`
+   * beyond the past input's 3x3 neighbourhood (so sub-pixel misalignment is not an occluder), and not
+   * near a change that any past frame shows as the scene's (wider than `2 transientSize + 1`, or
+   * not explained by an occluder either way): there the outputs-only result is kept. Elsewhere the
+   * current input and output stand, so a clean moving camera keeps its own pixels. It also changes
+   * the defaults of `minDifference` (0.015), `guideQuantile` (0) and `guideCheck` (false), and the
+   * guided result starts once three past frames of the shot cover a pixel. Measured against
+   * `'all'` in docs/temporal.md (fifth round): no loss on clean pans, shake and moving objects.
    */
   readonly guideVotes?: 'all' | 'explained';
   /** With `guideVotes: 'explained'`, the fraction of a `(2s+1)^2` window of unexplained changes from which it counts as moved (default 0.15). */
   readonly movedFraction?: number;
-  /** Keep the outputs-only result where the guided one differs from it in a way occluders do not explain (default true). */
+  /** Keep the outputs-only result where the guided one differs from it in a way occluders do not explain (default true; false with `guideVotes: 'explained'`, which has its own test). */
   readonly guideCheck?: boolean;
 }
 
@@ -145,6 +151,9 @@ export function resolveTemporalFilterOptions(options: TemporalFilterOptions = {}
   if (!isOptionsObject(options)) throw invalidArgument(where, 'an options object such as { frames: 5 }', options);
   const bad = (field: string, expected: string, got: unknown): SimpleIRError =>
     new SimpleIRError('INVALID_ARGUMENT', `${where}: ${field} must be ${expected}, got ${JSON.stringify(got) ?? String(got)}`, { [field]: got });
+  const guideVotes = options.guideVotes ?? 'all';
+  if (guideVotes !== 'all' && guideVotes !== 'explained') throw bad('guideVotes', "'all' or 'explained'", guideVotes);
+  const explained = guideVotes === 'explained';
   const frames = options.frames ?? 5;
   if (!Number.isInteger(frames) || frames < 2 || frames > 16) throw bad('frames', 'an integer from 2 to 16', frames);
   const align = options.align ?? true;
@@ -163,7 +172,7 @@ export function resolveTemporalFilterOptions(options: TemporalFilterOptions = {}
   if (!(typeof quantile === 'number' && quantile >= 0 && quantile <= 1)) throw bad('quantile', 'a number in [0, 1]', quantile);
   const occluders = options.occluders ?? 'brighter';
   if (occluders !== 'brighter' && occluders !== 'any') throw bad('occluders', "'brighter' or 'any'", occluders);
-  const minDifference = options.minDifference ?? 0.03;
+  const minDifference = options.minDifference ?? (explained ? 0.015 : 0.03);
   if (!(typeof minDifference === 'number' && minDifference >= 0 && minDifference < 1)) throw bad('minDifference', 'a number in [0, 1)', minDifference);
   const guide = options.guide ?? false;
   if (typeof guide !== 'boolean') throw bad('guide', 'true or false', guide);
@@ -173,13 +182,11 @@ export function resolveTemporalFilterOptions(options: TemporalFilterOptions = {}
   if (guideRadius !== undefined && !(Number.isInteger(guideRadius) && guideRadius >= 1 && guideRadius <= 1024)) throw bad('guideRadius', 'an integer from 1 to 1024', guideRadius);
   const guideEpsilon = options.guideEpsilon ?? 1e-5;
   if (!(typeof guideEpsilon === 'number' && guideEpsilon > 0 && guideEpsilon < 1)) throw bad('guideEpsilon', 'a number in (0, 1)', guideEpsilon);
-  const guideQuantile = options.guideQuantile ?? 0.25;
+  const guideQuantile = options.guideQuantile ?? (explained ? 0 : 0.25);
   if (!(typeof guideQuantile === 'number' && guideQuantile >= 0 && guideQuantile <= 1)) throw bad('guideQuantile', 'a number in [0, 1]', guideQuantile);
-  const guideVotes = options.guideVotes ?? 'all';
-  if (guideVotes !== 'all' && guideVotes !== 'explained') throw bad('guideVotes', "'all' or 'explained'", guideVotes);
   const movedFraction = options.movedFraction ?? 0.15;
   if (!(typeof movedFraction === 'number' && movedFraction > 0 && movedFraction <= 1)) throw bad('movedFraction', 'a number in (0, 1]', movedFraction);
-  const guideCheck = options.guideCheck ?? true;
+  const guideCheck = options.guideCheck ?? !explained;
   if (typeof guideCheck !== 'boolean') throw bad('guideCheck', 'true or false', guideCheck);
   return { frames, align, interpolation, changeThreshold, transientSize, cutFraction, quantile, occluders, minDifference, guide, inputQuantile, guideQuantile, guideRadius, guideEpsilon, guideVotes, movedFraction, guideCheck };
 }
@@ -397,7 +404,7 @@ export class TemporalFilter {
    * (neither is the other lightened towards white, nor within the other's neighbourhood): a moving
    * object, whose colour and texture are not the scene's lightened.
    */
-  private explained(current: tf.Tensor4D, past: tf.Tensor4D, s: number, use: tf.Tensor4D): { lighter: tf.Tensor4D; moved: tf.Tensor4D } {
+  private explained(current: tf.Tensor4D, past: tf.Tensor4D, s: number, use: tf.Tensor4D): { lighter: tf.Tensor4D; moved: tf.Tensor4D; thin: tf.Tensor4D } {
     const { minDifference, changeThreshold, movedFraction } = this.options;
     const m = Math.max(minDifference, 1e-3);
     const high = dilate(past, 3);
@@ -413,7 +420,10 @@ export class TemporalFilter {
     // A change wider than s (streaks and flakes are thinner) is the scene's: revealed background, an object.
     const wide = dilate(erode(changed, 2 * s + 1), 2 * s + 1);
     const moved = tf.maximum(wide, tf.greater(boxMean(unexplained, 2 * s + 1), movedFraction).toFloat()) as tf.Tensor4D;
-    return { lighter: tf.mul(lighter, use) as tf.Tensor4D, moved };
+    // Changes at least s wide: used where fewer than three past frames are compared (an object's
+    // trail is as wide as its motion over the frames compared).
+    const thin = dilate(erode(changed, s), s);
+    return { lighter: tf.mul(lighter, use) as tf.Tensor4D, moved, thin };
   }
 
   /**
@@ -441,7 +451,9 @@ export class TemporalFilter {
     if (this.options.guideVotes === 'explained') {
       const tests = pastInputs.map((p, i) => this.explained(input, p, size, uses[i]!));
       // A change any past frame shows as the scene's (wide, or unexplained) stops every vote near it.
-      const union = tests.map((t) => t.moved).reduce((a, b) => tf.maximum(a, b) as tf.Tensor4D);
+      const max = (a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D => tf.maximum(a, b) as tf.Tensor4D;
+      const few = tf.less(tf.addN(uses.map((u) => u as tf.Tensor)), 2.5);
+      const union = tf.where(few, max(tests.map((t) => t.moved).reduce(max), tests.map((t) => t.thin).reduce(max)), tests.map((t) => t.moved).reduce(max)) as tf.Tensor4D;
       const moved = erode(dilate(union, 4 * size + 1), 2 * size + 1);
       weights = tests.map((t) => tf.mul(t.lighter, tf.sub(1, moved)) as tf.Tensor4D);
       // Where the scene moved the guide would be the current input, occluders and all: keep \`out\`.
@@ -453,11 +465,7 @@ export class TemporalFilter {
     const guide = quantile([input, ...inputs], inputQuantile);
     const target = quantile([current, ...outputs], guideQuantile);
     const filtered: tf.Tensor4D = tf.clipByValue(guidedFilter(guide, target, this.options.guideRadius ?? defaultGuideRadius(h, w), guideEpsilon), 0, 1);
-    // With 'explained' votes, the guided result needs three past frames of the shot (fewer while the
-    // ring fills): an object's trail is told from a wide streak by its width, which grows with the
-    // frames compared (5 px per frame: 15 px over three frames, wider than 2s + 1 at 272 rows).
-    const needed = this.options.guideVotes === 'explained' ? Math.min(3, this.options.frames - 1) : 1;
-    const covered = tf.clipByValue(tf.sub(tf.addN(uses.map((u) => u as tf.Tensor)), needed - 1), 0, 1);
+    const covered = tf.clipByValue(tf.addN(uses.map((u) => u as tf.Tensor)), 0, 1);
     // Consistency: where the guided result differs from \`out\` over a (2s+1)^2 area by more than 0.05 on
     // average in a way the removal of an occluder does not explain (\`out\` is not the result lightened
     // towards white), the scene moved (a moving object's ghost in the minimum of the inputs): that

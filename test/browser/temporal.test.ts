@@ -19,9 +19,10 @@ after(async () => {
   await fx?.close();
 });
 
-for (const guide of [false, true]) test(`restore(tiny, { temporal: ${guide ? '{ guide: true }' : 'true'} }) on webgpu: no readback, streaks removed, frames closed, tensors flat`, async () => {
-  const r = await runInPage(page, ([n, g]) => window.temporalRun(n, g), [8, guide] as [number, boolean]);
-  console.log(`# webgpu temporal${guide ? ' (guide)' : ''}: PSNR input ${r.psnrInput.toFixed(2)} dB, output ${r.psnrOutput.toFixed(2)} dB; readbacks ${JSON.stringify(r.readbacks)}`);
+const NAMES = { false: 'true', true: '{ guide: true }', explained: "{ guide: true, guideVotes: 'explained' }" } as const;
+for (const guide of [false, true, 'explained'] as const) test(`restore(tiny, { temporal: ${NAMES[`${guide}`]} }) on webgpu: no readback, streaks removed, frames closed, tensors flat`, async () => {
+  const r = await runInPage(page, ([n, g]) => window.temporalRun(n, g), [8, guide] as [number, boolean | 'explained']);
+  console.log(`# webgpu temporal${guide ? ` (guide${guide === 'explained' ? ', explained votes' : ''})` : ''}: PSNR input ${r.psnrInput.toFixed(2)} dB, output ${r.psnrOutput.toFixed(2)} dB; readbacks ${JSON.stringify(r.readbacks)}`);
   assert.equal(r.backend, 'webgpu');
   assert.equal(r.frames, 8);
   assert.deepEqual(r.timestamps, Array.from({ length: 8 }, (_, i) => i * 40_000));

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { invalidArgument, isOptionsObject, SimpleIRError } from '../errors.js';
 import { RGB_LUMA as LUMA } from '../colour.js';
 import { PhaseCorrelator, shiftFrame, type ShiftedFrame, type Spectrum } from './align.js';
-import { boxMean, changeMask, dilate, guidedFilter, opening, quantile } from './fuse.js';
+import { boxMean, changeMask, dilate, erode, guidedFilter, opening, quantile } from './fuse.js';
 
 /** Mean unexplained difference (of [0, 1] values) between the guided and the outputs-only result from which an area counts as moved. */
 const GUIDE_CONSISTENCY = 0.05;
@@ -48,8 +48,10 @@ export interface TemporalFilterOptions {
   readonly occluders?: 'brighter' | 'any';
   /**
    * Deviation from the fused value (of [0, 1] values) below which the current pixel is kept (default
-   * 0.03; fully replaced from twice that): keeps the current frame's detail where past frames are
-   * only slightly misaligned (sub-pixel pans). 0 replaces every pixel by the fused value.
+   * 0.03, 0.015 with `guideVotes: 'explained'`; fully replaced from twice that): keeps the current
+   * frame's detail where past frames are only slightly misaligned (sub-pixel pans). 0 replaces every
+   * pixel by the fused value. With `guideVotes: 'explained'` it is also how much brighter than the
+   * past input's 3x3 neighbourhood the current input must be for that past frame to vote.
    */
   readonly minDifference?: number;
   /**
@@ -80,10 +82,28 @@ export interface TemporalFilterOptions {
    * rows, 135 at 1080). Larger trusts the guide's structure more, smaller the network's local corrections.
    */
   readonly guideRadius?: number;
-  /** Quantile of the aligned outputs the guided filter fits (default 0.25: the occluders the network left are brighter). Ignored without inputs. */
+  /** Quantile of the aligned outputs the guided filter fits (default 0.25: the occluders the network left are brighter; 0 with `guideVotes: 'explained'`, where only frames that saw behind an occluder vote). Ignored without inputs. */
   readonly guideQuantile?: number;
   /** Regularisation of the guided filter's fit, in squared [0, 1] units (default 1e-5). */
   readonly guideEpsilon?: number;
+  /**
+   * Which past frames vote, per pixel, into the guide and the target of input guidance (default
+   * `'all'`). `'explained'`: a past frame votes only where the current input is that past input
+   * lightened towards white (about the same fraction in every channel) by more than `minDifference`
+   * beyond the past input's 3x3 neighbourhood (so sub-pixel misalignment is not an occluder), and not
+   * near a change that any past frame shows as the scene's (at least `2 transientSize + 1` wide,
+   * `transientSize` wide where fewer than three past frames cover the pixel, or not explained by an
+   * occluder either way): there the per-frame output is kept. Elsewhere the current input and output
+   * stand, so a clean moving camera keeps its own pixels. It also changes the defaults of
+   * `minDifference` (0.015), `guideQuantile` (0) and `guideCheck` (false). Measured in
+   * docs/temporal.md (fifth round): at 240x136 clean pans, shake and a moving object gain where
+   * `'all'` loses, rain keeps its gains, snow gains less; at 480x272 a moving object still ghosts.
+   */
+  readonly guideVotes?: 'all' | 'explained';
+  /** With `guideVotes: 'explained'`, the fraction of a `(2s+1)^2` window of unexplained changes from which it counts as moved (default 0.15). */
+  readonly movedFraction?: number;
+  /** Keep the outputs-only result where the guided one differs from it in a way occluders do not explain (default true; false with `guideVotes: 'explained'`, which has its own test). */
+  readonly guideCheck?: boolean;
 }
 
 /** {@link TemporalFilterOptions} with the frame-independent defaults filled in. */
@@ -116,6 +136,12 @@ export interface ResolvedTemporalFilterOptions {
   readonly guideRadius: number | undefined;
   /** See {@link TemporalFilterOptions.guideEpsilon}. */
   readonly guideEpsilon: number;
+  /** See {@link TemporalFilterOptions.guideVotes}. */
+  readonly guideVotes: 'all' | 'explained';
+  /** See {@link TemporalFilterOptions.movedFraction}. */
+  readonly movedFraction: number;
+  /** See {@link TemporalFilterOptions.guideCheck}. */
+  readonly guideCheck: boolean;
 }
 
 /**
@@ -126,6 +152,9 @@ export function resolveTemporalFilterOptions(options: TemporalFilterOptions = {}
   if (!isOptionsObject(options)) throw invalidArgument(where, 'an options object such as { frames: 5 }', options);
   const bad = (field: string, expected: string, got: unknown): SimpleIRError =>
     new SimpleIRError('INVALID_ARGUMENT', `${where}: ${field} must be ${expected}, got ${JSON.stringify(got) ?? String(got)}`, { [field]: got });
+  const guideVotes = options.guideVotes ?? 'all';
+  if (guideVotes !== 'all' && guideVotes !== 'explained') throw bad('guideVotes', "'all' or 'explained'", guideVotes);
+  const explained = guideVotes === 'explained';
   const frames = options.frames ?? 5;
   if (!Number.isInteger(frames) || frames < 2 || frames > 16) throw bad('frames', 'an integer from 2 to 16', frames);
   const align = options.align ?? true;
@@ -144,7 +173,7 @@ export function resolveTemporalFilterOptions(options: TemporalFilterOptions = {}
   if (!(typeof quantile === 'number' && quantile >= 0 && quantile <= 1)) throw bad('quantile', 'a number in [0, 1]', quantile);
   const occluders = options.occluders ?? 'brighter';
   if (occluders !== 'brighter' && occluders !== 'any') throw bad('occluders', "'brighter' or 'any'", occluders);
-  const minDifference = options.minDifference ?? 0.03;
+  const minDifference = options.minDifference ?? (explained ? 0.015 : 0.03);
   if (!(typeof minDifference === 'number' && minDifference >= 0 && minDifference < 1)) throw bad('minDifference', 'a number in [0, 1)', minDifference);
   const guide = options.guide ?? false;
   if (typeof guide !== 'boolean') throw bad('guide', 'true or false', guide);
@@ -154,9 +183,13 @@ export function resolveTemporalFilterOptions(options: TemporalFilterOptions = {}
   if (guideRadius !== undefined && !(Number.isInteger(guideRadius) && guideRadius >= 1 && guideRadius <= 1024)) throw bad('guideRadius', 'an integer from 1 to 1024', guideRadius);
   const guideEpsilon = options.guideEpsilon ?? 1e-5;
   if (!(typeof guideEpsilon === 'number' && guideEpsilon > 0 && guideEpsilon < 1)) throw bad('guideEpsilon', 'a number in (0, 1)', guideEpsilon);
-  const guideQuantile = options.guideQuantile ?? 0.25;
+  const guideQuantile = options.guideQuantile ?? (explained ? 0 : 0.25);
   if (!(typeof guideQuantile === 'number' && guideQuantile >= 0 && guideQuantile <= 1)) throw bad('guideQuantile', 'a number in [0, 1]', guideQuantile);
-  return { frames, align, interpolation, changeThreshold, transientSize, cutFraction, quantile, occluders, minDifference, guide, inputQuantile, guideQuantile, guideRadius, guideEpsilon };
+  const movedFraction = options.movedFraction ?? 0.15;
+  if (!(typeof movedFraction === 'number' && movedFraction > 0 && movedFraction <= 1)) throw bad('movedFraction', 'a number in (0, 1]', movedFraction);
+  const guideCheck = options.guideCheck ?? !explained;
+  if (typeof guideCheck !== 'boolean') throw bad('guideCheck', 'true or false', guideCheck);
+  return { frames, align, interpolation, changeThreshold, transientSize, cutFraction, quantile, occluders, minDifference, guide, inputQuantile, guideQuantile, guideRadius, guideEpsilon, guideVotes, movedFraction, guideCheck };
 }
 
 /** The default transient size of frames `height` x `width` (odd). */
@@ -330,6 +363,10 @@ export class TemporalFilter {
     // Until the ring is full the current frame votes twice when that makes the count odd: two frames
     // alone are never averaged (a moving object would be half blended), three are a true median.
     const uses = aligned.map(({ valid }, i) => tf.mul(valid, tf.equal(this.history[i]!.shot, shot).toFloat()) as tf.Tensor4D);
+    const guided = input !== undefined && this.history.every((e) => e.input);
+    // Without the consistency check, the guided result stands wherever a past frame covers a pixel, and
+    // elsewhere every vote is the current frame's, so the outputs-only result there is `current`.
+    if (guided && !this.options.guideCheck) return [this.guided(current, input, current, aligned, shifts, uses), shot];
     const votes = aligned.map(({ frame }, i) => tf.add(current, tf.mul(uses[i]!, tf.sub(frame, current))) as tf.Tensor4D);
     if (votes.length % 2 === 1 && votes.length < this.options.frames - 1) votes.push(current);
     const fused = quantile([current, ...votes], this.options.quantile);
@@ -341,8 +378,7 @@ export class TemporalFilter {
     const occluder = this.occluder(current, fused);
     const replace = tf.mul(tf.sub(1, moving), occluder);
     const out = tf.sub(current, tf.mul(replace, tf.sub(current, fused))) as tf.Tensor4D;
-    if (!input || this.history.some((e) => !e.input)) return [out, shot];
-    return [this.guided(current, input, out, aligned, shifts, uses), shot];
+    return [guided ? this.guided(current, input, out, aligned, shifts, uses) : out, shot];
   }
 
   /**
@@ -357,6 +393,38 @@ export class TemporalFilter {
     const deviation = occluders === 'brighter' ? tf.max(delta, 3, true) : tf.max(tf.abs(delta), 3, true);
     const outlier = minDifference > 0 ? tf.clipByValue(tf.div(tf.sub(deviation, minDifference), minDifference), 0, 1) : tf.onesLike(deviation);
     return (occluders === 'brighter' ? tf.mul(outlier, towardsWhite(fused, delta)) : outlier) as tf.Tensor4D;
+  }
+
+  /**
+   * Inside a tidy, `[1, H, W, 1]` in [0, 1]: where the aligned past input `past` may replace the
+   * current input `current` (`guideVotes: 'explained'`): the current pixel is brighter than every
+   * pixel of the past one's 3x3 neighbourhood by more than `minDifference` (fully from twice that; a
+   * sub-pixel misalignment stays within the neighbourhood) and is the past one lightened towards
+   * white; and the pixel is not near an area (a `(2s+1)^2` window with more than `movedFraction` of
+   * it) where the two inputs differ by more than `changeThreshold` in a way no occluder explains
+   * (neither is the other lightened towards white, nor within the other's neighbourhood): a moving
+   * object, whose colour and texture are not the scene's lightened.
+   */
+  private explained(current: tf.Tensor4D, past: tf.Tensor4D, s: number, use: tf.Tensor4D): { lighter: tf.Tensor4D; moved: tf.Tensor4D; thin: tf.Tensor4D } {
+    const { minDifference, changeThreshold, movedFraction } = this.options;
+    const m = Math.max(minDifference, 1e-3);
+    const high = dilate(past, 3);
+    const low = tf.neg(dilate(tf.neg(past) as tf.Tensor4D, 3)) as tf.Tensor4D;
+    const above = tf.max(tf.sub(current, high), 3, true) as tf.Tensor4D;
+    const lighter = tf.mul(tf.clipByValue(tf.div(tf.sub(above, m), m), 0, 1), towardsWhite(past, tf.sub(current, past) as tf.Tensor4D));
+    // Unexplained change: outside the past neighbourhood's range by more than the threshold, and
+    // neither input is the other lightened towards white.
+    const outside = tf.max(tf.maximum(tf.sub(current, high), tf.sub(low, current)), 3, true);
+    const changed = tf.mul(tf.greater(outside, changeThreshold).toFloat(), use) as tf.Tensor4D;
+    const either = tf.maximum(lightened(past, tf.sub(current, past) as tf.Tensor4D), lightened(current, tf.sub(past, current) as tf.Tensor4D));
+    const unexplained = tf.mul(changed, tf.sub(1, either)) as tf.Tensor4D;
+    // A change wider than s (streaks and flakes are thinner) is the scene's: revealed background, an object.
+    const wide = dilate(erode(changed, 2 * s + 1), 2 * s + 1);
+    const moved = tf.maximum(wide, tf.greater(boxMean(unexplained, 2 * s + 1), movedFraction).toFloat()) as tf.Tensor4D;
+    // Changes at least s wide: used where fewer than three past frames are compared (an object's
+    // trail is as wide as its motion over the frames compared).
+    const thin = dilate(erode(changed, s), s);
+    return { lighter: tf.mul(lighter, use) as tf.Tensor4D, moved, thin };
   }
 
   /**
@@ -377,8 +445,24 @@ export class TemporalFilter {
   ): tf.Tensor4D {
     const [, h, w] = input.shape;
     const { interpolation, inputQuantile, guideQuantile, guideEpsilon } = this.options;
-    const vote = (own: tf.Tensor4D, other: tf.Tensor4D, i: number): tf.Tensor4D => tf.add(own, tf.mul(uses[i]!, tf.sub(other, own))) as tf.Tensor4D;
-    const inputs = this.history.map((e, i) => vote(input, shifts[i] ? shiftFrame(e.input!, shifts[i]!, interpolation).frame : e.input!, i));
+    const size = this.options.transientSize ?? defaultTransientSize(h, w);
+    const pastInputs = this.history.map((e, i) => (shifts[i] ? shiftFrame(e.input!, shifts[i]!, interpolation).frame : e.input!));
+    let weights = uses;
+    let keep: tf.Tensor4D | undefined;
+    if (this.options.guideVotes === 'explained') {
+      const tests = pastInputs.map((p, i) => this.explained(input, p, size, uses[i]!));
+      // A change any past frame shows as the scene's (wide, or unexplained) stops every vote near it.
+      const max = (a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D => tf.maximum(a, b) as tf.Tensor4D;
+      const few = tf.less(tf.addN(uses.map((u) => u as tf.Tensor)), 2.5);
+      const union = tf.where(few, max(tests.map((t) => t.moved).reduce(max), tests.map((t) => t.thin).reduce(max)), tests.map((t) => t.moved).reduce(max)) as tf.Tensor4D;
+      const moved = erode(dilate(union, 4 * size + 1), 2 * size + 1);
+      weights = tests.map((t) => tf.mul(t.lighter, tf.sub(1, moved)) as tf.Tensor4D);
+      // Where the scene moved the guide would be the current input, occluders and all: keep `out` there
+      // (the per-frame output when guideCheck is off).
+      keep = boxMean(moved, 3);
+    }
+    const vote = (own: tf.Tensor4D, other: tf.Tensor4D, i: number): tf.Tensor4D => tf.add(own, tf.mul(weights[i]!, tf.sub(other, own))) as tf.Tensor4D;
+    const inputs = pastInputs.map((p, i) => vote(input, p, i));
     const outputs = aligned.map(({ frame }, i) => vote(current, frame, i));
     const guide = quantile([input, ...inputs], inputQuantile);
     const target = quantile([current, ...outputs], guideQuantile);
@@ -388,7 +472,7 @@ export class TemporalFilter {
     // average in a way the removal of an occluder does not explain (\`out\` is not the result lightened
     // towards white), the scene moved (a moving object's ghost in the minimum of the inputs): that
     // area, grown by s, keeps \`out\`.
-    const size = this.options.transientSize ?? defaultTransientSize(h, w);
+    if (!this.options.guideCheck) return tf.add(out, tf.mul(keep ? tf.mul(covered, tf.sub(1, keep)) : covered, tf.sub(filtered, out))) as tf.Tensor4D;
     const unexplained = tf.mul(tf.max(tf.abs(tf.sub(filtered, out)), 3, true), tf.sub(1, this.occluder(out, filtered))) as tf.Tensor4D;
     const moved = dilate(tf.greater(boxMean(unexplained, 2 * size + 1), GUIDE_CONSISTENCY).toFloat() as tf.Tensor4D, 2 * size + 1);
     const weight = tf.mul(covered, tf.sub(1, moved));
@@ -408,7 +492,11 @@ function towardsWhite(fused: tf.Tensor4D, delta: tf.Tensor4D): tf.Tensor4D {
   return tf.clipByValue(tf.div(tf.sub(ratio, 0.4), 0.25), 0, 1) as tf.Tensor4D;
 }
 
-/** The pooled luma and spectrum of a frame. */
+/** {@link towardsWhite} for a `delta` at least -0.01 in every channel (a lightening, not a darkening). */
+function lightened(base: tf.Tensor4D, delta: tf.Tensor4D): tf.Tensor4D {
+  return tf.mul(towardsWhite(base, delta), tf.greater(tf.min(delta, 3, true), -0.01).toFloat()) as tf.Tensor4D;
+}
+
 /**
  * The pooled luma and spectrum of a frame, after a grey-level opening of width `k` (erosion then
  * dilation) that removes bright details thinner than `k` (streaks, flakes) and keeps the scene's

@@ -102,7 +102,7 @@ export function dilate(x: tf.Tensor4D, k: number): tf.Tensor4D {
 }
 
 /** Minimum over a k x k square. */
-function erode(x: tf.Tensor4D, k: number): tf.Tensor4D {
+export function erode(x: tf.Tensor4D, k: number): tf.Tensor4D {
   return k <= 1 ? x : tf.neg(dilate(tf.neg(x), k));
 }
 

@@ -1,5 +1,5 @@
 /**
- * Browser entry of temporal.test.ts: `restore(model, { temporal: true })` (or `{ guide: true }`) on the zero-copy WebGPU
+ * Browser entry of temporal.test.ts: `restore(model, { temporal: true })` (or `{ guide: true }`, or with `guideVotes: 'explained'`) on the zero-copy WebGPU
  * path (VideoFrames in, VideoFrames out) with every CPU readback counted; frames of a smooth scene
  * with bright streaks at new places in every frame.
  */
@@ -28,7 +28,7 @@ export interface TemporalRunResult {
 
 declare global {
   interface Window {
-    temporalRun: (n: number, guide?: boolean) => Promise<TemporalRunResult>;
+    temporalRun: (n: number, guide?: boolean | 'explained') => Promise<TemporalRunResult>;
   }
 }
 
@@ -87,7 +87,7 @@ function psnr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 window.temporalRun = async (n, guide = false) => {
-  const temporal = guide ? { guide: true } : true;
+  const temporal = guide === 'explained' ? ({ guide: true, guideVotes: 'explained' } as const) : guide ? { guide: true } : true;
   await selectBackend('webgpu', { onWarning: () => undefined });
   const converter = createVideoFrameConverter({ path: 'gpu' }) as unknown as FrameConverter<VideoFrame, VideoFrameInfo>;
   const model = SimpleIR.create('tiny'); // the identity: what changes is the temporal stage's doing

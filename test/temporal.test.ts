@@ -40,6 +40,51 @@ function withStreaks(img: tf.Tensor4D, seed: number, count = 25): tf.Tensor4D {
   });
 }
 
+/**
+ * A stand-in for the network: streaks removed only in part (a third of them left) and a static
+ * error the same in every frame (the scene's detail blurred, its level raised), as a small
+ * per-frame network leaves. Fusing outputs alone cannot remove that static error.
+ */
+function standInNetwork(x: tf.Tensor4D, truth: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const blurred = tf.avgPool(truth, 5, 1, 'same') as tf.Tensor4D;
+    const left = tf.mul(tf.sub(x, truth), 0.35);
+    return tf.clipByValue(tf.add(tf.add(blurred, 0.02), left), 0, 1) as tf.Tensor4D;
+  });
+}
+
+/**
+ * Six rainy frames of `before` through an input-guided `filter`, then a cut to `after`: the first frame
+ * after the cut must be the per-frame output, bit for bit. Disposes the filter.
+ */
+function assertCutClears(filter: TemporalFilter, before: tf.Tensor4D, after: tf.Tensor4D, seed: number): void {
+  for (let i = 0; i < 6; i++) {
+    const x = withStreaks(before, seed + i);
+    tf.dispose([x, filter.process(x, x)]);
+  }
+  const x = withStreaks(after, seed + 100);
+  const y = standInNetwork(x, after);
+  const out = filter.process(y, x);
+  assert.deepEqual(out.dataSync(), y.dataSync());
+  tf.dispose([x, y, out]);
+  filter.dispose();
+}
+
+/**
+ * 40 rainy frames through an input-guided `filter` (a cut from `first` to `second` half-way): the
+ * tensor count must be the same after every frame from the sixth on.
+ */
+function assertFlatTensors(filter: TemporalFilter, first: tf.Tensor4D, second: tf.Tensor4D): void {
+  const counts: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const x = withStreaks(i < 20 ? first : second, i, 8);
+    const out = filter.process(x, x);
+    tf.dispose([x, out]);
+    counts.push(tf.memory().numTensors);
+  }
+  assert.equal(Math.max(...counts.slice(5)), Math.min(...counts.slice(5)), `tensor counts vary: ${[...new Set(counts)].join(', ')}`);
+}
+
 /** The `height` x `width` window of `img` at (`top`, `left`). */
 function crop(img: tf.Tensor4D, top: number, left: number, height: number, width: number): tf.Tensor4D {
   return tf.slice(img, [0, top, left, 0], [1, height, width, 3]);
@@ -389,17 +434,7 @@ describe('TemporalFilter with input guidance (the degraded inputs given)', () =>
   });
   after(() => tf.dispose([clean, other]));
 
-  /**
-   * A stand-in for the network: streaks removed only in part (a third of them left) and a static
-   * error the same in every frame (the scene's detail blurred, its level raised), as a small
-   * per-frame network leaves. Fusing outputs alone cannot remove that static error.
-   */
-  const network = (x: tf.Tensor4D, truth: tf.Tensor4D): tf.Tensor4D =>
-    tf.tidy(() => {
-      const blurred = tf.avgPool(truth, 5, 1, 'same') as tf.Tensor4D;
-      const left = tf.mul(tf.sub(x, truth), 0.35);
-      return tf.clipByValue(tf.add(tf.add(blurred, 0.02), left), 0, 1) as tf.Tensor4D;
-    });
+  const network = standInNetwork;
 
   /** PSNR over frames 4..n-1 of per-frame, outputs-only and input-guided temporal restoration. */
   function compare(n: number, input: (i: number) => tf.Tensor4D, truth: (i: number) => tf.Tensor4D): { perFrame: number; outputsOnly: number; guided: number } {
@@ -470,29 +505,12 @@ describe('TemporalFilter with input guidance (the degraded inputs given)', () =>
   });
 
   test('a cut clears the history: the first frame after it is the per-frame output, bit for bit', () => {
-    const filter = new TemporalFilter({ guide: true });
-    for (let i = 0; i < 6; i++) {
-      const x = withStreaks(other, 1400 + i);
-      tf.dispose([x, filter.process(x, x)]);
-    }
-    const x = withStreaks(clean, 1500);
-    const y = network(x, clean);
-    const out = filter.process(y, x);
-    assert.deepEqual(out.dataSync(), y.dataSync());
-    tf.dispose([x, y, out]);
-    filter.dispose();
+    assertCutClears(new TemporalFilter({ guide: true }), other, clean, 1400);
   });
 
   test('memory is bounded with inputs too; a mismatched input is a typed error', () => {
     const filter = new TemporalFilter({ frames: 4, guide: true });
-    const counts: number[] = [];
-    for (let i = 0; i < 40; i++) {
-      const x = withStreaks(i < 20 ? clean : other, i, 8);
-      const out = filter.process(x, x);
-      tf.dispose([x, out]);
-      counts.push(tf.memory().numTensors);
-    }
-    assert.equal(Math.max(...counts.slice(5)), Math.min(...counts.slice(5)), `tensor counts vary: ${[...new Set(counts)].join(', ')}`);
+    assertFlatTensors(filter, clean, other);
     const small = tf.zeros([1, 8, 8, 3]) as tf.Tensor4D;
     assert.throws(() => filter.process(clean, small), { code: 'INVALID_IMAGE', message: /input must be a live float32 tensor of the output's shape \[1, 64, 96, 3\]/ });
     small.dispose();
@@ -522,9 +540,7 @@ describe("TemporalFilter with input guidance, guideVotes: 'explained' (past fram
   });
   after(() => tf.dispose([big, clean, other, textured]));
 
-  /** The same stand-in network as above: a third of the streaks left, the detail blurred, the level raised. */
-  const network = (x: tf.Tensor4D, truth: tf.Tensor4D): tf.Tensor4D =>
-    tf.tidy(() => tf.clipByValue(tf.add(tf.add(tf.avgPool(truth, 5, 1, 'same') as tf.Tensor4D, 0.02), tf.mul(tf.sub(x, truth), 0.35)), 0, 1) as tf.Tensor4D);
+  const network = standInNetwork;
 
   /** Mean PSNR over frames 4..n-1 of the per-frame output and of each filter's output. */
   function compare(n: number, filters: TemporalFilter[], input: (i: number) => tf.Tensor4D, truth: (i: number) => tf.Tensor4D, net = network): { perFrame: number; temporal: number[] } {
@@ -599,29 +615,12 @@ describe("TemporalFilter with input guidance, guideVotes: 'explained' (past fram
   });
 
   test('a cut clears the history: the first frame after it is the per-frame output, bit for bit', () => {
-    const filter = new TemporalFilter(EXPLAINED);
-    for (let i = 0; i < 6; i++) {
-      const x = withStreaks(other, 2400 + i);
-      tf.dispose([x, filter.process(x, x)]);
-    }
-    const x = withStreaks(clean, 2500);
-    const y = network(x, clean);
-    const out = filter.process(y, x);
-    assert.deepEqual(out.dataSync(), y.dataSync());
-    tf.dispose([x, y, out]);
-    filter.dispose();
+    assertCutClears(new TemporalFilter(EXPLAINED), other, clean, 2400);
   });
 
   test('memory is bounded: tensor counts flat over 40 frames; bad options are typed errors', () => {
     const filter = new TemporalFilter({ ...EXPLAINED, frames: 4 });
-    const counts: number[] = [];
-    for (let i = 0; i < 40; i++) {
-      const x = withStreaks(i < 20 ? clean : other, i, 8);
-      const out = filter.process(x, x);
-      tf.dispose([x, out]);
-      counts.push(tf.memory().numTensors);
-    }
-    assert.equal(Math.max(...counts.slice(5)), Math.min(...counts.slice(5)), `tensor counts vary: ${[...new Set(counts)].join(', ')}`);
+    assertFlatTensors(filter, clean, other);
     filter.dispose();
     const { options } = new TemporalFilter(EXPLAINED);
     assert.deepEqual([options.guideCheck, options.guideQuantile, options.minDifference], [false, 0, 0.015]);

@@ -13,11 +13,10 @@ import { after, before, test } from 'node:test';
 import type { BrowserContext } from 'playwright-core';
 import { startExamples, type ExamplesServer } from '../../scripts/start';
 import { launchBrowser, openPage, runInPage, type TestPage } from './harness';
-import { artifactPath, cleanScene, decodeDataUrl, demoWeights, psnrRgb, restoreInNode, writeRainClip, type CleanScene, type DemoWeights } from './pages/demo-fixtures';
+import { artifactPath, cleanScene, decodeDataUrl, demoWeights, psnrRgb, restoreInNode, waitForLiveDemo, writeRainClip, type CleanScene, type DemoWeights, type LiveDemoSnapshot } from './pages/demo-fixtures';
 import { fixtureDir, type FixtureDir } from './video-fixtures';
-import type { DemoCapture, DemoStatus } from '../../examples/live/main';
+import type { DemoCapture } from '../../examples/live/main';
 import type { TemporalMode } from '../../examples/shared/temporal';
-import type { RestoreMetrics } from '../../src/streams/metrics';
 
 const WIDTH = 160;
 const HEIGHT = 96;
@@ -49,23 +48,11 @@ after(async () => {
   await media?.remove();
 });
 
-interface Snapshot {
-  status: DemoStatus;
-  metrics: RestoreMetrics | null;
-}
-
 /** Polls the page until `done` holds (or `timeoutMs` passes); returns the last snapshot. */
-async function waitFor(page: TestPage, done: (s: Snapshot) => boolean, timeoutMs: number): Promise<Snapshot> {
-  const t0 = Date.now();
-  for (;;) {
-    const s = await runInPage(page, () => ({ status: window.simpleirDemo.status(), metrics: window.simpleirDemo.metrics() }), undefined);
-    if (done(s) || Date.now() - t0 > timeoutMs) return s;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+const waitFor = (page: TestPage, done: (s: LiveDemoSnapshot) => boolean, timeoutMs: number): Promise<LiveDemoSnapshot> => waitForLiveDemo(page, done, timeoutMs, 500);
 
 /** Waits until the stream runs `mode` and has drawn `frames` frames since it (re)started; asserts no error. */
-async function waitForMode(page: TestPage, mode: TemporalMode, frames: number): Promise<Snapshot> {
+async function waitForMode(page: TestPage, mode: TemporalMode, frames: number): Promise<LiveDemoSnapshot> {
   const s = await waitFor(page, (x) => (x.status.temporal === mode && x.status.framesShown >= frames) || x.status.error !== null, 240_000);
   console.log(`# ${mode}: shown ${s.status.framesShown} of ${s.status.framesSeen} seen; metrics out ${s.metrics?.framesOut} dropped ${s.metrics?.dropped} errors ${s.metrics?.errors} latency p50 ${s.metrics?.latencyP50.toFixed(0)} ms`);
   assert.equal(s.status.error, null);

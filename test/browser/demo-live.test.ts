@@ -15,10 +15,9 @@ import { after, before, test } from 'node:test';
 import type { BrowserContext } from 'playwright-core';
 import { startExamples, type ExamplesServer } from '../../scripts/start';
 import { launchBrowser, openPage, runInPage, type TestPage } from './harness';
-import { artifactPath, cleanScene, decodeDataUrl, demoWeights, psnrRgb, restoreInNode, writeRainClip, type CleanScene, type DemoWeights } from './pages/demo-fixtures';
+import { artifactPath, cleanScene, decodeDataUrl, demoWeights, psnrRgb, restoreInNode, waitForLiveDemo, writeRainClip, type CleanScene, type DemoWeights, type LiveDemoSnapshot } from './pages/demo-fixtures';
 import { fixtureDir, type FixtureDir } from './video-fixtures';
-import type { DemoCapture, DemoStatus } from '../../examples/live/main';
-import type { RestoreMetrics } from '../../src/streams/metrics';
+import type { DemoCapture } from '../../examples/live/main';
 
 // 320x180, not smaller: with the whole EveningGlow scene squeezed into 160x90 (masts and reflections a
 // pixel or two wide, under rain streaks drawn at full size) the shipped tiny removes little rain: +0.9 dB
@@ -55,20 +54,8 @@ after(async () => {
   await media?.remove();
 });
 
-interface Snapshot {
-  status: DemoStatus;
-  metrics: RestoreMetrics | null;
-}
-
 /** Polls the page until `done` holds (or `timeoutMs` passes); returns the last snapshot. */
-async function waitFor(page: TestPage, done: (s: Snapshot) => boolean, timeoutMs: number): Promise<Snapshot> {
-  const t0 = Date.now();
-  for (;;) {
-    const s = await runInPage(page, () => ({ status: window.simpleirDemo.status(), metrics: window.simpleirDemo.metrics() }), undefined);
-    if (done(s) || Date.now() - t0 > timeoutMs) return s;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
+const waitFor = (page: TestPage, done: (s: LiveDemoSnapshot) => boolean, timeoutMs: number): Promise<LiveDemoSnapshot> => waitForLiveDemo(page, done, timeoutMs, 1000);
 
 async function openLive(query: string, ctx: BrowserContext = context!): Promise<TestPage> {
   const page = await openPage(ctx, server!, `/live/${query}`);

@@ -15,7 +15,9 @@ import { SimpleIR } from '../../../src/core/model/simpleir';
 import { rain, syntheticScene } from '../../../src/core/degrade/index';
 import { decodeWeights } from '../../../src/core/weights';
 import { createY4mWriter, rgbToYuv420 } from '../../../src/adapters/node/y4m';
-import { REPO_ROOT } from '../harness';
+import { REPO_ROOT, runInPage, type TestPage } from '../harness';
+import type { DemoStatus } from '../../../examples/live/main';
+import type { RestoreMetrics } from '../../../src/streams/metrics';
 
 /** Where the demo tests save their screenshots (git-ignored). */
 export const ARTIFACTS_DIR = join(REPO_ROOT, 'artifacts');
@@ -193,4 +195,20 @@ export async function keepArtifact(file: string, name: string): Promise<string> 
   const out = await artifactPath(name);
   await copyFile(file, out);
   return out;
+}
+
+/** What the live demo page reports: its status and the restore operator's last metrics. */
+export interface LiveDemoSnapshot {
+  status: DemoStatus;
+  metrics: RestoreMetrics | null;
+}
+
+/** Polls the live demo page every `intervalMs` until `done` holds (or `timeoutMs` passes); returns the last snapshot. */
+export async function waitForLiveDemo(page: TestPage, done: (s: LiveDemoSnapshot) => boolean, timeoutMs: number, intervalMs = 500): Promise<LiveDemoSnapshot> {
+  const t0 = Date.now();
+  for (;;) {
+    const s = await runInPage(page, () => ({ status: window.simpleirDemo.status(), metrics: window.simpleirDemo.metrics() }), undefined);
+    if (done(s) || Date.now() - t0 > timeoutMs) return s;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
 }

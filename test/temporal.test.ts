@@ -85,6 +85,23 @@ function assertFlatTensors(filter: TemporalFilter, first: tf.Tensor4D, second: t
   assert.equal(Math.max(...counts.slice(5)), Math.min(...counts.slice(5)), `tensor counts vary: ${[...new Set(counts)].join(', ')}`);
 }
 
+/**
+ * A 20x20 object (a piece of `source` at (10, 10), times `gain` plus `offset`) moving 5 px per frame
+ * along row 22: `left(i)` is its left edge in frame `i`, `paste(img, i)` puts it on `img`, and
+ * `dispose()` frees it.
+ */
+function movingObject(source: tf.Tensor4D, gain: number, offset: number): { left: (i: number) => number; paste: (img: tf.Tensor4D, i: number) => tf.Tensor4D; dispose: () => void } {
+  const [, h, w] = source.shape;
+  const patch = tf.tidy(() => crop(source, 10, 10, 20, 20).mul(gain).add(offset)) as tf.Tensor4D;
+  const left = (i: number): number => 8 + 5 * i;
+  const paste = (img: tf.Tensor4D, i: number): tf.Tensor4D =>
+    tf.tidy(() => {
+      const pad: Array<[number, number]> = [[0, 0], [22, h - 42], [left(i), w - 20 - left(i)], [0, 0]];
+      return tf.add(tf.mul(img, tf.sub(1, tf.pad(tf.ones([1, 20, 20, 1]), pad))), tf.pad(patch, pad)) as tf.Tensor4D;
+    });
+  return { left, paste, dispose: () => patch.dispose() };
+}
+
 /** The `height` x `width` window of `img` at (`top`, `left`). */
 function crop(img: tf.Tensor4D, top: number, left: number, height: number, width: number): tf.Tensor4D {
   return tf.slice(img, [0, top, left, 0], [1, height, width, 3]);
@@ -259,14 +276,8 @@ describe('TemporalFilter', () => {
   });
 
   test('a moving object pasted over the scene is not ghosted: its region keeps the per-frame output', () => {
-    const patch = tf.tidy(() => crop(other, 10, 10, 20, 20).mul(0.6).add(0.4)) as tf.Tensor4D; // a bright object
-    const left = (i: number): number => 8 + 5 * i;
-    const paste = (img: tf.Tensor4D, i: number): tf.Tensor4D =>
-      tf.tidy(() => {
-        const mask = tf.pad(tf.ones([1, 20, 20, 1]), [[0, 0], [22, H - 42], [left(i), W - 20 - left(i)], [0, 0]]);
-        const obj = tf.pad(patch, [[0, 0], [22, H - 42], [left(i), W - 20 - left(i)], [0, 0]]);
-        return tf.add(tf.mul(img, tf.sub(1, mask)), obj) as tf.Tensor4D;
-      });
+    const object = movingObject(other, 0.6, 0.4); // a bright object
+    const { left, paste } = object;
     const filter = new TemporalFilter({ frames: 5 });
     for (let i = 0; i < 12; i++) {
       const y = tf.tidy(() => paste(withStreaks(clean, 500 + i, 12), i));
@@ -291,7 +302,7 @@ describe('TemporalFilter', () => {
       tf.dispose([y, out]);
     }
     plain.dispose();
-    patch.dispose();
+    object.dispose();
   });
 
   test('an object thinner than transientSize, brighter but tinted (not the scene lightened towards white), keeps its colour; white streaks around it are removed', () => {
@@ -482,13 +493,8 @@ describe('TemporalFilter with input guidance (the degraded inputs given)', () =>
   });
 
   test('a moving object is not ghosted: where the guided result differs in a way removed streaks do not explain, the outputs-only result stays', () => {
-    const patch = tf.tidy(() => crop(other, 10, 10, 20, 20).mul(0.6).add(0.4)) as tf.Tensor4D;
-    const left = (i: number): number => 8 + 5 * i;
-    const paste = (img: tf.Tensor4D, i: number): tf.Tensor4D =>
-      tf.tidy(() => {
-        const pad: Array<[number, number]> = [[0, 0], [22, H - 42], [left(i), W - 20 - left(i)], [0, 0]];
-        return tf.add(tf.mul(img, tf.sub(1, tf.pad(tf.ones([1, 20, 20, 1]), pad))), tf.pad(patch, pad)) as tf.Tensor4D;
-      });
+    const object = movingObject(other, 0.6, 0.4);
+    const { left, paste } = object;
     for (const streaks of [true, false]) {
       const filter = new TemporalFilter({ guide: true });
       for (let i = 0; i < 12; i++) {
@@ -501,7 +507,7 @@ describe('TemporalFilter with input guidance (the degraded inputs given)', () =>
       }
       filter.dispose();
     }
-    patch.dispose();
+    object.dispose();
   });
 
   test('a cut clears the history: the first frame after it is the per-frame output, bit for bit', () => {
@@ -585,13 +591,8 @@ describe("TemporalFilter with input guidance, guideVotes: 'explained' (past fram
   // sixteenth of the frame pulls the global alignment, and misaligned past frames then vote (known limit).
   test('a moving object brighter or darker than the scene is not ghosted, with or without streaks', () => {
     for (const [gain, offset] of [[0.6, 0.4], [0.5, 0]] as const) {
-      const patch = tf.tidy(() => crop(other, 10, 10, 20, 20).mul(gain).add(offset)) as tf.Tensor4D;
-      const left = (i: number): number => 8 + 5 * i;
-      const paste = (img: tf.Tensor4D, i: number): tf.Tensor4D =>
-        tf.tidy(() => {
-          const pad: Array<[number, number]> = [[0, 0], [22, H - 42], [left(i), W - 20 - left(i)], [0, 0]];
-          return tf.add(tf.mul(img, tf.sub(1, tf.pad(tf.ones([1, 20, 20, 1]), pad))), tf.pad(patch, pad)) as tf.Tensor4D;
-        });
+      const object = movingObject(other, gain, offset);
+      const { left, paste } = object;
       for (const streaks of [true, false]) {
         const filter = new TemporalFilter(EXPLAINED);
         for (let i = 0; i < 12; i++) {
@@ -610,7 +611,7 @@ describe("TemporalFilter with input guidance, guideVotes: 'explained' (past fram
         }
         filter.dispose();
       }
-      patch.dispose();
+      object.dispose();
     }
   });
 

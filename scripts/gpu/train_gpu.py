@@ -138,6 +138,24 @@ def night_like(clean: torch.Tensor, seed: int) -> torch.Tensor:
     return (torch.round(dark * 255) / 255).to(clean.dtype)
 
 
+def smooth_dusky(clean: torch.Tensor, seed: int) -> torch.Tensor:
+    """Clean crops [N,3,H,W] made into smooth, dusky, low-texture scenes (overcast skies, dusk, fog-free
+    haze of a plain wall), deterministically: a Gaussian blur of sigma U(1, 6) px, then b * x^g with the
+    crop's mean level brought to U(0.2, 0.5) (g in 1..1.6), rounded to 8 bits; no noise. A blurred frame of
+    such a scene is not a low-light frame: the blur samples made from them keep its exposure."""
+    gen = torch.Generator(device="cpu")
+    gen.manual_seed(seed)
+    n = clean.shape[0]
+    sigma = (1.0 + 5.0 * torch.rand(n, generator=gen)).to(clean.device)
+    g = (1.0 + 0.6 * torch.rand(n, generator=gen)).view(-1, 1, 1, 1).to(clean.device)
+    target = (0.2 + 0.3 * torch.rand(n, generator=gen)).view(-1, 1, 1, 1).to(clean.device)
+    smooth = dg._gaussian_blur(clean.float().clamp(0, 1), sigma).clamp(0, 1).pow(g)
+    luma = torch.tensor([0.299, 0.587, 0.114], device=clean.device).view(1, 3, 1, 1)
+    mean = (smooth * luma).sum(1, keepdim=True).mean((2, 3), keepdim=True).clamp(min=1e-3)
+    dusky = (smooth * (target / mean)).clamp(0, 1)
+    return (torch.round(dusky * 255) / 255).to(clean.dtype)
+
+
 def parse_task_values(text: str, what: str, tasks: list[str]) -> dict[str, float]:
     """`rain=1,snow=0.5` -> {'rain': 1.0, 'snow': 0.5}, each name one of `tasks`."""
     out: dict[str, float] = {}
@@ -192,6 +210,10 @@ def main() -> None:
                     "(above 1.6: wider views brought down to the crop, as small video frames show a scene)")
     ap.add_argument("--report-identity-sizes", default="320x180,480x270",
                     help="WxH,...: the report's identity check also on the clean validation photographs at these sizes")
+    ap.add_argument("--identity-smooth-fraction", type=float, default=0.0,
+                    help="of the identity pool, the share of smooth dusky crops (smooth_dusky: blurred, mean 0.2..0.5, no noise)")
+    ap.add_argument("--smooth-share", default="", help="TASK=F,...: a share F of the task's pool degraded from smooth dusky crops "
+                    "(smooth_dusky; e.g. blur=0.25: a blurred overcast sky is not low light)")
     ap.add_argument("--dark-share", default="", help="TASK=F,...: a share F of the task's pool made from dark crops (e.g. blur=0.3)")
     ap.add_argument("--highpass-weights", default="", help="TASK=W,...: add W * L1 of the high-pass band of the error to that task's loss")
     ap.add_argument("--highpass-sigma", type=float, default=2.0)
@@ -214,6 +236,7 @@ def main() -> None:
     tasks = a.tasks.split(",")
     stage_weights = {kv.split("=")[0]: float(kv.split("=")[1]) for kv in a.stage_weights.split(",") if kv}
     dark_share = parse_task_values(a.dark_share, "--dark-share", tasks)
+    smooth_share = parse_task_values(a.smooth_share, "--smooth-share", tasks)
     hp_weights = parse_task_values(a.highpass_weights, "--highpass-weights", tasks)
     report_strengths = [float(v) for v in a.report_strengths.split(",") if v]
     t_start = time.time()
@@ -245,22 +268,33 @@ def main() -> None:
     pools: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
     for ti, task in enumerate(tasks):
         n_dark = round(a.pool * dark_share.get(task, 0.0))
-        parts = [pool_of(train_photos, task, a.pool - n_dark, a.seed * 1000 + ti)]
+        n_smooth = min(round(a.pool * smooth_share.get(task, 0.0)), a.pool - n_dark)
+        parts = [pool_of(train_photos, task, a.pool - n_dark - n_smooth, a.seed * 1000 + ti)]
         if n_dark > 0:
             parts.append(pool_of(dark_sources, task, n_dark, a.seed * 1000 + 500 + ti, a.dark_max_mean))
+        if n_smooth > 0:
+            smooth = smooth_dusky(pool_of(train_photos, "identity", n_smooth, a.seed * 1000 + 700 + ti)[1], a.seed * 1000 + 701 + ti)
+            gen_s = torch.Generator(device=device).manual_seed(a.seed * 1000 + 702 + ti)
+            strength = torch.rand(n_smooth, generator=gen_s, device=device)
+            degraded = torch.cat([dg.degrade(task, smooth[i:i + 64].float(), strength[i:i + 64], gen_s) for i in range(0, n_smooth, 64)])
+            parts.append((degraded.clamp(0, 1).to(smooth.dtype), smooth))
         pools[task] = (torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]))
     if a.identity_share > 0:
         n_dark = round(a.identity_pool * a.identity_dark_fraction)
         n_night = min(round(a.identity_pool * a.identity_night_fraction), a.identity_pool - n_dark)
+        n_smooth = min(round(a.identity_pool * a.identity_smooth_fraction), a.identity_pool - n_dark - n_night)
         parts = [pool_of(dark_sources, "identity", n_dark, a.seed * 1000 + 900, a.dark_max_mean)] if n_dark > 0 else []
         if n_night > 0:
             night = night_like(pool_of(train_photos, "identity", n_night, a.seed * 1000 + 902)[1], a.seed * 1000 + 903)
             parts.append((night, night))
-        if a.identity_pool - n_dark - n_night > 0:
-            parts.append(pool_of(train_photos, "identity", a.identity_pool - n_dark - n_night, a.seed * 1000 + 901))
+        if n_smooth > 0:
+            smooth = smooth_dusky(pool_of(train_photos, "identity", n_smooth, a.seed * 1000 + 904)[1], a.seed * 1000 + 905)
+            parts.append((smooth, smooth))
+        if a.identity_pool - n_dark - n_night - n_smooth > 0:
+            parts.append(pool_of(train_photos, "identity", a.identity_pool - n_dark - n_night - n_smooth, a.seed * 1000 + 901))
         pools["identity"] = (torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]))
     log(f"{name}: pools of {a.crop}px ready in {time.time() - t_start:.1f} s: " + ", ".join(f"{t} {len(p[0])}" for t, p in pools.items())
-        + (f" (dark shares {dark_share})" if dark_share else ""))
+        + (f" (dark shares {dark_share})" if dark_share else "") + (f" (smooth shares {smooth_share})" if smooth_share else ""))
     vw, vh = (int(v) for v in a.val_size.split("x"))
     val = make_validation(a.photos, tasks, vw, vh, device)
     log(f"{name}: validation {sum(len(v) for v in val.values())} frames of {vw}x{vh} ready at {time.time() - t_start:.1f} s")

@@ -13,6 +13,7 @@ import sharp from 'sharp';
 import { loadPhotoSet } from '../src/training/photos.js';
 import { fromY4m } from '../src/adapters/node/y4m-source.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
+import type { SimpleIRError } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
 import type { NodeFrame } from '../src/streams/frames.js';
 import { restore, type FramePredictor } from '../src/streams/restore.js';
@@ -125,6 +126,44 @@ describe('restore with temporal', () => {
     assert.equal(stats.closed, 30, 'every input closed, dropped and broken ones included');
     assert.equal(stats.doubleClosed, 0);
     assert.ok(out.every((f) => f.width === W && f.height === H));
+  });
+
+  test('live: a frame size wasm cannot hold the history of ends the stream once, before the network runs (was: an error per frame); every frame closed', async () => {
+    const stats = newStats();
+    const big = (i: number): NodeFrame => {
+      let closed = false;
+      return {
+        data: new Uint8Array(3840 * 2160 * 3).fill(90),
+        width: 3840,
+        height: 2160,
+        channels: 3,
+        timestamp: (2 + i) * FRAME_US,
+        duration: FRAME_US,
+        close: () => {
+          if (closed) stats.doubleClosed++;
+          else stats.closed++;
+          closed = true;
+        },
+      };
+    };
+    const frames = [rainyFrame(0, stats), rainyFrame(1, stats), big(0), big(1), big(2)];
+    const errors: unknown[] = [];
+    let predictions = 0;
+    const counting: FramePredictor = { predict: (x, o) => (predictions++, model.predict(x, o)) };
+    const before = tf.memory().numTensors;
+    await assert.rejects(
+      lastValueFrom(from(frames).pipe(restore(counting, { mode: 'live', temporal: true, onFrameError: (e) => errors.push(e) }), toArray())),
+      (e: SimpleIRError) => {
+        assert.equal(e.code, 'INVALID_ARGUMENT');
+        assert.match(e.message, /temporal restoration of 3840x2160 frames needs about 4\.9 GiB/);
+        return true;
+      },
+    );
+    await waitUntil(() => stats.closed === 5, 5_000, 'every frame closed');
+    assert.deepEqual(errors, [], 'the refusal ends the stream instead of being reported per frame');
+    assert.ok(predictions <= 2, `${predictions} predictions: none for a refused frame`);
+    assert.equal(stats.doubleClosed, 0);
+    assert.equal(tf.memory().numTensors, before, 'tensors left after the run');
   });
 
   test('unsubscribing mid-stream closes every frame and leaves no tensor', async () => {

@@ -107,6 +107,9 @@ const FATAL_CODES: readonly SimpleIRErrorCode[] = ['DISPOSED', 'DEVICE_LOST', 'W
  *   one, which is closed at once and counted as dropped. A failing frame is counted, reported to
  *   `onFrameError`, and skipped (except `DISPOSED`, `DEVICE_LOST` and `WORKER_FAILED`, which end the stream).
  *
+ * With `temporal`, a frame size whose history the backend cannot hold (wasm: 4K with the defaults) ends
+ * the stream in either mode with `INVALID_ARGUMENT` saying what fits, before the network runs on it.
+ *
  * `model` is a {@link FramePredictor} (a `SimpleIR`: frames are converted to tensors here), or a
  * {@link FrameRestoringModel} (a model in a worker: frames go to it whole, and come back restored).
  *
@@ -186,6 +189,8 @@ interface Job<F> extends Entry<F> {
   endTurn?: () => void;
   output?: F;
   error?: SimpleIRError;
+  /** The error ends the stream in live mode too: every later frame would fail the same way. */
+  endsStream?: boolean;
 }
 
 /** One subscription of the operator. */
@@ -314,6 +319,17 @@ class RestoreRun<F> {
       x = t.x;
       checkInput(x, converter.name);
       if (this.closed) return;
+      if (this.temporal) {
+        // A frame size the backend cannot hold the temporal history of is refused before the network
+        // runs, and ends the stream (also live): each later frame of the size would fail alike.
+        stage = 'temporal restoration';
+        try {
+          this.temporal.assertFits(x.shape[1], x.shape[2], true);
+        } catch (e) {
+          job.endsStream = true;
+          throw e;
+        }
+      }
       stage = 'the model';
       // Broken weights would give black frames and no error on wasm, whose clip turns NaN into 0.
       await model.assertFiniteWeights?.();
@@ -379,7 +395,7 @@ class RestoreRun<F> {
       if (job.error) {
         this.jobs.shift();
         c.errors++;
-        if (this.settings.mode === 'lossless' || FATAL_CODES.includes(job.error.code)) {
+        if (this.settings.mode === 'lossless' || job.endsStream || FATAL_CODES.includes(job.error.code)) {
           this.fail(job.error);
           return;
         }

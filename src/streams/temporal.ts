@@ -54,16 +54,27 @@ export class TemporalStage {
    */
   process(y: tf.Tensor4D, timestamp: number | undefined, x?: tf.Tensor4D): tf.Tensor4D {
     const [, h, w] = y.shape;
-    if (this.checkedSize !== `${h}x${w}`) {
-      assertTemporalFits(h, w, { frames: this.filter.options.frames, guide: this.filter.options.guide && x !== undefined });
-      this.checkedSize = `${h}x${w}`;
-    }
+    this.assertFits(h, w, x !== undefined);
     if (timestamp !== undefined && Number.isFinite(timestamp)) {
       const last = this.lastTimestamp;
       if (last !== undefined && (timestamp < last || timestamp - last > this.maxGapUs)) this.filter.reset();
       this.lastTimestamp = timestamp;
     }
     return this.filter.process(y, x);
+  }
+
+  /**
+   * Throws where `height` x `width` frames cannot fit the backend's memory with this stage's options
+   * (`withInput`: the degraded inputs are given, so input guidance runs when asked for). Checks a size
+   * once; {@link process} calls it too, and the stream calls it before the network runs, so a refused
+   * size costs no prediction.
+   * @throws SimpleIRError `INVALID_ARGUMENT` saying what it needs and what fits (`assertTemporalFits`).
+   */
+  assertFits(height: number, width: number, withInput: boolean): void {
+    const size = `${height}x${width}`;
+    if (this.checkedSize === size) return;
+    assertTemporalFits(height, width, { frames: this.filter.options.frames, guide: this.filter.options.guide && withInput });
+    this.checkedSize = size;
   }
 
   /** Frees every tensor the stage holds. Idempotent. */

@@ -7,7 +7,8 @@
  * range) and over all; low light also against a mean-matched gamma correction of the input; then the identity check: the clean photographs, and the same darkened, must
  * come out unchanged (worst-case PSNR against the input). Printed as Markdown tables and written to
  * bench/results/quality-<model>-<size>[-low-light-off]-<date>.json. `--photos` keeps only the named
- * validation photographs (for example the dark ones).
+ * validation photographs (for example the dark ones). When the dark photo set is there (`npm run
+ * fetch-photos -- --dark`), its held-out photographs are checked too: identity and blur at each strength.
  */
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
@@ -18,7 +19,8 @@ import { selectBackend } from '../src/core/backend.js';
 import { highPassPsnr, meanLuma, meanMatchedGamma, psnr } from '../src/core/quality.js';
 import { checkLowLight } from '../src/core/model/exposure.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
-import { trainingPhotosOrExit } from '../src/cli/photos.js';
+import { photosDir, trainingPhotosOrExit } from '../src/cli/photos.js';
+import { loadPhotoSet } from '../src/training/photos.js';
 import { ValidationSet, type ValidationScore } from '../src/training/validation-set.js';
 
 const { values: args } = parseArgs({ options: { model: { type: 'string' }, size: { type: 'string' }, tasks: { type: 'string' }, strengths: { type: 'string' }, out: { type: 'string' }, 'low-light': { type: 'string' }, photos: { type: 'string' }, 'identity-sizes': { type: 'string' } } });
@@ -104,6 +106,49 @@ async function identityCheck(width: number, height: number): Promise<{ variant: 
   return results;
 }
 const identity = await identityCheck(width, height);
+
+/**
+ * The naturally dark held-out photographs (the dark set's `val` split, `npm run fetch-photos -- --dark`;
+ * skipped when absent): issue 15 asks that dark clean scenes come out unchanged and that blur is never
+ * made worse, dark blurred photographs included. At the evaluation's frame size (cover crop): identity
+ * (worst PSNR against the input) and blur at each strength (worst and mean gain over the photographs).
+ */
+async function darkPhotosCheck(): Promise<{ photos: string[]; identity: { worstPsnr: number; worstPhoto: string; meanPsnr: number; maxMeanShift: number }; blur: { strength: number; worstGain: number; worstPhoto: string; meanGain: number }[] } | undefined> {
+  let files: string[];
+  try {
+    files = (await loadPhotoSet(join(photosDir(), 'dark'))).val;
+  } catch {
+    return undefined;
+  }
+  if (files.length === 0) return undefined;
+  const id = { worstPsnr: Infinity, worstPhoto: '', meanPsnr: 0, maxMeanShift: 0 };
+  const blurSet = await ValidationSet.create({ files, tasks: ['blur'], width, height, strengths, seed: 9_300_000 });
+  for (const c of blurSet.casesOf('blur').filter((c) => c.strength === strengths[0])) {
+    const y = model.predict(c.clean, { lowLight });
+    const p = psnr(y, c.clean);
+    const shift = tf.tidy(() => tf.sub(tf.mean(y), tf.mean(c.clean)).dataSync()[0]!);
+    id.meanPsnr += p / files.length;
+    if (p < id.worstPsnr) [id.worstPsnr, id.worstPhoto] = [p, c.name];
+    if (Math.abs(shift) > Math.abs(id.maxMeanShift)) id.maxMeanShift = shift;
+    y.dispose();
+  }
+  const blur: { strength: number; worstGain: number; worstPhoto: string; meanGain: number }[] = [];
+  for (const s of strengths) {
+    const list = blurSet.casesOf('blur').filter((c) => c.strength === s);
+    const r = { strength: s, worstGain: Infinity, worstPhoto: '', meanGain: 0 };
+    for (const c of list) {
+      const y = model.predict(c.degraded, { lowLight });
+      const gain = psnr(y, c.clean) - psnr(c.degraded, c.clean);
+      y.dispose();
+      r.meanGain += gain / list.length;
+      if (gain < r.worstGain) [r.worstGain, r.worstPhoto] = [gain, c.name];
+    }
+    blur.push(r);
+  }
+  blurSet.dispose();
+  return { photos: files.map((f) => basename(f)), identity: id, blur };
+}
+const dark = await darkPhotosCheck();
 /**
  * The identity check on the clean photographs at other sizes (`--identity-sizes`): a small frame shows a
  * scene at a coarser scale than the training crops, and whether a dark scene is taken for low light can
@@ -149,6 +194,12 @@ if (identitySizes.length > 0) {
   console.log(`\nIdentity check at other sizes (worst PSNR (photo) / largest mean-level shift):\n\n| size | ${Object.keys(VARIANTS).join(' | ')} |\n|---|${Object.keys(VARIANTS).map(() => '---:').join('|')}|`);
   for (const [size, rs] of Object.entries(identityBySize)) console.log(`| ${size} | ${rs.map((r) => `${r.worstPsnr.toFixed(2)} (${r.worstPhoto}) / ${signed(r.maxMeanShift, 3)}`).join(' | ')} |`);
 }
+if (dark) {
+  console.log(`\nNaturally dark held-out photographs (${dark.photos.join(', ')}) at ${width}x${height}:\n`);
+  console.log(`| check | worst (photo) | mean |\n|---|---:|---:|`);
+  console.log(`| identity PSNR | ${dark.identity.worstPsnr.toFixed(2)} (${dark.identity.worstPhoto}) | ${dark.identity.meanPsnr.toFixed(2)} |`);
+  for (const r of dark.blur) console.log(`| blur gain, strength ${r.strength} | ${signed(r.worstGain)} (${r.worstPhoto}) | ${signed(r.meanGain)} |`);
+}
 const outDir = args.out ?? 'bench/results';
 await mkdir(outDir, { recursive: true });
 const suffix = `${wanted ? `-${set.val.length}-photos` : ''}${lowLight === 'off' ? '-low-light-off' : ''}`;
@@ -171,6 +222,7 @@ await writeFile(
       ...(tasks.includes('lowlight') ? { lowLightBaseline } : {}),
       identity,
       identityBySize,
+      ...(dark ? { darkPhotos: dark } : {}),
     },
     null,
     2,

@@ -138,11 +138,30 @@ describe('simpleir restore --temporal', { skip: noFfmpeg }, () => {
     assert.ok(clipPsnr(g, clean) > clipPsnr(p, clean), `guided ${clipPsnr(g, clean).toFixed(2)} dB, outputs only ${clipPsnr(p, clean).toFixed(2)} dB`);
   });
 
-  test('--help lists --temporal and --temporal-frames', async () => {
+  test('--temporal-votes explained implies --temporal-guide and passes guideVotes through: another output than --temporal-guide; bad values refused in one line', async () => {
+    const explained = join(dir, 'explained.y4m');
+    const guided = join(dir, 'guided-all.y4m');
+    const r = await cli(['restore', join(dir, 'rainy.y4m'), '-o', explained, '--model', 'tiny', '--temporal-votes', 'explained']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /with tiny \(temporal\)/);
+    assert.equal((await cli(['restore', join(dir, 'rainy.y4m'), '-o', guided, '--model', 'tiny', '--temporal-guide'])).code, 0);
+    const [e, g, perFrame, clean] = [await read(explained), await read(guided), await read(join(dir, 'per-frame.y4m')), await read(join(dir, 'clean.y4m'))];
+    assert.equal(e.length, FRAMES);
+    assert.deepEqual(e[0]!.data, g[0]!.data, 'the first frame is the per-frame output in both');
+    for (let i = 2; i < FRAMES; i++) assert.notDeepEqual(e[i]!.data, g[i]!.data, `frame ${i}: the explained votes differ from all votes`);
+    assert.ok(clipPsnr(e, clean) > clipPsnr(perFrame, clean) + 0.5, `explained ${clipPsnr(e, clean).toFixed(2)} dB, per frame ${clipPsnr(perFrame, clean).toFixed(2)} dB`);
+    const bad = await cli(['restore', join(dir, 'rainy.y4m'), '-o', join(dir, 'x.y4m'), '--model', 'tiny', '--temporal-votes', 'some']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr.trim(), /^simpleir: error \[INVALID_ARGUMENT\]: --temporal-votes some is not valid: give all .* or explained/);
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+  });
+
+  test('--help lists --temporal, --temporal-frames, --temporal-guide and --temporal-votes', async () => {
     const r = await cli(['restore', '--help']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /--temporal-guide\s+video only: --temporal guided by the degraded inputs/);
     assert.match(r.stdout, /--temporal\s+video only: temporal restoration/);
     assert.match(r.stdout, /--temporal-frames <n>\s+video only: frames fused/);
+    assert.match(r.stdout, /--temporal-votes <votes>\s+video only: which past frames guide\s+--temporal-guide: all \(default\) or explained/);
   });
 });

@@ -14,18 +14,27 @@ import type { TemporalOption } from '../streams/temporal.js';
 import { isVideoPath, restoreVideo, VIDEO_EXTENSIONS } from './video.js';
 
 /**
- * The `temporal` option of a video restore from `--temporal`, `--temporal-frames N` and
- * `--temporal-guide` (each of the last two implies `--temporal`): `undefined` for per-frame restoration.
- * @throws SimpleIRError `INVALID_ARGUMENT` for a frame count that is not an integer from 2 to 16.
+ * The `temporal` option of a video restore from `--temporal`, `--temporal-frames N`,
+ * `--temporal-guide` and `--temporal-votes all|explained` (each of the last three implies
+ * `--temporal`; `--temporal-votes` implies `--temporal-guide`): `undefined` for per-frame restoration.
+ * @throws SimpleIRError `INVALID_ARGUMENT` for a frame count that is not an integer from 2 to 16, or votes other than `all` or `explained`.
  */
-function temporalOption(opts: { temporal?: boolean; temporalFrames?: string; temporalGuide?: boolean }): TemporalOption | undefined {
-  const guide = opts.temporalGuide ? { guide: true } : {};
-  if (opts.temporalFrames === undefined) return opts.temporalGuide ? guide : opts.temporal ? true : undefined;
+function temporalOption(opts: { temporal?: boolean; temporalFrames?: string; temporalGuide?: boolean; temporalVotes?: string }): TemporalOption | undefined {
+  const votes = opts.temporalVotes;
+  if (votes !== undefined && !isGuideVotes(votes)) {
+    throw new SimpleIRError('INVALID_ARGUMENT', `--temporal-votes ${votes} is not valid: give all (every aligned past frame votes, the default of --temporal-guide) or explained (a past frame votes only where the current input is it lightened towards white).`, { temporalVotes: votes });
+  }
+  const guide = votes !== undefined ? { guide: true, guideVotes: votes } : opts.temporalGuide ? { guide: true } : undefined;
+  if (opts.temporalFrames === undefined) return guide ?? (opts.temporal ? true : undefined);
   const frames = Number(opts.temporalFrames);
   if (!(Number.isInteger(frames) && frames >= 2 && frames <= 16)) {
     throw new SimpleIRError('INVALID_ARGUMENT', `--temporal-frames ${opts.temporalFrames} is not valid: give the number of frames fused, the current one included, an integer from 2 to 16 (default 5).`, { temporalFrames: opts.temporalFrames });
   }
   return { frames, ...guide };
+}
+
+function isGuideVotes(votes: string): votes is 'all' | 'explained' {
+  return votes === 'all' || votes === 'explained';
 }
 
 function checkImageExt(path: string, what: string): void {
@@ -116,13 +125,14 @@ export function buildProgram(): Command {
     .option('--temporal', 'video only: temporal restoration, each frame fused with the last ones aligned to it (removes rain and snow the per-frame network leaves; see docs/temporal.md)')
     .option('--temporal-frames <n>', 'video only: frames fused by --temporal, the current one included, 2 to 16 (implies --temporal)', undefined)
     .option('--temporal-guide', 'video only: --temporal guided by the degraded inputs (removes more rain and snow on still or panning scenes; moving objects ghost; implies --temporal)')
-    .action(async (input: string, opts: { output: string; model: string; backend: string; engine: string; tile?: string; temporal?: boolean; temporalFrames?: string; temporalGuide?: boolean; lowLight: string }) => {
+    .option('--temporal-votes <votes>', 'video only: which past frames guide --temporal-guide: all (default) or explained (only where the current input is a past one lightened towards white: clean moving cameras keep their detail; implies --temporal-guide)')
+    .action(async (input: string, opts: { output: string; model: string; backend: string; engine: string; tile?: string; temporal?: boolean; temporalFrames?: string; temporalGuide?: boolean; temporalVotes?: string; lowLight: string }) => {
       const engine = engineOption(opts.engine);
       const tiled = opts.tile !== undefined;
       const tileSize = opts.tile === undefined ? 'auto' : numberOption('tile', opts.tile, 0, (n) => Number.isInteger(n) && n >= 0);
       const temporal = temporalOption(opts);
       const lowLight = lowLightOption(opts.lowLight);
-      const { temporal: _flag, temporalFrames: _frames, temporalGuide: _guide, ...rest } = opts;
+      const { temporal: _flag, temporalFrames: _frames, temporalGuide: _guide, temporalVotes: _votes, ...rest } = opts;
       if (isVideoPath(input) || isVideoPath(opts.output)) {
         await restoreVideo(input, { ...rest, engine, tiled, tileSize, lowLight, ...(temporal ? { temporal } : {}) });
         return;

@@ -40,7 +40,7 @@ export interface RestoreVideoOptions {
   readonly tiled?: boolean;
   /** Full-resolution tile size, or `'auto'`. */
   readonly tileSize: number | 'auto';
-  /** Temporal restoration (`--temporal`, `--temporal-frames N`): the `restore` operator's `temporal` option; absent: per frame. */
+  /** Temporal restoration (`--temporal`, `--temporal-frames N`, `--temporal-guide`, `--temporal-votes`): the `restore` operator's `temporal` option; absent: per frame. */
   readonly temporal?: TemporalOption;
   /** `'off'` keeps each frame's exposure (default `'auto'`). */
   readonly lowLight?: LowLightMode;

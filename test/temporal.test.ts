@@ -391,6 +391,45 @@ describe('TemporalFilter', () => {
     assert.ok(later[4]! > 5, `gain 5 frames after the cut: ${later.map((g) => g.toFixed(2)).join(', ')} dB`);
   });
 
+  test('a clean sub-pixel pan over thin bright details (glints) keeps them: the gate (and the explained votes) compare with the past frames\' neighbourhoods taken before their bilinear shift, which blurs them', async () => {
+    // 1-px glints on a textured scene (lightened towards white, as rain is), seen by a camera panning 0.6 and 1.7 px per frame.
+    const textured = await photo(0, W + 40, H + 20);
+    const [, wh, ww] = textured.shape;
+    const rng = new Random(91);
+    const dots = new Float32Array(wh * ww);
+    for (let k = 0; k < 200; k++) dots[rng.int(0, wh - 1) * ww + rng.int(0, ww - 1)] = 0.7;
+    const scene = tf.tidy(() => {
+      const m = tf.tensor4d(dots, [1, wh, ww, 1]);
+      return tf.add(textured, tf.mul(m, tf.sub(1, textured))) as tf.Tensor4D;
+    });
+    textured.dispose();
+    const view = (i: number): tf.Tensor4D =>
+      tf.tidy(() => {
+        const [oy, ox] = [2 + 0.6 * i, 3 + 1.7 * i];
+        const box = [oy / (wh - 1), ox / (ww - 1), (oy + H - 1) / (wh - 1), (ox + W - 1) / (ww - 1)];
+        return tf.image.cropAndResize(scene, tf.tensor2d([box]), [0], [H, W], 'bilinear') as tf.Tensor4D;
+      });
+    const filter = new TemporalFilter({ frames: 5 });
+    const r = run(filter, 12, view, view);
+    filter.dispose();
+    // The same with input guidance and explained votes (the network stands in as the identity).
+    const explained = new TemporalFilter({ guide: true, guideVotes: 'explained' });
+    let guided = 0;
+    for (let i = 0; i < 12; i++) {
+      const y = view(i);
+      const out = explained.process(y, y);
+      if (i >= 4) guided += psnr(out, y) / 8;
+      tf.dispose([y, out]);
+    }
+    explained.dispose();
+    scene.dispose();
+    // (measured: 42.7 dB when the gate compared with the moved past frames' median, where the glints
+    // are blurred; unchanged, bit for bit, against their neighbourhoods taken before the shift.
+    // Explained votes: 35.4 dB against the moved past inputs' neighbourhoods, 40.5 now.)
+    assert.ok(r.temporal > 50, `a clean pan with glints: ${r.temporal.toFixed(2)} dB from the clean frames`);
+    assert.ok(guided > 38, `a clean pan with glints, explained votes: ${guided.toFixed(2)} dB from the clean frames`);
+  });
+
   test('a clean static clip comes out unchanged', () => {
     const filter = new TemporalFilter();
     for (let i = 0; i < 6; i++) {

@@ -375,7 +375,20 @@ export class TemporalFilter {
     // Replace only what stands out from the fused value: brighter by more than `minDifference`
     // (occluders: 'brighter'), or either way ('any'). Small deviations (sub-pixel misalignment of a
     // pan, the network's own noise) keep the current frame's sharper pixels.
-    const occluder = this.occluder(current, fused);
+    // The gate compares the current frame with the past frames' 3x3 neighbourhoods, taken before they
+    // are moved: a bilinear shift blurs thin bright details (glints, fine edges), and the current
+    // frame's sharper ones would then pass for occluders on clean moving cameras.
+    const range = tf.tidy(() => {
+      const reach = (t: tf.Tensor4D, i: number, low: boolean): tf.Tensor4D =>
+        tf.tidy(() => {
+          const r = low ? erode(t, 3) : dilate(t, 3);
+          const moved = shifts[i] ? shiftFrame(r, shifts[i]!, this.options.interpolation).frame : r;
+          return tf.add(current, tf.mul(uses[i]!, tf.sub(moved, current))) as tf.Tensor4D;
+        });
+      const fusedReach = (low: boolean): tf.Tensor4D => quantile(this.history.map((e, i) => reach(e.frame, i, low)), this.options.quantile);
+      return { high: fusedReach(false), low: this.options.occluders === 'any' ? fusedReach(true) : undefined };
+    });
+    const occluder = this.occluder(current, fused, range);
     const replace = tf.mul(tf.sub(1, moving), occluder);
     const out = tf.sub(current, tf.mul(replace, tf.sub(current, fused))) as tf.Tensor4D;
     return [guided ? this.guided(current, input, out, aligned, shifts, uses) : out, shot];
@@ -383,14 +396,16 @@ export class TemporalFilter {
 
   /**
    * Inside a tidy, `[1, H, W, 1]` in [0, 1]: how much `current` is an occluder over `fused`: brighter
-   * than it (`occluders: 'brighter'`, and lightened towards white) or different from it (`'any'`) by
-   * more than `minDifference` (fully from twice that). Small deviations (sub-pixel misalignment of a
-   * pan, the network's own noise) are not.
+   * (`occluders: 'brighter'`, and `fused` lightened towards white) or different (`'any'`) by more than
+   * `minDifference` (fully from twice that) than the range `range` of the past frames' 3x3
+   * neighbourhoods (their `quantile`), or, without `range`, than `fused` itself. Small deviations
+   * (sub-pixel misalignment of a pan, the network's own noise) are not.
    */
-  private occluder(current: tf.Tensor4D, fused: tf.Tensor4D): tf.Tensor4D {
+  private occluder(current: tf.Tensor4D, fused: tf.Tensor4D, range?: { high: tf.Tensor4D; low: tf.Tensor4D | undefined }): tf.Tensor4D {
     const { minDifference, occluders } = this.options;
     const delta = tf.sub(current, fused) as tf.Tensor4D;
-    const deviation = occluders === 'brighter' ? tf.max(delta, 3, true) : tf.max(tf.abs(delta), 3, true);
+    const above = tf.sub(current, range ? range.high : fused);
+    const deviation = occluders === 'brighter' ? tf.max(above, 3, true) : tf.max(tf.maximum(above, tf.sub(range?.low ?? fused, current)), 3, true);
     const outlier = minDifference > 0 ? tf.clipByValue(tf.div(tf.sub(deviation, minDifference), minDifference), 0, 1) : tf.onesLike(deviation);
     return (occluders === 'brighter' ? tf.mul(outlier, towardsWhite(fused, delta)) : outlier) as tf.Tensor4D;
   }
@@ -398,18 +413,18 @@ export class TemporalFilter {
   /**
    * Inside a tidy, `[1, H, W, 1]` in [0, 1]: where the aligned past input `past` may replace the
    * current input `current` (`guideVotes: 'explained'`): the current pixel is brighter than every
-   * pixel of the past one's 3x3 neighbourhood by more than `minDifference` (fully from twice that; a
-   * sub-pixel misalignment stays within the neighbourhood) and is the past one lightened towards
+   * pixel of the past one's 3x3 neighbourhood (`range`: its maximum and minimum, taken before the
+   * past input was moved) by more than `minDifference` (fully from twice that; a sub-pixel
+   * misalignment stays within the neighbourhood) and is the past one lightened towards
    * white; and the pixel is not near an area (a `(2s+1)^2` window with more than `movedFraction` of
    * it) where the two inputs differ by more than `changeThreshold` in a way no occluder explains
    * (neither is the other lightened towards white, nor within the other's neighbourhood): a moving
    * object, whose colour and texture are not the scene's lightened.
    */
-  private explained(current: tf.Tensor4D, past: tf.Tensor4D, s: number, use: tf.Tensor4D): { lighter: tf.Tensor4D; moved: tf.Tensor4D; thin: tf.Tensor4D } {
+  private explained(current: tf.Tensor4D, past: tf.Tensor4D, s: number, use: tf.Tensor4D, range: { high: tf.Tensor4D; low: tf.Tensor4D }): { lighter: tf.Tensor4D; moved: tf.Tensor4D; thin: tf.Tensor4D } {
     const { minDifference, changeThreshold, movedFraction } = this.options;
     const m = Math.max(minDifference, 1e-3);
-    const high = dilate(past, 3);
-    const low = tf.neg(dilate(tf.neg(past) as tf.Tensor4D, 3)) as tf.Tensor4D;
+    const { high, low } = range;
     const above = tf.max(tf.sub(current, high), 3, true) as tf.Tensor4D;
     const lighter = tf.mul(tf.clipByValue(tf.div(tf.sub(above, m), m), 0, 1), towardsWhite(past, tf.sub(current, past) as tf.Tensor4D));
     // Unexplained change: outside the past neighbourhood's range by more than the threshold, and
@@ -450,7 +465,13 @@ export class TemporalFilter {
     let weights = uses;
     let keep: tf.Tensor4D | undefined;
     if (this.options.guideVotes === 'explained') {
-      const tests = pastInputs.map((p, i) => this.explained(input, p, size, uses[i]!));
+      // Each past input's 3x3 range is taken before it is moved: a bilinear shift blurs thin bright
+      // details, which would then pass for occluders on clean moving cameras.
+      const ranges = this.history.map((e, i) => {
+        const move = (t: tf.Tensor4D): tf.Tensor4D => (shifts[i] ? shiftFrame(t, shifts[i]!, interpolation).frame : t);
+        return { high: move(dilate(e.input!, 3)), low: move(erode(e.input!, 3)) };
+      });
+      const tests = pastInputs.map((p, i) => this.explained(input, p, size, uses[i]!, ranges[i]!));
       // A change any past frame shows as the scene's (wide, or unexplained) stops every vote near it.
       const max = (a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D => tf.maximum(a, b) as tf.Tensor4D;
       const few = tf.less(tf.addN(uses.map((u) => u as tf.Tensor)), 2.5);

@@ -29,6 +29,7 @@ import type { LiveResult, ModelTiming, PathTiming, PeakResult } from './browser-
 import { pipelineRow, type PipelineRow, type PipelineTiming } from './pipeline-overhead';
 import type { BackendName } from '../src/core/backend';
 import type { PresetName } from '../src/core/config';
+import { freshResultBase, resultDate } from './result-file.js';
 
 const ALL_PARTS = ['throughput', 'paths', 'live', 'pipeline'];
 const { values: args } = parseArgs({
@@ -210,10 +211,10 @@ if (pipeline.length) {
   }
 }
 
-const date = new Date().toISOString().slice(0, 10);
+const date = resultDate();
 await mkdir(args.out, { recursive: true });
 // A run of some parts only gets their names in the file name, so that it does not replace a whole run's file.
 const subset = ALL_PARTS.every((p) => parts.has(p)) ? '' : `-${[...parts].join('-')}`;
-const file = join(args.out, `${date}-${hostname()}-browser${subset}.json`);
+const file = `${freshResultBase(args.out, `${date}-${hostname()}-browser${subset}`)}.json`;
 await writeFile(file, JSON.stringify({ date, machine: { host: hostname(), cpus: cpus().length, model: cpus()[0]?.model, node: process.version, chromium: browserVersion }, note: 'webgpu and webgl run on SwiftShader (CPU emulation of a GPU): not real-GPU figures', totalSeconds: (performance.now() - t0) / 1000, parts: [...parts], backends: results, paths, live, pipeline }, null, 2));
 console.log(`written ${file}`);

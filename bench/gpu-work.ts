@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { createBrowserFixture, runInPage } from '../test/browser/harness';
 import type { FrameWork } from './gpu-work-page';
 import type { PresetName } from '../src/core/config';
+import { freshResultBase, resultDate } from './result-file.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -54,8 +55,8 @@ for (const r of results) {
   const w = r.frames[r.frames.length - 1]!;
   console.log(`| ${r.preset} | ${r.width}x${r.height} | ${r.tileSize} | ${w.dispatches} | ${w.buffersCreated} | ${w.bytesWritten} | ${w.bytesRead} | ${w.submits} | ${(r.ms[r.ms.length - 1]! / 1000).toFixed(1)} |`);
 }
-const date = new Date().toISOString().slice(0, 10);
+const date = resultDate();
 await mkdir(args.out, { recursive: true });
-const file = join(args.out, `gpu-work-${date}${args.label ? `-${args.label}` : ''}.json`);
+const file = `${freshResultBase(args.out, `gpu-work-${date}${args.label ? `-${args.label}` : ''}`)}.json`;
 await writeFile(file, `${JSON.stringify({ date: new Date().toISOString(), label: args.label, results }, null, 2)}\n`);
 console.log(`\nwrote ${file}`);

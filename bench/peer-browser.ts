@@ -15,6 +15,7 @@ import { createBrowserFixture, REPO_ROOT, runInPage } from '../test/browser/harn
 import type { PeerResult } from './peer-page';
 import type { BackendName } from '../src/core/backend';
 import type { PresetName } from '../src/core/config';
+import { freshResultBase, resultDate } from './result-file.js';
 
 const { values: args } = parseArgs({ options: { peer: { type: 'boolean' }, browser: { type: 'boolean' }, reps: { type: 'string' }, out: { type: 'string' } } });
 const reps = Number(args.reps ?? 5);
@@ -68,9 +69,9 @@ for (const r of rows) {
   const ort = `${r.ep}${r.ep === 'wasm' ? `, ${r.ortThreads} thr` : ''}`;
   console.log(`| ${r.preset} | ${r.size} | ${sdk} | ${ort} | ${r.sdkMs.length} | ${r.sdkMedian.toFixed(0)} | ${r.ortMedian.toFixed(0)} | ${r.ratio.toFixed(2)}x | ${r.maxAbsDiff.toExponential(1)} |`);
 }
-const date = new Date().toISOString().slice(0, 10);
+const date = resultDate();
 const outDir = args.out ?? 'bench/results';
 await mkdir(outDir, { recursive: true });
-const file = join(outDir, `peer-browser-${date}-${hostname()}.json`);
+const file = `${freshResultBase(outDir, `peer-browser-${date}-${hostname()}`)}.json`;
 await writeFile(file, JSON.stringify({ date, machine: { host: hostname(), cpus: cpus().length, model: cpus()[0]?.model, chromium: browserVersion, loadAverage1m: load }, note: 'webgpu is SwiftShader (CPU emulation of a GPU): not real-GPU figures', ort: 'onnxruntime-web 1.31.1 (ort.webgpu.min.mjs)', rows }, null, 2));
 console.log(`written ${file}`);

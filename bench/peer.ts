@@ -19,6 +19,7 @@ import { selectBackend } from '../src/core/backend.js';
 import type { PresetName } from '../src/core/config.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
 import { OrtEngine } from '../src/adapters/node/ort-engine.js';
+import { freshResultBase, resultDate } from './result-file.js';
 
 const { values: args } = parseArgs({ options: { peer: { type: 'boolean' }, quick: { type: 'boolean' }, reps: { type: 'string' }, out: { type: 'string' } } });
 const reps = Number(args.reps ?? (args.quick ? 3 : 5));
@@ -92,9 +93,9 @@ console.log('\n| preset | frame | SDK tfjs-wasm (1 thread) ms | ORT 1 thread ms 
 for (const r of rows) {
   console.log(`| ${r.preset} | ${r.size} | ${r.sdkMs.toFixed(0)} | ${r.ortMs[1]!.toFixed(0)} | ${r.ortMs[2]!.toFixed(0)} | ${r.ratio[1]!.toFixed(2)}x | ${r.ratio[2]!.toFixed(2)}x | ${r.maxAbsDiff.toExponential(1)} |`);
 }
-const date = new Date().toISOString().slice(0, 10);
+const date = resultDate();
 const outDir = args.out ?? 'bench/results';
 await mkdir(outDir, { recursive: true });
-const file = join(outDir, `peer-${date}-${hostname()}${args.quick ? '-quick' : ''}.json`);
+const file = `${freshResultBase(outDir, `peer-${date}-${hostname()}${args.quick ? '-quick' : ''}`)}.json`;
 await writeFile(file, JSON.stringify({ date, machine: { host: hostname(), cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadAverage1m: load }, reps, sdk: 'tfjs 4.22 wasm backend (SIMD, 1 thread in Node)', ort: 'onnxruntime-node 1.31.1, CPU EP, graph optimisation all', rows }, null, 2));
 console.log(`written ${file}`);

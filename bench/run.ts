@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { selectBackend, type BackendName } from '../src/core/backend.js';
 import { flopsPerPixel, PRESETS, type PresetName } from '../src/core/config.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
+import { freshResultBase, resultDate } from './result-file.js';
 
 // `npm run bench -- --peer`: the SDK against ONNX Runtime (bench/peer.ts); with `--browser`, against
 // onnxruntime-web in headless Chromium (bench/peer-browser.ts).
@@ -149,9 +150,9 @@ for (const r of rows) console.log(`| ${r.backend} | ${r.preset} | ${r.size}${r.t
 for (const t of tiling) if (t.ratio4kTo1080p) console.log(`4K tiled cost per pixel / 1080p untiled (${t.preset}, wasm): ${t.ratio4kTo1080p.toFixed(2)}x`);
 console.log(`peak RSS ${(rssPeak / 1e9).toFixed(2)} GB`);
 
-const date = new Date().toISOString().slice(0, 10);
+const date = resultDate();
 const outDir = args.out ?? 'bench/results';
 await mkdir(outDir, { recursive: true });
-const file = join(outDir, `${date}-${hostname()}${quick ? '-quick' : ''}.json`);
+const file = `${freshResultBase(outDir, `${date}-${hostname()}${quick ? '-quick' : ''}`)}.json`;
 await writeFile(file, JSON.stringify({ date, machine: { host: hostname(), cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, quick, peaks, rows, tiling, rssPeakBytes: rssPeak }, null, 2));
 console.log(`written ${file}`);

@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { createBrowserFixture, runInPage } from '../test/browser/harness';
 import type { ModelTiming } from './browser-page';
 import type { PresetName } from '../src/core/config';
+import { freshResultBase, resultDate } from './result-file.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -83,6 +84,6 @@ for (const r of results) {
   console.log(`| ${r.preset} | ${r.size} | ${r.medianOne.toFixed(0)} | ${r.medianMany.toFixed(0)} | x${r.ratio.toFixed(2)} | ${r.pairRatios.map((x) => `x${x.toFixed(2)}`).join(', ')} |`);
 }
 await mkdir(args.out, { recursive: true });
-const file = join(args.out, `wasm-threads-${new Date().toISOString().slice(0, 10)}${args.label ? `-${args.label}` : ''}.json`);
+const file = `${freshResultBase(args.out, `wasm-threads-${resultDate()}${args.label ? `-${args.label}` : ''}`)}.json`;
 await writeFile(file, `${JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, cpu: cpus()[0]?.model, threads: many, rounds, reps, results }, null, 2)}\n`);
 console.log(`\nwritten: ${file}`);

@@ -22,6 +22,7 @@ import { SimpleIR } from '../src/core/model/simpleir.js';
 import { photosDir, trainingPhotosOrExit } from '../src/cli/photos.js';
 import { loadPhotoSet } from '../src/training/photos.js';
 import { ValidationSet, type ValidationScore } from '../src/training/validation-set.js';
+import { freshResultBase, resultDate } from '../bench/result-file.js';
 
 const { values: args } = parseArgs({ options: { model: { type: 'string' }, size: { type: 'string' }, tasks: { type: 'string' }, strengths: { type: 'string' }, out: { type: 'string' }, 'low-light': { type: 'string' }, photos: { type: 'string' }, 'identity-sizes': { type: 'string' } } });
 const modelSpec = args.model ?? 'tiny';
@@ -203,7 +204,7 @@ if (dark) {
 const outDir = args.out ?? 'bench/results';
 await mkdir(outDir, { recursive: true });
 const suffix = `${wanted ? `-${set.val.length}-photos` : ''}${lowLight === 'off' ? '-low-light-off' : ''}`;
-const file = join(outDir, `quality-${name.replace(/\.json$/, '')}-${width}x${height}${suffix}-${new Date().toISOString().slice(0, 10)}.json`);
+const file = `${freshResultBase(outDir, `quality-${name.replace(/\.json$/, '')}-${width}x${height}${suffix}-${resultDate()}`)}.json`;
 await writeFile(
   file,
   JSON.stringify(

@@ -38,6 +38,7 @@ import type { NodeFrame } from '../src/streams/frames.js';
 import type { RestoreMetrics } from '../src/streams/metrics.js';
 import { restore } from '../src/streams/restore.js';
 import { reviewLearning } from '../src/streams/review-learning.js';
+import { freshResultBase, resultDate } from '../bench/result-file.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -296,9 +297,9 @@ const review = runs.find((r) => r.name === 'review');
 const none = runs.find((r) => r.name === 'no-review');
 if (review) console.log(`new-domain gain with review ${review.newDomainGain.toFixed(2)} dB (target >= 2); old tasks with review ${review.oldTasksMeanDelta.toFixed(2)} dB (target >= -0.5)${none ? `, without ${none.oldTasksMeanDelta.toFixed(2)} dB` : ''}`);
 
-const date = new Date().toISOString().slice(0, 10);
+const date = resultDate();
 await mkdir(outDir, { recursive: true });
-const file = join(outDir, `online-${date}.json`);
+const file = `${freshResultBase(outDir, `online-${date}`)}.json`;
 await writeFile(
   file,
   JSON.stringify(

@@ -22,6 +22,7 @@ import type { StrategyName } from '../src/core/review/schedule.js';
 import { trainingPhotosOrExit } from '../src/cli/photos.js';
 import { createPhotoPairSource } from '../src/training/photo-pairs.js';
 import { ValidationSet } from '../src/training/validation-set.js';
+import { freshResultBase, resultDate } from '../bench/result-file.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -131,9 +132,9 @@ function plot(rows: RunResult[]): string {
   return parts.join('');
 }
 
-const date = new Date().toISOString().slice(0, 10);
+const date = resultDate();
 await mkdir(outDir, { recursive: true });
-const base = join(outDir, `review-${date}-${hostname()}-rho${rho0}-decay${stageLrDecay}`);
+const base = freshResultBase(outDir, `review-${date}-${hostname()}-rho${rho0}-decay${stageLrDecay}`, ['json', 'svg', 'md']);
 await writeFile(`${base}.json`, JSON.stringify({ date, machine: hostname(), backend: tf.getBackend(), config, tasks, steps, crop, rho0, stageLrDecay, validation: { width: vw, height: vh, photos: set.val.length }, results, ablation }, null, 2));
 await writeFile(`${base}.svg`, plot(results));
 const md = `## Strategies (tiny, ${steps} steps each, crops ${crop}, batch 8, rho0 ${rho0}, stage learning-rate decay ${stageLrDecay}; validation ${vw}x${vh} on ${set.val.length} held-out photos)\n\nPSNR after the last stage (gain over the degraded input), tasks in training order:\n\n${table(results)}\n\n## Review quantity Q (review strategy)\n\n${table(ablation)}\n`;

@@ -22,6 +22,7 @@ import type { Degradation } from '../src/core/degrade/index.js';
 import { SimpleIR } from '../src/core/model/simpleir.js';
 import { TemporalFilter, type TemporalFilterOptions } from '../src/core/temporal/filter.js';
 import { cleanClip, degradationFor, type Box, type Motion, type Weather } from './temporal-clips.js';
+import { freshResultBase, resultDate } from '../bench/result-file.js';
 
 const { values: args } = parseArgs({
   options: { models: { type: 'string' }, size: { type: 'string' }, frames: { type: 'string' }, photos: { type: 'string' }, out: { type: 'string' }, clips: { type: 'string' }, temporal: { type: 'string' }, 'outputs-only': { type: 'boolean' }, tag: { type: 'string' } },
@@ -160,7 +161,7 @@ for (const modelName of models) {
 const seconds = (Date.now() - t0) / 1000;
 const outDir = args.out ?? 'bench/results';
 await mkdir(outDir, { recursive: true });
-const file = join(outDir, `temporal-${new Date().toISOString().slice(0, 10)}${args.tag ? `-${args.tag}` : ''}.json`);
+const file = `${freshResultBase(outDir, `temporal-${resultDate()}${args.tag ? `-${args.tag}` : ''}`)}.json`;
 await writeFile(
   file,
   JSON.stringify(

@@ -663,7 +663,7 @@ describe("TemporalFilter with input guidance, guideVotes: 'explained' (past fram
     assertFlatTensors(filter, clean, other);
     filter.dispose();
     const { options } = new TemporalFilter(EXPLAINED);
-    assert.deepEqual([options.guideCheck, options.guideQuantile, options.minDifference], [false, 0, 0.015]);
+    assert.deepEqual([options.guideCheck, options.guideQuantile, options.minDifference], [false, 0.5, 0.015]);
     const all = new TemporalFilter({ guide: true }).options;
     assert.deepEqual([all.guideVotes, all.guideCheck, all.guideQuantile, all.minDifference], ['all', true, 0.25, 0.03]);
     assert.throws(() => new TemporalFilter({ guideVotes: 'some' as never }), { code: 'INVALID_ARGUMENT', message: /guideVotes must be 'all' or 'explained'/ });

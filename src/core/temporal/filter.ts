@@ -383,12 +383,13 @@ export class TemporalFilter {
     // pan, the network's own noise) keep the current frame's sharper pixels.
     // The gate compares the current frame with the past frames' 3x3 neighbourhoods, taken before they
     // are moved: a bilinear shift blurs thin bright details (glints, fine edges), and the current
-    // frame's sharper ones would then pass for occluders on clean moving cameras.
+    // frame's sharper ones would then pass for occluders on clean moving cameras. The ranges move by
+    // whole pixels (two gathers, not four and two blends): the 3x3 window covers the half pixel lost.
     const range = tf.tidy(() => {
       const reach = (t: tf.Tensor4D, i: number, low: boolean): tf.Tensor4D =>
         tf.tidy(() => {
           const r = low ? erode(t, 3) : dilate(t, 3);
-          const moved = shifts[i] ? shiftFrame(r, shifts[i]!, this.options.interpolation).frame : r;
+          const moved = shifts[i] ? shiftFrame(r, shifts[i]!, 'nearest').frame : r;
           return tf.add(current, tf.mul(uses[i]!, tf.sub(moved, current))) as tf.Tensor4D;
         });
       const fusedReach = (low: boolean): tf.Tensor4D => quantile(this.history.map((e, i) => reach(e.frame, i, low)), this.options.quantile);
@@ -471,10 +472,10 @@ export class TemporalFilter {
     let weights = uses;
     let keep: tf.Tensor4D | undefined;
     if (this.options.guideVotes === 'explained') {
-      // Each past input's 3x3 range is taken before it is moved: a bilinear shift blurs thin bright
-      // details, which would then pass for occluders on clean moving cameras.
+      // Each past input's 3x3 range is taken before it is moved (by whole pixels, as in fuse): a
+      // bilinear shift blurs thin bright details, which would then pass for occluders on clean moving cameras.
       const ranges = this.history.map((e, i) => {
-        const move = (t: tf.Tensor4D): tf.Tensor4D => (shifts[i] ? shiftFrame(t, shifts[i]!, interpolation).frame : t);
+        const move = (t: tf.Tensor4D): tf.Tensor4D => (shifts[i] ? shiftFrame(t, shifts[i]!, 'nearest').frame : t);
         return { high: move(dilate(e.input!, 3)), low: move(erode(e.input!, 3)) };
       });
       const tests = pastInputs.map((p, i) => this.explained(input, p, size, uses[i]!, ranges[i]!));

@@ -378,7 +378,7 @@ export class TemporalFilter {
     const fused = quantile([current, ...votes], this.options.quantile);
     const size = this.options.transientSize ?? defaultTransientSize(h, w);
     const moving = changeMask(current, fused, { threshold: changeThreshold, transientSize: size, occluders: this.options.occluders });
-    // Replace only what stands out from the fused value: brighter by more than `minDifference`
+    // Replace (by the fused value) only what stands out: brighter by more than `minDifference`
     // (occluders: 'brighter'), or either way ('any'). Small deviations (sub-pixel misalignment of a
     // pan, the network's own noise) keep the current frame's sharper pixels.
     // The gate compares the current frame with the past frames' 3x3 neighbourhoods, taken before they

@@ -383,15 +383,10 @@ export class TemporalFilter {
     // pan, the network's own noise) keep the current frame's sharper pixels.
     // The gate compares the current frame with the past frames' 3x3 neighbourhoods, taken before they
     // are moved: a bilinear shift blurs thin bright details (glints, fine edges), and the current
-    // frame's sharper ones would then pass for occluders on clean moving cameras. The ranges move by
-    // whole pixels (two gathers, not four and two blends): the 3x3 window covers the half pixel lost.
+    // frame's sharper ones would then pass for occluders on clean moving cameras ({@link neighbourhood}).
     const range = tf.tidy(() => {
       const reach = (t: tf.Tensor4D, i: number, low: boolean): tf.Tensor4D =>
-        tf.tidy(() => {
-          const r = low ? erode(t, 3) : dilate(t, 3);
-          const moved = shifts[i] ? shiftFrame(r, shifts[i]!, 'nearest').frame : r;
-          return tf.add(current, tf.mul(uses[i]!, tf.sub(moved, current))) as tf.Tensor4D;
-        });
+        tf.tidy(() => tf.add(current, tf.mul(uses[i]!, tf.sub(neighbourhood(t, shifts[i], low ? 'min' : 'max'), current))) as tf.Tensor4D);
       const fusedReach = (low: boolean): tf.Tensor4D => quantile(this.history.map((e, i) => reach(e.frame, i, low)), this.options.quantile);
       return { high: fusedReach(false), low: this.options.occluders === 'any' ? fusedReach(true) : undefined };
     });
@@ -472,12 +467,8 @@ export class TemporalFilter {
     let weights = uses;
     let keep: tf.Tensor4D | undefined;
     if (this.options.guideVotes === 'explained') {
-      // Each past input's 3x3 range is taken before it is moved (by whole pixels, as in fuse): a
-      // bilinear shift blurs thin bright details, which would then pass for occluders on clean moving cameras.
-      const ranges = this.history.map((e, i) => {
-        const move = (t: tf.Tensor4D): tf.Tensor4D => (shifts[i] ? shiftFrame(t, shifts[i]!, 'nearest').frame : t);
-        return { high: move(dilate(e.input!, 3)), low: move(erode(e.input!, 3)) };
-      });
+      // Each past input's 3x3 range is taken before it is moved, as in fuse ({@link neighbourhood}).
+      const ranges = this.history.map((e, i) => ({ high: neighbourhood(e.input!, shifts[i], 'max'), low: neighbourhood(e.input!, shifts[i], 'min') }));
       const tests = pastInputs.map((p, i) => this.explained(input, p, size, uses[i]!, ranges[i]!));
       // A change any past frame shows as the scene's (wide, or unexplained) stops every vote near it.
       const max = (a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D => tf.maximum(a, b) as tf.Tensor4D;
@@ -506,6 +497,16 @@ export class TemporalFilter {
     const weight = tf.mul(covered, tf.sub(1, moved));
     return tf.add(out, tf.mul(weight, tf.sub(filtered, out))) as tf.Tensor4D;
   }
+}
+
+/**
+ * Inside a tidy: the maximum (or minimum) of each 3x3 neighbourhood of a past frame, taken before the
+ * frame is moved by `shift` and then moved by whole pixels (two gathers): a bilinear shift would blur
+ * thin bright details first, and the 3x3 window covers the half pixel that rounding loses.
+ */
+function neighbourhood(frame: tf.Tensor4D, shift: tf.Tensor1D | undefined, which: 'max' | 'min'): tf.Tensor4D {
+  const reach = which === 'max' ? dilate(frame, 3) : erode(frame, 3);
+  return shift ? shiftFrame(reach, shift, 'nearest').frame : reach;
 }
 
 /**

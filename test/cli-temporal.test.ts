@@ -104,7 +104,9 @@ describe('simpleir restore --temporal', { skip: noFfmpeg }, () => {
     const perFrameDb = clipPsnr(perFrame, clean);
     const temporalDb = clipPsnr(temporal, clean);
     assert.ok(perFrameDb > rainyDb, `per frame ${perFrameDb.toFixed(2)} dB, rainy ${rainyDb.toFixed(2)} dB`);
-    assert.ok(temporalDb - perFrameDb > 0.5, `temporal ${temporalDb.toFixed(2)} dB, per frame ${perFrameDb.toFixed(2)} dB (rainy ${rainyDb.toFixed(2)} dB)`);
+    // (measured with the session-9 tiny: +0.54 dB, +0.42 since the gate compares with the past frames'
+    // neighbourhoods, which keeps clean pans' detail; docs/temporal.md, sixth round)
+    assert.ok(temporalDb - perFrameDb > 0.3, `temporal ${temporalDb.toFixed(2)} dB, per frame ${perFrameDb.toFixed(2)} dB (rainy ${rainyDb.toFixed(2)} dB)`);
   });
 
   test('--temporal-frames N implies --temporal and changes the output; bad values and image inputs are refused in one line', async () => {

@@ -219,6 +219,7 @@ def main() -> None:
     ap.add_argument("--highpass-sigma", type=float, default=2.0)
     ap.add_argument("--consolidation-weight", type=float, default=0.0, help="append a stage over all tasks with this stage weight (0: none)")
     ap.add_argument("--consolidation-share", type=float, default=0.5, help="the consolidation stage's review share")
+    ap.add_argument("--skip-stages", type=int, default=0, help="leave out the plan's first N stages (resume a schedule)")
     ap.add_argument("--seed-memory", action="store_true",
                     help="start with Q random samples of every task in the memory, replayed at share rho0 from the first stage on "
                          "(a fine-tune from trained weights then rehearses all tasks from its first step)")
@@ -314,6 +315,12 @@ def main() -> None:
     hist = {t: History(len(p[0]), device) for t, p in pools.items()}
     memory: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # task -> (indices, scores)
     plan = plan_stages(tasks, a.strategy, a.rho0, a.share_kind, stage_weights, a.consolidation_weight, a.consolidation_share)
+    if a.skip_stages > 0:
+        # Resume a schedule: the first stages were run already (e.g. only the blur stage again, from weights that
+        # went through the others); the memory is still seeded from every task.
+        if a.skip_stages >= len(plan):
+            raise SystemExit(f"--skip-stages {a.skip_stages}: the plan has {len(plan)} stages")
+        plan = plan[a.skip_stages:]
     if a.seed_memory and a.strategy in ("review", "random-review") and a.q > 0:
         for t in tasks:
             memory[t] = (torch.randperm(len(pools[t][0]), generator=torch.Generator().manual_seed(a.seed * 31 + tasks.index(t)))[: a.q], torch.zeros(min(a.q, len(pools[t][0]))))

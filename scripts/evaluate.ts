@@ -86,18 +86,18 @@ const VARIANTS: Record<string, (x: tf.Tensor4D) => tf.Tensor4D> = {
 };
 
 /** PSNR of the restored frame against its own (clean) input, worst over the photographs, per variant. */
-async function identityCheck(width: number, height: number): Promise<{ variant: string; worstPsnr: number; worstPhoto: string; meanPsnr: number; maxMeanShift: number }[]> {
-  const results = Object.keys(VARIANTS).map((variant) => ({ variant, worstPsnr: Infinity, worstPhoto: '', meanPsnr: 0, maxMeanShift: 0 }));
-  for (const file of set.val) {
+async function identityCheck(width: number, height: number, files: readonly string[] = set.val, variants: Record<string, (x: tf.Tensor4D) => tf.Tensor4D> = VARIANTS): Promise<{ variant: string; worstPsnr: number; worstPhoto: string; meanPsnr: number; maxMeanShift: number }[]> {
+  const results = Object.keys(variants).map((variant) => ({ variant, worstPsnr: Infinity, worstPhoto: '', meanPsnr: 0, maxMeanShift: 0 }));
+  for (const file of files) {
     const { data } = await sharp(file).rotate().resize({ width, height, fit: 'cover' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     const photo = tf.tidy(() => tf.div(tf.cast(tf.tensor4d(new Uint8Array(data), [1, height, width, 3], 'int32'), 'float32'), 255) as tf.Tensor4D);
-    Object.values(VARIANTS).forEach((darken, i) => {
+    Object.values(variants).forEach((darken, i) => {
       const x = tf.tidy(() => darken(photo));
       const y = model.predict(x, { lowLight });
       const p = psnr(y, x);
       const shift = tf.tidy(() => tf.sub(tf.mean(y), tf.mean(x)).dataSync()[0]!);
       const r = results[i]!;
-      r.meanPsnr += p / set.val.length;
+      r.meanPsnr += p / files.length;
       if (p < r.worstPsnr) [r.worstPsnr, r.worstPhoto] = [p, basename(file)];
       if (Math.abs(shift) > Math.abs(r.maxMeanShift)) r.maxMeanShift = shift;
       tf.dispose([x, y]);
@@ -122,17 +122,8 @@ async function darkPhotosCheck(): Promise<{ photos: string[]; identity: { worstP
     return undefined;
   }
   if (files.length === 0) return undefined;
-  const id = { worstPsnr: Infinity, worstPhoto: '', meanPsnr: 0, maxMeanShift: 0 };
+  const { variant: _clean, ...id } = (await identityCheck(width, height, files, { clean: VARIANTS.clean! }))[0]!;
   const blurSet = await ValidationSet.create({ files, tasks: ['blur'], width, height, strengths, seed: 9_300_000 });
-  for (const c of blurSet.casesOf('blur').filter((c) => c.strength === strengths[0])) {
-    const y = model.predict(c.clean, { lowLight });
-    const p = psnr(y, c.clean);
-    const shift = tf.tidy(() => tf.sub(tf.mean(y), tf.mean(c.clean)).dataSync()[0]!);
-    id.meanPsnr += p / files.length;
-    if (p < id.worstPsnr) [id.worstPsnr, id.worstPhoto] = [p, c.name];
-    if (Math.abs(shift) > Math.abs(id.maxMeanShift)) id.maxMeanShift = shift;
-    y.dispose();
-  }
   const blur: { strength: number; worstGain: number; worstPhoto: string; meanGain: number }[] = [];
   for (const s of strengths) {
     const list = blurSet.casesOf('blur').filter((c) => c.strength === s);

@@ -1,6 +1,6 @@
 /**
  * The file demo: an MP4 chosen or dropped by the user goes `fromMp4 → restore (lossless) →
- * toMp4({ source })` (per frame, temporal or temporal guided by the inputs, as its selector says),
+ * toMp4({ source })` (per frame, temporal, temporal guided by the inputs or guided with explained votes, as its selector says),
  * with a progress bar fed by the operator's metrics; the restored MP4 (audio copied, written to the
  * origin's private file system as it is made where the browser has one) is downloaded and shown. `window.simpleirFileDemo` exposes the progress for automation.
  */
@@ -26,7 +26,7 @@ export interface FileDemoState {
   readonly output: 'opfs' | 'memory' | null;
   /**
    * How the current (or last) run restores: the "Restoration" selector's value when it started (`off`
-   * per frame, `on` temporal, `guide` temporal guided by the inputs).
+   * per frame, `on` temporal, `guide` temporal guided by the inputs, `explained` guided with explained votes).
    */
   readonly temporal: TemporalMode;
 }

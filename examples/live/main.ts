@@ -1,7 +1,7 @@
 /**
  * The live demo: camera (or, without one, the bundled sample clip) → `restore(model, { mode: 'live' })`
  * → a split view of original and restored frames, with the operator's metrics, preset / backend / size
- * selectors, the restoration selector (per frame, temporal, temporal guided by the inputs) and online
+ * selectors, the restoration selector (per frame, temporal, temporal guided by the inputs, guided with explained votes) and online
  * Review Learning ("adapt to this scene"). The model and the learner run in a worker
  * (`loadWorkerModel`), so the page's thread never waits for them; `?worker=off` (and temporal
  * restoration, which runs on this thread) keeps them on the page's thread.
@@ -93,7 +93,8 @@ export interface DemoStatus {
   readonly framesShown: number;
   /**
    * What the running stream does (the "Restoration" selector, `?temporal=`): `off` per frame, `on`
-   * temporal (`temporal: true`), `guide` temporal guided by the inputs (`temporal: { guide: true }`).
+   * temporal (`temporal: true`), `guide` temporal guided by the inputs (`temporal: { guide: true }`),
+   * `explained` guided with explained votes (`temporal: { guide: true, guideVotes: 'explained' }`).
    */
   readonly temporal: TemporalMode;
   /** Whether the model (and the learner) run in a worker. */

@@ -130,9 +130,9 @@ async function restoreAs(page: TestPage, mode: TemporalMode): Promise<{ out: str
   return { out, state, metrics, note };
 }
 
-test('file demo: the restoration selector runs temporal and input-guided restoration; guided removes more rain than per frame', async () => {
+test('file demo: the restoration selector runs temporal, input-guided and explained-votes restoration; both guided modes remove more rain than per frame', async () => {
   const page = filePage ?? assert.fail('the first test did not leave its page');
-  const runs = { on: await restoreAs(page, 'on'), guide: await restoreAs(page, 'guide') };
+  const runs = { on: await restoreAs(page, 'on'), guide: await restoreAs(page, 'guide'), explained: await restoreAs(page, 'explained') };
   for (const [mode, run] of Object.entries(runs)) {
     assert.equal(run.state.phase, 'done', run.state.error ?? '');
     assert.equal(run.state.temporal, mode, 'the state does not report the mode that ran');
@@ -145,19 +145,21 @@ test('file demo: the restoration selector runs temporal and input-guided restora
   }
   assert.match(runs.on.note, /^Temporal: /);
   assert.match(runs.guide.note, /^Guided: .*fixed or slowly panning camera/);
+  assert.match(runs.explained.note, /^Explained votes: .*lightened towards white/);
   // Against the clean scene (a still camera under falling rain: the clean frame is the same at every time).
-  const frames = { input: await decodeRgbFrames(input, WIDTH, HEIGHT), off: await decodeRgbFrames(perFrameOut!, WIDTH, HEIGHT), on: await decodeRgbFrames(runs.on.out, WIDTH, HEIGHT), guide: await decodeRgbFrames(runs.guide.out, WIDTH, HEIGHT) };
-  const db = { input: clipPsnrRgb(frames.input, scene.rgb), off: clipPsnrRgb(frames.off, scene.rgb), on: clipPsnrRgb(frames.on, scene.rgb), guide: clipPsnrRgb(frames.guide, scene.rgb) };
+  const frames = { input: await decodeRgbFrames(input, WIDTH, HEIGHT), off: await decodeRgbFrames(perFrameOut!, WIDTH, HEIGHT), on: await decodeRgbFrames(runs.on.out, WIDTH, HEIGHT), guide: await decodeRgbFrames(runs.guide.out, WIDTH, HEIGHT), explained: await decodeRgbFrames(runs.explained.out, WIDTH, HEIGHT) };
+  const db = { input: clipPsnrRgb(frames.input, scene.rgb), off: clipPsnrRgb(frames.off, scene.rgb), on: clipPsnrRgb(frames.on, scene.rgb), guide: clipPsnrRgb(frames.guide, scene.rgb), explained: clipPsnrRgb(frames.explained, scene.rgb) };
   // Once the history is full (from the fifth frame), for the log.
   const full = (f: Uint8Array[]): string => clipPsnrRgb(f.slice(4), scene.rgb).toFixed(2);
-  console.log(`# from the fifth frame: input ${full(frames.input)} dB, per frame ${full(frames.off)}, temporal ${full(frames.on)}, input-guided ${full(frames.guide)}`);
-  console.log(`# PSNR against the clean frames: input ${db.input.toFixed(2)} dB, per frame ${db.off.toFixed(2)}, temporal ${db.on.toFixed(2)} (${(db.on - db.off).toFixed(2)}), input-guided ${db.guide.toFixed(2)} (${(db.guide - db.off).toFixed(2)})`);
+  console.log(`# from the fifth frame: input ${full(frames.input)} dB, per frame ${full(frames.off)}, temporal ${full(frames.on)}, input-guided ${full(frames.guide)}, explained votes ${full(frames.explained)}`);
+  console.log(`# PSNR against the clean frames: input ${db.input.toFixed(2)} dB, per frame ${db.off.toFixed(2)}, temporal ${db.on.toFixed(2)} (${(db.on - db.off).toFixed(2)}), input-guided ${db.guide.toFixed(2)} (${(db.guide - db.off).toFixed(2)}), explained votes ${db.explained.toFixed(2)} (${(db.explained - db.off).toFixed(2)})`);
   // Measured here (160x96, rain seed 4, shipped tiny, wasm): per frame 20.38 dB, temporal +0.52, input-guided
   // +3.52 over per frame (seeds 1-3: temporal +1.1 to +1.6, guided +2.3 to +4.2). The margins leave room
   // for other weights; they fail if a mode is not wired (a run equal to the per-frame one) or guidance is lost.
   assert.ok(db.guide > db.off + 1.5, `input-guided ${db.guide.toFixed(2)} dB is not 1.5 dB above per frame ${db.off.toFixed(2)} dB`);
   assert.ok(db.guide > db.on + 1, `input-guided ${db.guide.toFixed(2)} dB is not 1 dB above temporal ${db.on.toFixed(2)} dB`);
   assert.ok(db.on > db.off + 0.2, `temporal ${db.on.toFixed(2)} dB is not 0.2 dB above per frame ${db.off.toFixed(2)} dB`);
+  assert.ok(db.explained > db.off + 1, `explained votes ${db.explained.toFixed(2)} dB is not 1 dB above per frame ${db.off.toFixed(2)} dB`);
   await page.page.screenshot({ path: await artifactPath('demo-file-guided.png') });
   page.assertNoErrors();
   await page.close();

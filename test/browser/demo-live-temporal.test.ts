@@ -101,6 +101,9 @@ test('live demo: ?temporal=guide restores with input guidance (closer to the cle
   await page.page.screenshot({ path: await artifactPath('demo-live-guided.png') });
 
   // Each change restarts the stream with an empty history: the frames shown count again from 0.
+  await page.page.selectOption('#temporal', 'explained');
+  await waitForMode(page, 'explained', 3);
+  assert.match((await page.page.textContent('#temporal-note')) ?? '', /^Explained votes: /);
   await page.page.selectOption('#temporal', 'on');
   await waitForMode(page, 'on', 3);
   await page.page.selectOption('#temporal', 'off');

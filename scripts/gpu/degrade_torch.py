@@ -815,13 +815,25 @@ def recipe(sizes: Sequence[Tuple[int, int]], task: str, index: int, crop: int = 
     return r
 
 
-def clean_crop(photo: torch.Tensor, r: dict, crop: int) -> torch.Tensor:
-    """The clean crop of a recipe, float32 [3,crop,crop] on the photo's device (bilinear, align corners, as
-    tf.image.resizeBilinear(..., true)), flipped left-right when the recipe says so."""
+RESAMPLERS = ('bilinear', 'area', 'bicubic')
+
+
+def clean_crop(photo: torch.Tensor, r: dict, crop: int, resample: str = 'bilinear') -> torch.Tensor:
+    """The clean crop of a recipe, float32 [3,crop,crop] on the photo's device, flipped left-right when the
+    recipe says so. `resample` shrinks the square to `crop`: 'bilinear' (align corners, no antialiasing, as
+    tf.image.resizeBilinear(..., true): aliased, like a camera's line skipping), 'area' (antialiased bilinear:
+    smooth, like a video scaler) or 'bicubic' (antialiased bicubic: sharpened, with the ringing of the Lanczos
+    and Catmull-Rom kernels that image tools and browsers use)."""
     s = r['side']
     t = (photo[:, r['y']:r['y'] + s, r['x']:r['x'] + s].float() / 255).unsqueeze(0)
     if s != crop:
-        t = F.interpolate(t, size=(crop, crop), mode='bilinear', align_corners=True)
+        if resample == 'bilinear':
+            t = F.interpolate(t, size=(crop, crop), mode='bilinear', align_corners=True)
+        elif resample in ('area', 'bicubic'):
+            mode = 'bilinear' if resample == 'area' else 'bicubic'
+            t = F.interpolate(t, size=(crop, crop), mode=mode, align_corners=False, antialias=True).clamp(0, 1)
+        else:
+            raise ValueError(f"resample '{resample}' is not one of {', '.join(RESAMPLERS)}")
     if r['flip']:
         t = t.flip(-1)
     return t[0]
@@ -830,7 +842,8 @@ def clean_crop(photo: torch.Tensor, r: dict, crop: int) -> torch.Tensor:
 def make_pool(photos: Sequence[torch.Tensor], task: str, n: int, crop: int = 128, seed: int = 1,
               device: Union[str, torch.device] = 'cpu', clean_fraction: float = 0.1,
               strength_range: Tuple[float, float] = (0, 1), zoom_range: Tuple[float, float] = (1, 1.6),
-              chunk: int = 256, return_clean_mask: bool = False, max_mean: Optional[float] = None):
+              chunk: int = 256, return_clean_mask: bool = False, max_mean: Optional[float] = None,
+              resample: str = 'bilinear'):
     """`n` deterministic training pairs of `task` as PhotoPairSource makes them: recipe i picks a photo, a square
     of crop * U(zoom) px, resized to `crop`, maybe flipped, a strength uniform in `strength_range`, and with
     probability `clean_fraction` no degradation (input = target). The crops and strengths equal the TS pool's for
@@ -843,8 +856,14 @@ def make_pool(photos: Sequence[torch.Tensor], task: str, n: int, crop: int = 128
 
     Returns (degraded, clean, strengths), all on `device`: float16 [n,3,crop,crop] twice and float32 [n] (the
     drawn strength, also for undegraded samples); with `return_clean_mask` also a bool [n] mask of the
-    undegraded samples."""
+    undegraded samples.
+
+    `resample` is how each square is shrunk to `crop` (see `clean_crop`); 'mix' takes 'bilinear', 'area' and
+    'bicubic' in turn by recipe index, so the network meets the textures of aliased, smooth and sharpened
+    frames alike (the TS pool is 'bilinear' only)."""
     device = torch.device(device)
+    if resample != 'mix' and resample not in RESAMPLERS:
+        raise ValueError(f"resample '{resample}' is not 'mix' or one of {', '.join(RESAMPLERS)}")
     if task not in DEGRADATIONS:
         raise ValueError(f"unknown task '{task}'")
     sizes = [(int(p.shape[2]), int(p.shape[1])) for p in photos]
@@ -866,10 +885,10 @@ def make_pool(photos: Sequence[torch.Tensor], task: str, n: int, crop: int = 128
         next_index += size
         recs = [recipe(sizes, task, i, crop, seed, zoom_range, strength_range, clean_fraction) for i in idx]
         crops = []
-        for r in recs:
+        for i, r in zip(idx, recs):
             if r['photo'] not in on_device:
                 on_device[r['photo']] = photos[r['photo']].to(device)
-            crops.append(clean_crop(on_device[r['photo']], r, crop))
+            crops.append(clean_crop(on_device[r['photo']], r, crop, RESAMPLERS[i % 3] if resample == 'mix' else resample))
         clean = torch.stack(crops)
         if max_mean is not None:
             dark = ((clean * luma).sum(1).mean((1, 2)) <= max_mean).tolist()

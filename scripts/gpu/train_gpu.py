@@ -214,6 +214,10 @@ def main() -> None:
                     help="of the identity pool, the share of smooth dusky crops (smooth_dusky: blurred, mean 0.2..0.5, no noise)")
     ap.add_argument("--smooth-share", default="", help="TASK=F,...: a share F of the task's pool degraded from smooth dusky crops "
                     "(smooth_dusky; e.g. blur=0.25: a blurred overcast sky is not low light)")
+    ap.add_argument("--resample", default="bilinear", choices=["mix", *dg.RESAMPLERS],
+                    help="how training crops are shrunk (bilinear: aliased, as the TS pool; area: antialiased; bicubic: "
+                    "antialiased and sharpened, as Lanczos; mix: the three in turn). Session 11 found that a scene "
+                    "resized by a sharpening kernel (sharp's Lanczos, as npm run evaluate does) reads as low light")
     ap.add_argument("--dark-share", default="", help="TASK=F,...: a share F of the task's pool made from dark crops (e.g. blur=0.3)")
     ap.add_argument("--highpass-weights", default="", help="TASK=W,...: add W * L1 of the high-pass band of the error to that task's loss")
     ap.add_argument("--highpass-sigma", type=float, default=2.0)
@@ -258,12 +262,12 @@ def main() -> None:
     def pool_of(photos: list, task: str, n: int, seed: int, max_mean: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         zoom = {"zoom_range": identity_zoom} if task == "identity" else {}
         try:
-            deg, clean, _ = dg.make_pool(photos, task, n, crop=a.crop, seed=seed, device=device, max_mean=max_mean, **zoom)
+            deg, clean, _ = dg.make_pool(photos, task, n, crop=a.crop, seed=seed, device=device, max_mean=max_mean, resample=a.resample, **zoom)
         except ValueError:
             raise
         except Exception as e:  # a GPU-only failure of the generators: make the pool on the CPU instead
             log(f"{name}: pool of {task} failed on {device} ({e!r}); making it on the CPU")
-            deg, clean, _ = dg.make_pool(photos, task, n, crop=a.crop, seed=seed, device="cpu", max_mean=max_mean, **zoom)
+            deg, clean, _ = dg.make_pool(photos, task, n, crop=a.crop, seed=seed, device="cpu", max_mean=max_mean, resample=a.resample, **zoom)
         return deg.to(device), clean.to(device)
 
     pools: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -522,15 +526,20 @@ def main() -> None:
 
 
 def validation_frames(folder: str, w: int, h: int, device: torch.device) -> list[torch.Tensor]:
-    """Each validation photo of `folder`, cover-cropped to w x h (resized first, never by more than needed)."""
-    photos = dg.load_photos(folder, "val")
+    """Each validation photo of `folder`, cover-cropped to w x h as `npm run evaluate` makes it (sharp's
+    `resize({ fit: 'cover' })`, Lanczos 3, from the full-size photo, 8 bits): the decoded photo resized by
+    PIL's Lanczos, then the centre taken. An antialiased bilinear resize (this function before session 11)
+    gives smoother frames, on which the network keeps night-like scenes it lifts in the TS evaluation
+    (shipped `tiny`, EveningGlow at 640x360: 43.3 dB here then, 24.8 dB in TS; 24.6 dB now)."""
+    from PIL import Image
     frames = []
-    for p in photos:
-        x = p.float().div(255).unsqueeze(0).to(device)
-        _, _, ph, pw = x.shape
+    for f in dg.photo_files(folder, "val"):
+        p = dg.decode_photo(f, 1 << 30)
+        ph, pw = int(p.shape[1]), int(p.shape[2])
         s = max(w / pw, h / ph)
         nh, nw = max(h, round(ph * s)), max(w, round(pw * s))
-        x = torch.nn.functional.interpolate(x, size=(nh, nw), mode="bilinear", align_corners=False, antialias=True)
+        im = Image.fromarray(p.permute(1, 2, 0).numpy()).resize((nw, nh), Image.LANCZOS)
+        x = torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1).float().div(255).unsqueeze(0).to(device)
         y0, x0 = (nh - h) // 2, (nw - w) // 2
         frames.append(x[:, :, y0:y0 + h, x0:x0 + w].clamp(0, 1))
     return frames

@@ -1,11 +1,11 @@
 /**
  * `npm run evaluate -- --model tiny|base|PATH [--size 1920x1080] [--tasks ...] [--strengths 0,0.5,1] [--low-light auto|off]
- * [--photos plasma-Path.jpg,...] [--identity-sizes 320x180,480x270,640x360,1280x720]`:
+ * [--photos plasma-Path.jpg,...] [--identity-sizes 320x180,480x270,640x360,1280x720] [--native 512x512|none]`:
  * quality of a model on the held-out validation photographs (seeds distinct from training): PSNR,
  * high-pass PSNR (the image minus its Gaussian blur at sigma 2: streaks, flakes, edges) and SSIM of
  * degraded and restored frames per task at each strength (0 and 1 are the edges of the training
  * range) and over all; low light also against a mean-matched gamma correction of the input; then the identity check: the clean photographs, and the same darkened, must
- * come out unchanged (worst-case PSNR against the input). Printed as Markdown tables and written to
+ * come out unchanged (worst-case PSNR against the input), also on unresized native-resolution crops. Printed as Markdown tables and written to
  * bench/results/quality-<model>-<size>[-low-light-off]-<date>.json. `--photos` keeps only the named
  * validation photographs (for example the dark ones). When the dark photo set is there (`npm run
  * fetch-photos -- --dark`), its held-out photographs are checked too: identity and blur at each strength.
@@ -24,7 +24,7 @@ import { loadPhotoSet } from '../src/training/photos.js';
 import { ValidationSet, type ValidationScore } from '../src/training/validation-set.js';
 import { freshResultBase, resultDate } from '../bench/result-file.js';
 
-const { values: args } = parseArgs({ options: { model: { type: 'string' }, size: { type: 'string' }, tasks: { type: 'string' }, strengths: { type: 'string' }, out: { type: 'string' }, 'low-light': { type: 'string' }, photos: { type: 'string' }, 'identity-sizes': { type: 'string' } } });
+const { values: args } = parseArgs({ options: { model: { type: 'string' }, size: { type: 'string' }, tasks: { type: 'string' }, strengths: { type: 'string' }, out: { type: 'string' }, 'low-light': { type: 'string' }, photos: { type: 'string' }, 'identity-sizes': { type: 'string' }, native: { type: 'string' } } });
 const modelSpec = args.model ?? 'tiny';
 const [width, height] = (args.size ?? '1920x1080').split('x').map(Number) as [number, number];
 const tasks = (args.tasks ?? 'rain,snow,lowlight,blur').split(',');
@@ -85,11 +85,25 @@ const VARIANTS: Record<string, (x: tf.Tensor4D) => tf.Tensor4D> = {
   'night (0.6 x^2.2)': (x) => tf.mul(tf.pow(x, 2.2), 0.6),
 };
 
+/**
+ * A photograph as a `width` x `height` frame: `cover` resizes it (sharp's Lanczos 3, centre crop), as every
+ * other check does; `native` takes the centre `width` x `height` pixels of the full-size photograph, as a
+ * camera frame of that size shows a scene (no resampling: its own sharpness and noise).
+ */
+async function photoFrame(file: string, width: number, height: number, how: 'cover' | 'native'): Promise<Buffer> {
+  if (how === 'cover') return (await sharp(file).rotate().resize({ width, height, fit: 'cover' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true })).data;
+  const full = await sharp(file).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const { width: w, height: h } = full.info;
+  if (w < width || h < height) throw new Error(`${basename(file)} is ${w}x${h}, smaller than the native crop ${width}x${height}`);
+  const raw = { raw: { width: w, height: h, channels: 3 as const } };
+  return sharp(full.data, raw).extract({ left: Math.floor((w - width) / 2), top: Math.floor((h - height) / 2), width, height }).raw().toBuffer();
+}
+
 /** PSNR of the restored frame against its own (clean) input, worst over the photographs, per variant. */
-async function identityCheck(width: number, height: number, files: readonly string[] = set.val, variants: Record<string, (x: tf.Tensor4D) => tf.Tensor4D> = VARIANTS): Promise<{ variant: string; worstPsnr: number; worstPhoto: string; meanPsnr: number; maxMeanShift: number }[]> {
+async function identityCheck(width: number, height: number, files: readonly string[] = set.val, variants: Record<string, (x: tf.Tensor4D) => tf.Tensor4D> = VARIANTS, how: 'cover' | 'native' = 'cover'): Promise<{ variant: string; worstPsnr: number; worstPhoto: string; meanPsnr: number; maxMeanShift: number }[]> {
   const results = Object.keys(variants).map((variant) => ({ variant, worstPsnr: Infinity, worstPhoto: '', meanPsnr: 0, maxMeanShift: 0 }));
   for (const file of files) {
-    const { data } = await sharp(file).rotate().resize({ width, height, fit: 'cover' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    const data = await photoFrame(file, width, height, how);
     const photo = tf.tidy(() => tf.div(tf.cast(tf.tensor4d(new Uint8Array(data), [1, height, width, 3], 'int32'), 'float32'), 255) as tf.Tensor4D);
     Object.values(variants).forEach((darken, i) => {
       const x = tf.tidy(() => darken(photo));
@@ -153,6 +167,18 @@ for (const size of identitySizes) {
   const [w, h] = size.split('x').map(Number) as [number, number];
   identityBySize[size] = await identityCheck(w, h);
 }
+/**
+ * The identity check on native-resolution crops (`--native`, default 512x512; `none` skips it): the
+ * centre of each full-size photograph, unresized, as the independent evaluation crops them and as a camera
+ * frame shows a scene. Session 11 found that whether a dark scene is taken for low light depends on how
+ * its frame was resampled (shipped `tiny`, EveningGlow night-like at 640x360: 46.3 dB from sharp's
+ * antialiased linear kernel, 24.8 from Lanczos 3, 18.4 from nearest), so unresampled frames are checked too.
+ */
+const nativeSize = args.native ?? '512x512';
+const native = nativeSize === 'none' ? undefined : await (async () => {
+  const [w, h] = nativeSize.split('x').map(Number) as [number, number];
+  return { size: nativeSize, results: await identityCheck(w, h, set.val, VARIANTS, 'native') };
+})();
 const seconds = (Date.now() - t0) / 1000;
 
 const signed = (v: number, digits = 2): string => `${v >= 0 ? '+' : ''}${v.toFixed(digits)}`;
@@ -186,6 +212,10 @@ if (identitySizes.length > 0) {
   console.log(`\nIdentity check at other sizes (worst PSNR (photo) / largest mean-level shift):\n\n| size | ${Object.keys(VARIANTS).join(' | ')} |\n|---|${Object.keys(VARIANTS).map(() => '---:').join('|')}|`);
   for (const [size, rs] of Object.entries(identityBySize)) console.log(`| ${size} | ${rs.map((r) => `${r.worstPsnr.toFixed(2)} (${r.worstPhoto}) / ${signed(r.maxMeanShift, 3)}`).join(' | ')} |`);
 }
+if (native) {
+  console.log(`\nIdentity check on native-resolution ${native.size} crops (the centre of each full-size photo, not resized):\n\n| input | worst PSNR (photo) | mean PSNR | largest mean-level shift |\n|---|---:|---:|---:|`);
+  for (const r of native.results) console.log(`| ${r.variant} | ${r.worstPsnr.toFixed(2)} (${r.worstPhoto}) | ${r.meanPsnr.toFixed(2)} | ${signed(r.maxMeanShift, 3)} |`);
+}
 if (dark) {
   console.log(`\nNaturally dark held-out photographs (${dark.photos.join(', ')}) at ${width}x${height}:\n`);
   console.log(`| check | worst (photo) | mean |\n|---|---:|---:|`);
@@ -214,6 +244,7 @@ await writeFile(
       ...(tasks.includes('lowlight') ? { lowLightBaseline } : {}),
       identity,
       identityBySize,
+      ...(native ? { identityNative: native } : {}),
       ...(dark ? { darkPhotos: dark } : {}),
     },
     null,

@@ -208,6 +208,9 @@ def main() -> None:
                          "b in 0.15..0.7, g in 1..2.2, 8-bit), no noise, input = target (scenes meant to be dark)")
     ap.add_argument("--identity-zoom", default="1,1.6", help="LO,HI: identity crops cover crop * U(LO, HI) px of the photo "
                     "(above 1.6: wider views brought down to the crop, as small video frames show a scene)")
+    ap.add_argument("--dark-zoom", default="", help="LO,HI: the dark identity crops' zoom (default: --identity-zoom); "
+                    "wide views of dark textured scenes are what small frames show (the dark forest at 320x180)")
+    ap.add_argument("--night-zoom", default="", help="LO,HI: the night-like identity crops' zoom (default: --identity-zoom)")
     ap.add_argument("--report-identity-sizes", default="320x180,480x270",
                     help="WxH,...: the report's identity check also on the clean validation photographs at these sizes")
     ap.add_argument("--identity-smooth-fraction", type=float, default=0.0,
@@ -260,8 +263,12 @@ def main() -> None:
 
     identity_zoom = tuple(float(v) for v in a.identity_zoom.split(","))
 
-    def pool_of(photos: list, task: str, n: int, seed: int, max_mean: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        zoom = {"zoom_range": identity_zoom} if task == "identity" else {}
+    dark_zoom = tuple(float(v) for v in a.dark_zoom.split(",")) if a.dark_zoom else identity_zoom
+    night_zoom = tuple(float(v) for v in a.night_zoom.split(",")) if a.night_zoom else identity_zoom
+
+    def pool_of(photos: list, task: str, n: int, seed: int, max_mean: float | None = None,
+                zoom_range: tuple[float, ...] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        zoom = {"zoom_range": zoom_range or identity_zoom} if task == "identity" else {}
         try:
             deg, clean, _ = dg.make_pool(photos, task, n, crop=a.crop, seed=seed, device=device, max_mean=max_mean, resample=a.resample, **zoom)
         except ValueError:
@@ -289,9 +296,9 @@ def main() -> None:
         n_dark = round(a.identity_pool * a.identity_dark_fraction)
         n_night = min(round(a.identity_pool * a.identity_night_fraction), a.identity_pool - n_dark)
         n_smooth = min(round(a.identity_pool * a.identity_smooth_fraction), a.identity_pool - n_dark - n_night)
-        parts = [pool_of(dark_sources, "identity", n_dark, a.seed * 1000 + 900, a.dark_max_mean)] if n_dark > 0 else []
+        parts = [pool_of(dark_sources, "identity", n_dark, a.seed * 1000 + 900, a.dark_max_mean, dark_zoom)] if n_dark > 0 else []
         if n_night > 0:
-            night = night_like(pool_of(train_photos, "identity", n_night, a.seed * 1000 + 902)[1], a.seed * 1000 + 903)
+            night = night_like(pool_of(train_photos, "identity", n_night, a.seed * 1000 + 902, zoom_range=night_zoom)[1], a.seed * 1000 + 903)
             parts.append((night, night))
         if n_smooth > 0:
             smooth = smooth_dusky(pool_of(train_photos, "identity", n_smooth, a.seed * 1000 + 904)[1], a.seed * 1000 + 905)

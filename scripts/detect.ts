@@ -7,7 +7,7 @@
  * gamma curve that makes its mean luma equal the clean image's (`meanMatchedGamma`).
  *
  * Usage: npm run detect [-- --model tiny|PATH] [--split val|train|all] [--size 960x540] [--strength 0.6]
- *        [--kinds rain,snow,lowlight,blur] [--min-score 0.3] [--json out.json] [--verbose]
+ *        [--kinds rain,snow,lowlight,blur] [--seeds 1] [--min-score 0.3] [--json out.json] [--verbose]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -87,7 +87,25 @@ export interface DetectionTableOptions {
   readonly width: number;
   readonly height: number;
   readonly strength: number;
+  /**
+   * Degradations per photograph and kind (default 1): each draws its own seed, so a row sums
+   * `seeds x files` images. With 31 photographs and 19 clean detections one draw moves a row by several
+   * detections; more draws make the comparison of two restorers mean something.
+   */
+  readonly seeds?: number;
   readonly verbose?: boolean;
+}
+
+/** The kinds in the order their seeds are drawn: a kind's seed does not depend on which others run. */
+const SEED_ORDER: readonly DegradationKind[] = ['rain', 'snow', 'lowlight', 'blur'];
+
+/**
+ * The degradation seed of photograph `file` (its index), kind `kind` and draw `draw`: draw 0 is the seed
+ * every earlier table used (`1000 + 10 file + kind`), further draws are 100000 apart.
+ */
+export function detectionSeed(file: number, kind: DegradationKind, draw: number): number {
+  const k = SEED_ORDER.indexOf(kind);
+  return 1000 + 10 * file + (k < 0 ? SEED_ORDER.length : k) + 100000 * draw;
 }
 
 async function readFrame(file: string, width: number, height: number): Promise<tf.Tensor3D> {
@@ -107,8 +125,10 @@ export async function detectionTable(detector: CenterNetDetector, restorer: Simp
     const reference = await detector.detect(clean);
     if (options.verbose) console.log(`${basename(file)} clean: ${describe(reference)}`);
     const cleanMean = meanLuma(clean);
-    for (const [ki, kind] of options.kinds.entries()) {
-      const degradation = createDegradation(kind, { seed: 1000 + 10 * fi + ki, strength: options.strength });
+    const draws = options.seeds ?? 1;
+    if (!Number.isInteger(draws) || draws < 1) throw new Error(`seeds must be a positive integer, got ${draws}`);
+    for (const kind of options.kinds) for (let draw = 0; draw < draws; draw++) {
+      const degradation = createDegradation(kind, { seed: detectionSeed(fi, kind, draw), strength: options.strength });
       const raw = degradation.apply(clean) as tf.Tensor3D;
       degradation.dispose();
       const onRaw = await detector.detect(raw);
@@ -135,7 +155,7 @@ export async function detectionTable(detector: CenterNetDetector, restorer: Simp
         s.rawP += psnr(raw, clean);
         s.resP += psnr(restored, clean);
         s.n++;
-        if (options.verbose) console.log(`  ${kind} (${method}${note}): raw ${a.matched}/${a.reference} (${describe(onRaw)}) restored ${b.matched}/${b.reference} (${describe(onRestored)})`);
+        if (options.verbose) console.log(`  ${kind}${draws > 1 ? ` #${draw}` : ''} (${method}${note}): raw ${a.matched}/${a.reference} (${describe(onRaw)}) restored ${b.matched}/${b.reference} (${describe(onRestored)})`);
         restored.dispose();
       }
       raw.dispose();
@@ -168,12 +188,13 @@ interface CliOptions {
   strength: number;
   kinds: DegradationKind[];
   minScore: number;
+  seeds: number;
   json: string | null;
   verbose: boolean;
 }
 
 function parseArgs(argv: readonly string[]): CliOptions {
-  const o: CliOptions = { model: 'tiny', split: 'val', width: 960, height: 540, strength: 0.6, kinds: ['rain', 'snow', 'lowlight', 'blur'], minScore: 0.3, json: null, verbose: false };
+  const o: CliOptions = { model: 'tiny', split: 'val', width: 960, height: 540, strength: 0.6, kinds: ['rain', 'snow', 'lowlight', 'blur'], minScore: 0.3, seeds: 1, json: null, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = (): string => {
@@ -194,6 +215,10 @@ function parseArgs(argv: readonly string[]): CliOptions {
     } else if (arg === '--strength') o.strength = Number(value());
     else if (arg === '--kinds') o.kinds = value().split(',') as DegradationKind[];
     else if (arg === '--min-score') o.minScore = Number(value());
+    else if (arg === '--seeds') {
+      o.seeds = Number(value());
+      if (!Number.isInteger(o.seeds) || o.seeds < 1) throw new Error(`--seeds wants a positive integer, got ${o.seeds}`);
+    }
     else if (arg === '--json') o.json = value();
     else if (arg === '--verbose') o.verbose = true;
     else throw new Error(`unknown option ${arg}`);
@@ -214,9 +239,9 @@ async function main(): Promise<void> {
   const detector = await loadDetectorFromFiles(DETECTOR_DIR, { minScore: o.minScore });
   const { model, from } = await loadRestorer(o.model);
   const t0 = performance.now();
-  const rows = await detectionTable(detector, model, { files, kinds: o.kinds, width: o.width, height: o.height, strength: o.strength, verbose: o.verbose });
+  const rows = await detectionTable(detector, model, { files, kinds: o.kinds, width: o.width, height: o.height, strength: o.strength, seeds: o.seeds, verbose: o.verbose });
   console.log(
-    `\nCenterNet (COCO, min score ${o.minScore}) on ${files.length} ${o.split} photo(s) at ${o.width}x${o.height}, degradation strength ${o.strength}; ` +
+    `\nCenterNet (COCO, min score ${o.minScore}) on ${files.length} ${o.split} photo(s)${o.seeds > 1 ? `, ${o.seeds} degradations each` : ''} at ${o.width}x${o.height}, degradation strength ${o.strength}; ` +
       `restorer: SimpleIR from ${from}; backend ${tf.getBackend()}; ${((performance.now() - t0) / 1000).toFixed(0)} s.\n` +
       `"matching": detections on the clean image found again (same class, IoU >= 0.5); "extra": detections matching none of the clean ones.\n` +
       `"lowlight: mean-matched gamma": the dark input raised to the gamma that gives it the clean image's mean luma (in place of the restored image).\n`,

@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/core/backend';
 import { agreement, COCO_LABELS, decodeCenterNet, iou, nonMaxSuppression, type CenterNetDetector, type Detection } from '../examples/shared/detector';
-import { detectionTable, formatTable, loadDetectorFromFiles, loadRestorer, meanMatchedGamma } from '../scripts/detect';
+import { detectionSeed, detectionTable, formatTable, loadDetectorFromFiles, loadRestorer, meanMatchedGamma } from '../scripts/detect';
 
 const SAMPLE = fileURLToPath(new URL('../examples/assets/sample-clean.jpg', import.meta.url));
 
@@ -132,6 +132,24 @@ test('npm run detect: one table row of raw vs restored agreement over a picture'
     }
     assert.match(table.split('\n')[0]!, /^\| degradation +\| clean detections \| raw: matching/);
     assert.equal(table.split('\n').length, 5);
+  } finally {
+    model.dispose();
+  }
+});
+
+test('npm run detect --seeds: more degradation draws per photograph, seeds independent of which kinds run', async () => {
+  // Draw 0 keeps the seeds of every earlier table (1000 + 10 file + kind, kinds in rain, snow, lowlight, blur order).
+  assert.deepEqual([detectionSeed(0, 'rain', 0), detectionSeed(3, 'lowlight', 0), detectionSeed(3, 'lowlight', 2)], [1000, 1032, 201032]);
+  const { model } = await loadRestorer('tiny');
+  try {
+    const one = await detectionTable(detector, model, { files: [SAMPLE], kinds: ['lowlight'], width: 320, height: 180, strength: 0.5 });
+    const two = await detectionTable(detector, model, { files: [SAMPLE], kinds: ['lowlight'], width: 320, height: 180, strength: 0.5, seeds: 2 });
+    // The first draw is the one-draw table's (its low light is the one the full table makes, kind index 2); the second is another degradation.
+    assert.equal(two[0]!.clean, 2 * one[0]!.clean);
+    assert.notEqual(two[0]!.rawPsnr, one[0]!.rawPsnr);
+    const full = await detectionTable(detector, model, { files: [SAMPLE], kinds: ['rain', 'lowlight'], width: 320, height: 180, strength: 0.5 });
+    assert.equal(full[1]!.rawPsnr, one[0]!.rawPsnr);
+    await assert.rejects(detectionTable(detector, model, { files: [SAMPLE], kinds: ['lowlight'], width: 320, height: 180, strength: 0.5, seeds: 0 }), /seeds must be a positive integer/);
   } finally {
     model.dispose();
   }

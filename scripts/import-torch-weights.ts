@@ -27,6 +27,8 @@ interface TorchRun {
   format: string; name: string; preset: string; config: unknown; args: Record<string, unknown>; device: string; torch: string;
   plan: unknown[]; steps: number; seconds: number; curve: unknown[]; validation: unknown[];
   weights: Record<string, Encoded>; memory: unknown; parity: { input: Encoded; output: Encoded }; report?: unknown;
+  /** Set by scripts/gpu/average_runs.py: the run is (1 - alpha) a + alpha b. */
+  average?: { a: string; b: string; alpha: number };
 }
 const run = JSON.parse(await readFile(runFile, 'utf8')) as TorchRun;
 if (run.format !== 'simpleir-torch-run') throw new Error(`${runFile} is not a run of scripts/gpu/train_gpu.py`);
@@ -66,6 +68,7 @@ const metadata = {
   curve: run.curve,
   memory: run.memory,
   ...(run.report ? { reportTorch: run.report } : {}),
+  ...(run.average ? { averagedFrom: run.average } : {}),
   ...(args.note ? { note: args.note } : {}),
 };
 const outDir = args.out ?? 'weights';

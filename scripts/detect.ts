@@ -120,13 +120,13 @@ export async function detectionTable(detector: CenterNetDetector, restorer: Simp
   type Sums = { clean: number; rawM: number; rawE: number; resM: number; resE: number; rawP: number; resP: number; n: number };
   const plan = options.kinds.flatMap((kind) => (kind === 'lowlight' ? [[kind, 'SimpleIR'], [kind, 'mean-matched gamma']] : [[kind, 'SimpleIR']]) as [DegradationKind, DetectionMethod][]);
   const sums = plan.map((): Sums => ({ clean: 0, rawM: 0, rawE: 0, resM: 0, resE: 0, rawP: 0, resP: 0, n: 0 }));
+  const draws = options.seeds ?? 1;
+  if (!Number.isInteger(draws) || draws < 1) throw new Error(`seeds must be a positive integer, got ${draws}`);
   for (const [fi, file] of options.files.entries()) {
     const clean = await readFrame(file, options.width, options.height);
     const reference = await detector.detect(clean);
     if (options.verbose) console.log(`${basename(file)} clean: ${describe(reference)}`);
     const cleanMean = meanLuma(clean);
-    const draws = options.seeds ?? 1;
-    if (!Number.isInteger(draws) || draws < 1) throw new Error(`seeds must be a positive integer, got ${draws}`);
     for (const kind of options.kinds) for (let draw = 0; draw < draws; draw++) {
       const degradation = createDegradation(kind, { seed: detectionSeed(fi, kind, draw), strength: options.strength });
       const raw = degradation.apply(clean) as tf.Tensor3D;

@@ -26,10 +26,9 @@ import os
 import sys
 
 import numpy as np
-import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from simpleir_torch import SimpleIR, read_weights  # noqa: E402
+from simpleir_torch import parity_fixture, read_weights  # noqa: E402
 
 
 def main() -> None:
@@ -59,17 +58,7 @@ def main() -> None:
             sys.exit(f"{n}: the average holds NaN or Inf")
         e["data"] = base64.b64encode(v.tobytes()).decode()
 
-    # Parity fixture, as train_gpu.py makes it: a fixed input through the float16-rounded weights.
-    g = torch.Generator(device="cpu").manual_seed(11)
-    px = torch.rand(1, 3, 32, 48, generator=g)
-    model = SimpleIR(cfg_b).eval()
-    model.load_ts_weights(run["weights"])
-    with torch.no_grad():
-        for prm in model.parameters():
-            prm.copy_(prm.half().float())
-        py = model(px, clip=True)
-    enc = lambda t: {"shape": list(t.permute(0, 2, 3, 1).shape), "data": base64.b64encode(t.permute(0, 2, 3, 1).contiguous().numpy().astype("<f4").tobytes()).decode()}
-    run["parity"] = {"input": enc(px), "output": enc(py)}
+    run["parity"] = parity_fixture(cfg_b, run["weights"])
     run["name"] = os.path.splitext(os.path.basename(a.out))[0]
     run["average"] = {"a": a.a, "b": a.b, "alpha": a.alpha}
     run.pop("report", None)  # B's report is not this network's

@@ -232,6 +232,26 @@ class SimpleIR(nn.Module):
                 self.p(name).copy_(torch.from_numpy(ts_to_torch(name, a.copy())))
 
 
+def parity_fixture(cfg: Config, weights: dict[str, dict]) -> dict:
+    """The parity fixture of TypeScript-layout `weights` (as `export_weights` writes them): a fixed input
+    (seed 11, [1, 32, 48, 3]) and the network's output on the float16-rounded weights, as the shipped file
+    stores them; both NHWC float32, base64. test/torch-parity.test.ts checks the TypeScript network against it."""
+    g = torch.Generator(device="cpu").manual_seed(11)
+    px = torch.rand(1, 3, 32, 48, generator=g)
+    model = SimpleIR(cfg).eval()
+    model.load_ts_weights(weights)
+    with torch.no_grad():
+        for prm in model.parameters():
+            prm.copy_(prm.half().float())
+        py = model(px, clip=True)
+
+    def enc(t: torch.Tensor) -> dict:
+        nhwc = t.permute(0, 2, 3, 1).contiguous()
+        return {"shape": list(nhwc.shape), "data": base64.b64encode(nhwc.numpy().astype("<f4").tobytes()).decode()}
+
+    return {"input": enc(px), "output": enc(py)}
+
+
 def read_weights(path: str) -> tuple[Config, dict[str, np.ndarray]]:
     """The config and flat TypeScript-layout arrays of a weight file: a SimpleIR weight manifest
     (`weights/base.json` with its `.bin`, float16 or float32, as src/core/weights.ts writes it) or a run of

@@ -38,7 +38,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import degrade_torch as dg  # noqa: E402
-from simpleir_torch import PRESETS, SimpleIR, param_count, per_sample_loss, read_weights  # noqa: E402
+from simpleir_torch import PRESETS, SimpleIR, param_count, parity_fixture, per_sample_loss, read_weights  # noqa: E402
 
 WINDOW = 6
 
@@ -261,10 +261,12 @@ def main() -> None:
     # Dark crops come from the dark set and from the shadows of the ordinary train photographs.
     dark_sources = dg.load_photos(a.dark_photos, "train") + train_photos if uses_dark else []
 
-    identity_zoom = tuple(float(v) for v in a.identity_zoom.split(","))
+    def zoom_range(text: str) -> tuple[float, ...]:
+        return tuple(float(v) for v in text.split(","))
 
-    dark_zoom = tuple(float(v) for v in a.dark_zoom.split(",")) if a.dark_zoom else identity_zoom
-    night_zoom = tuple(float(v) for v in a.night_zoom.split(",")) if a.night_zoom else identity_zoom
+    identity_zoom = zoom_range(a.identity_zoom)
+    dark_zoom = zoom_range(a.dark_zoom) if a.dark_zoom else identity_zoom
+    night_zoom = zoom_range(a.night_zoom) if a.night_zoom else identity_zoom
 
     def pool_of(photos: list, task: str, n: int, seed: int, max_mean: float | None = None,
                 zoom_range: tuple[float, ...] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -449,25 +451,13 @@ def main() -> None:
             domains.append({"domain": t, "crops": crops})
         replay = {"format": "simpleir-replay-memory", "version": 1, "encoding": "rgb8-base64", "cropSize": a.memory_crop, "perDomain": a.memory_per_domain, "domains": domains}
 
-        # Parity fixture: a fixed input through the final weights (checked against TypeScript in test/).
-        g = torch.Generator(device="cpu").manual_seed(11)
-        px = torch.rand(1, 3, 32, 48, generator=g)
-        model_cpu = SimpleIR(cfg).eval()
-        model_cpu.load_ts_weights(model.export_weights())
-        with torch.no_grad():  # the shipped file stores float16: the fixture uses the same rounded values
-            for prm in model_cpu.parameters():
-                prm.copy_(prm.half().float())
-        with torch.no_grad():
-            py = model_cpu(px, clip=True)
-        enc = lambda t: {"shape": list(t.permute(0, 2, 3, 1).shape), "data": base64.b64encode(t.permute(0, 2, 3, 1).contiguous().numpy().astype("<f4").tobytes()).decode()}
-
         result = {
             "format": "simpleir-torch-run", "version": 1, "name": name, "preset": a.preset, "config": cfg.__dict__,
             "args": vars(a), "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
             "torch": torch.__version__, "plan": [{**s, "steps": stage_steps[i]} for i, s in enumerate(plan)],
             "steps": step, "seconds": time.time() - t_start, "curve": curve, "validation": validation,
             "report": {"strengths": report_strengths, "highpassSigma": a.highpass_sigma, "init": report_init, "final": report_final},
-            "weights": model.export_weights(), "memory": replay, "parity": {"input": enc(px), "output": enc(py)},
+            "weights": model.export_weights(), "memory": replay, "parity": parity_fixture(cfg, model.export_weights()),
         }
         os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
         with open(a.out, "w") as f:
